@@ -1,0 +1,236 @@
+/**
+ * The database bootstrap of seed 002 ("Database Setup"), as pure text: one idempotent SQL script and the POSIX sh
+ * wrapper the one-shot job runs. Kept free of Pulumi so the SQL is tested against a real PostgreSQL + PostGIS and
+ * the script against `shellcheck`.
+ */
+import { scriptHeader } from "../../src/targets/shell";
+import { DATABASE_ROLES } from "./contract";
+
+export interface BootstrapSqlOptions {
+  /** The application database (a validated lower-case SQL identifier). */
+  database: string;
+  /** Create the `monitoring` role with `pg_monitor`; otherwise no monitoring user exists (seed 002). */
+  monitoringUser: boolean;
+}
+
+/**
+ * Key of the transaction-level advisory lock every bootstrap run takes first, so concurrent runs (two `pulumi up`s,
+ * a retried job) serialize instead of racing on `CREATE EXTENSION`/`CREATE ROLE`. Arbitrary but fixed forever.
+ */
+export const BOOTSTRAP_LOCK_KEY = 7_402_113_002;
+
+/** The row the bootstrap records in `audit.seed_history`; bump when the bootstrap's meaning changes. */
+export const BOOTSTRAP_SEED_VERSION = "stackport-bootstrap-1";
+
+export const REQUIRED_EXTENSIONS = ["postgis", "uuid-ossp", "pgcrypto"] as const;
+export const SCHEMAS = ["app", "audit"] as const;
+export const MONITORING_ROLE = "monitoring";
+
+/** psql variable carrying a role's password (`-v db_admin_password=…`). */
+export const passwordVariable = (role: string) => `${role}_password`;
+/** Environment variable the job reads that password from (`DB_ADMIN_PASSWORD`). */
+export const passwordEnv = (role: string) => `${role.toUpperCase()}_PASSWORD`;
+
+/** The login roles the bootstrap manages, in creation order. */
+export function bootstrapRoles(monitoringUser: boolean): string[] {
+  return [...DATABASE_ROLES, ...(monitoringUser ? [MONITORING_ROLE] : [])];
+}
+
+const sqlLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const sqlIdent = (value: string) => `"${value.replace(/"/g, '""')}"`;
+
+function checkDatabaseName(database: string): void {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) {
+    throw new Error(`database name '${database}' must be a lower-case SQL identifier (stackport:database.name)`);
+  }
+}
+
+/**
+ * The bootstrap SQL. Run with `psql -v ON_ERROR_STOP=1 --single-transaction` and one `-v <role>_password=…` per
+ * role: passwords never appear in this text (it is uploaded into a container and shown in plans).
+ */
+export function renderBootstrapSql(opts: BootstrapSqlOptions): string {
+  checkDatabaseName(opts.database);
+  const db = sqlIdent(opts.database);
+  const roles = bootstrapRoles(opts.monitoringUser);
+
+  const sections: string[] = [
+    `-- Rendered by stackport: database bootstrap (seed 002). Idempotent; run with
+-- psql -v ON_ERROR_STOP=1 --single-transaction ${roles.map((r) => `-v ${passwordVariable(r)}=...`).join(" ")}
+
+-- Serialize concurrent runs: the second waits here until the first commits, then finds everything in place.
+SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY});`,
+
+    // psql would otherwise send the literal text ":'x_password'" and fail with an unreadable syntax error.
+    roles
+      .map(
+        (r) => `\\if :{?${passwordVariable(r)}}
+\\else
+DO $$ BEGIN RAISE EXCEPTION 'stackport: psql variable ${passwordVariable(r)} is not set (pass -v ${passwordVariable(r)}=...)'; END $$;
+\\endif`,
+      )
+      .join("\n"),
+
+    `DO $$
+BEGIN
+  IF current_database() <> ${sqlLiteral(opts.database)} THEN
+    RAISE EXCEPTION 'stackport: bootstrap for database ${opts.database} run against %', current_database();
+  END IF;
+END
+$$;`,
+
+    `-- Extensions (the PostGIS image may already have created postgis in this database).
+${REQUIRED_EXTENSIONS.map((e) => `CREATE EXTENSION IF NOT EXISTS ${sqlIdent(e)};`).join("\n")}`,
+
+    `-- Roles. psql does not expand :'variables' inside DO bodies, so creation and passwords are separate statements.
+DO $$
+DECLARE
+  r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY[${roles.map(sqlLiteral).join(", ")}] LOOP
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+      EXECUTE format('CREATE ROLE %I', r);
+    END IF;
+  END LOOP;
+END
+$$;
+-- Keep the passwords out of the server log even when log_statement is on.
+SET LOCAL log_statement = 'none';
+SET LOCAL log_min_duration_statement = -1;
+${roles
+  .map(
+    (r) =>
+      `ALTER ROLE ${r} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'${passwordVariable(r)}';`,
+  )
+  .join("\n")}
+RESET log_statement;
+RESET log_min_duration_statement;`,
+
+    `-- Schemas, owned by the migration role.
+${SCHEMAS.map((s) => `CREATE SCHEMA IF NOT EXISTS ${s} AUTHORIZATION db_admin;\nALTER SCHEMA ${s} OWNER TO db_admin;`).join("\n")}`,
+
+    `-- Lock the database down: nobody but the managed roles connects, nobody creates in public.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+REVOKE ALL ON SCHEMA audit FROM PUBLIC;
+REVOKE CONNECT, TEMPORARY ON DATABASE ${db} FROM PUBLIC;
+GRANT CONNECT ON DATABASE ${db} TO ${roles.join(", ")};
+-- Migrations may add schemas.
+GRANT CREATE ON DATABASE ${db} TO db_admin;`,
+
+    `-- app_writer: CRUD and function execution in app; no CREATE anywhere, nothing in audit.
+GRANT USAGE ON SCHEMA app TO app_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app TO app_writer;
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA app TO app_writer;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA app TO app_writer;
+-- Tables the migrations (db_admin) create later are covered too.
+ALTER DEFAULT PRIVILEGES FOR ROLE db_admin IN SCHEMA app GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO app_writer;
+ALTER DEFAULT PRIVILEGES FOR ROLE db_admin IN SCHEMA app GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO app_writer;
+ALTER DEFAULT PRIVILEGES FOR ROLE db_admin IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO app_writer;
+
+-- Functions are executable by PUBLIC by default; here only app_writer (and the owner) may run them.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA app FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES FOR ROLE db_admin REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+-- app_reader: read-only in app, now and later.
+GRANT USAGE ON SCHEMA app TO app_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA app TO app_reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE db_admin IN SCHEMA app GRANT SELECT ON TABLES TO app_reader;`,
+
+    `-- Seed versions (seed 002 step 4), append-only by convention; readers may see what was applied.
+CREATE TABLE IF NOT EXISTS audit.seed_history (
+  version text PRIMARY KEY,
+  description text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE audit.seed_history OWNER TO db_admin;
+GRANT USAGE ON SCHEMA audit TO app_reader;
+GRANT SELECT ON audit.seed_history TO app_reader;
+INSERT INTO audit.seed_history (version, description)
+VALUES (${sqlLiteral(BOOTSTRAP_SEED_VERSION)}, 'stackport bootstrap: extensions, roles, schemas, privileges')
+ON CONFLICT (version) DO NOTHING;`,
+
+    opts.monitoringUser
+      ? `-- Monitoring, explicitly enabled (stackport:database.monitoringUser).
+GRANT pg_monitor TO ${MONITORING_ROLE};`
+      : "-- No monitoring role: stackport:database.monitoringUser is off (seed 002: no implicit monitoring users).",
+
+    `-- Readiness: fail the whole transaction if anything the application relies on is missing.
+DO $$
+DECLARE
+  missing text[] := ARRAY[]::text[];
+  x text;
+BEGIN
+  FOREACH x IN ARRAY ARRAY[${REQUIRED_EXTENSIONS.map(sqlLiteral).join(", ")}] LOOP
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = x) THEN
+      missing := missing || ('extension ' || x);
+    END IF;
+  END LOOP;
+  FOREACH x IN ARRAY ARRAY[${SCHEMAS.map(sqlLiteral).join(", ")}] LOOP
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = x) THEN
+      missing := missing || ('schema ' || x);
+    END IF;
+  END LOOP;
+  FOREACH x IN ARRAY ARRAY[${roles.map(sqlLiteral).join(", ")}] LOOP
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = x AND rolcanlogin) THEN
+      missing := missing || ('login role ' || x);
+    END IF;
+  END LOOP;
+  IF to_regclass('audit.seed_history') IS NULL THEN
+    missing := missing || 'table audit.seed_history'::text;
+  END IF;${
+    opts.monitoringUser
+      ? `
+  IF NOT pg_catalog.pg_has_role(${sqlLiteral(MONITORING_ROLE)}, 'pg_monitor', 'MEMBER') THEN
+    missing := missing || 'pg_monitor membership of monitoring'::text;
+  END IF;`
+      : ""
+  }
+  IF cardinality(missing) > 0 THEN
+    RAISE EXCEPTION 'stackport: database not ready, missing: %', array_to_string(missing, ', ');
+  END IF;
+END
+$$;`,
+  ];
+  return sections.join("\n\n") + "\n";
+}
+
+/** Heredoc delimiter for the embedded SQL; the SQL never contains it as a line. */
+const SQL_EOF = "STACKPORT_BOOTSTRAP_SQL";
+
+/**
+ * The one-shot job's script. Connection settings come from the standard libpq environment
+ * (PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE), role passwords from `<ROLE>_PASSWORD`; the SQL is embedded as a
+ * quoted heredoc so the shell expands nothing in it.
+ */
+export function renderBootstrapScript(opts: BootstrapSqlOptions): string {
+  const sql = renderBootstrapSql(opts);
+  if (sql.split("\n").includes(SQL_EOF)) throw new Error("internal: bootstrap SQL contains the heredoc delimiter");
+  const roles = bootstrapRoles(opts.monitoringUser);
+  const lines = [
+    ...roles.map((r) => `: "\${${passwordEnv(r)}:?must be set}"`),
+    ': "${PGHOST:?must be set}" "${PGUSER:?must be set}" "${PGPASSWORD:?must be set}" "${PGDATABASE:?must be set}"',
+    "",
+    // Over TCP on purpose: during first start the image runs a socket-only temporary server, which a socket
+    // check (the container healthcheck) can mistake for the real one.
+    'echo "stackport: waiting for PostgreSQL at ${PGHOST}:${PGPORT:-5432}"',
+    "attempt=0",
+    "until pg_isready -q -t 5; do",
+    "  attempt=$((attempt + 1))",
+    '  if [ "$attempt" -ge 60 ]; then',
+    '    echo "stackport: PostgreSQL at ${PGHOST}:${PGPORT:-5432} not ready after 60 attempts (about 2-7 minutes)" >&2',
+    "    exit 1",
+    "  fi",
+    "  sleep 2",
+    "done",
+    "",
+    `echo "stackport: bootstrapping database \${PGDATABASE}"`,
+    "psql -X -q -v ON_ERROR_STOP=1 --single-transaction \\",
+    ...roles.map((r) => `  -v ${passwordVariable(r)}="$${passwordEnv(r)}" \\`),
+    `  -f - <<'${SQL_EOF}'`,
+    sql.replace(/\n$/, ""),
+    SQL_EOF,
+    'echo "stackport: database bootstrap complete"',
+    "",
+  ];
+  return scriptHeader("bootstrap the PostgreSQL + PostGIS database (roles, schemas, extensions)") + lines.join("\n");
+}

@@ -1,0 +1,205 @@
+/**
+ * Renders the proxy's Caddyfile from resolved routes — a pure function, checked by the real `caddy validate` and
+ * `caddy adapt` in tests/artifacts/caddyfile.test.ts.
+ *
+ * Shape of the output:
+ *   global options → `(security_headers)` snippet → one site block per host, sorted by host. In each site:
+ *   `/healthz`, then one `handle @<route>` per route, most specific path first, the catch-all last. Every route's
+ *   body is a `route { … }` so the order inside is literal: IP allow-list → basic auth → (strip prefix) → proxy.
+ *
+ * Every value that lands in the file comes from config the zod schema already restricts; this module checks it
+ * again against the same alphabets and throws rather than emit a space, quote, brace or newline from input.
+ */
+import type { RouteConfig } from "../../src/config/schema";
+
+export type TlsConfig = { mode: "http" } | { mode: "internal" } | { mode: "acme"; email: string };
+
+/** Where a route sends traffic, after `to` was looked up in the upstream catalog or parsed from `host:port`. */
+export interface ResolvedUpstream {
+  host: string;
+  port: number;
+  /** Path Caddy actively health-checks on the upstream. */
+  healthPath?: string;
+}
+
+export interface ResolvedRoute extends Omit<RouteConfig, "to"> {
+  to: ResolvedUpstream;
+}
+
+export interface BasicAuthAccount {
+  user: string;
+  /** bcrypt hash (`$2a$…`), e.g. `random.RandomPassword.bcryptHash` or `caddy hash-password`. */
+  bcryptHash: string;
+}
+
+export interface CaddyfileInput {
+  /** Site address for routes without their own `host`. */
+  domain: string;
+  tls: TlsConfig;
+  routes: Record<string, ResolvedRoute>;
+  /** Accounts allowed on `auth: basic` routes. */
+  basicAuth: BasicAuthAccount[];
+}
+
+/** Where Caddy's admin API listens (inside the container only): the container health check reads it. */
+export const ADMIN_ADDRESS = "localhost:2019";
+/** Every site answers this path itself, without touching an upstream. */
+export const HEALTH_PATH = "/healthz";
+
+const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const ROUTE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const URL_PATH = /^\/[A-Za-z0-9._~/-]*$/;
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/(3[0-2]|[12]?\d))?$/;
+const UPSTREAM_HOST = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const BCRYPT = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]+$/;
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`|~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+function check(value: string, pattern: RegExp, what: string): string {
+  if (typeof value !== "string" || !pattern.test(value)) {
+    throw new Error(`stackport: ${what} ${JSON.stringify(value)} cannot be written into the Caddyfile`);
+  }
+  return value;
+}
+
+/** `/tiles/` and `/tiles//` mean `/tiles`; `/` means every path (undefined). */
+export function normalizePath(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" ? undefined : trimmed;
+}
+
+/** The site address of a host: `http://host` when TLS is off, the bare host (HTTPS) otherwise. */
+export function siteAddress(host: string, tls: TlsConfig): string {
+  return tls.mode === "http" ? `http://${host}` : host;
+}
+
+interface SiteRoute {
+  name: string;
+  path: string | undefined;
+  route: ResolvedRoute;
+}
+
+/**
+ * Most specific first: longer prefixes before the prefixes they extend (so `/api/admin` with its own auth is never
+ * shadowed by `/api`), the catch-all last, ties by path then name. Caddy keeps this order: every route uses a
+ * multi-path named matcher, which its directive sorter treats as equally specific and leaves in place.
+ */
+function bySpecificity(a: SiteRoute, b: SiteRoute): number {
+  const la = a.path?.length ?? -1;
+  const lb = b.path?.length ?? -1;
+  if (la !== lb) return lb - la;
+  if ((a.path ?? "") !== (b.path ?? "")) return (a.path ?? "") < (b.path ?? "") ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Groups routes by site host, checking every value, and refuses two routes on the same host and path. */
+function sites(input: CaddyfileInput): Map<string, SiteRoute[]> {
+  const domain = check(input.domain, DNS_NAME, "domain");
+  const byHost = new Map<string, SiteRoute[]>([[domain, []]]);
+  for (const name of Object.keys(input.routes).sort()) {
+    const route = input.routes[name]!;
+    check(name, ROUTE_NAME, "route name");
+    const host = check(route.host ?? domain, DNS_NAME, `route '${name}' host`);
+    if (route.path !== undefined) check(route.path, URL_PATH, `route '${name}' path`);
+    const path = normalizePath(route.path);
+    if (path === HEALTH_PATH) {
+      throw new Error(`stackport: route '${name}' uses ${HEALTH_PATH}, which the proxy answers itself`);
+    }
+    if (route.stripPrefix && path === undefined) {
+      throw new Error(`stackport: route '${name}' has stripPrefix but no path to strip`);
+    }
+    for (const cidr of route.allowFrom ?? []) check(cidr, CIDR, `route '${name}' allowFrom entry`);
+    check(route.to.host, UPSTREAM_HOST, `route '${name}' upstream host`);
+    if (!Number.isInteger(route.to.port) || route.to.port < 1 || route.to.port > 65535) {
+      throw new Error(`stackport: route '${name}' upstream port ${route.to.port} is not a TCP port`);
+    }
+    if (route.to.healthPath !== undefined) check(route.to.healthPath, URL_PATH, `route '${name}' upstream health path`);
+    const list = byHost.get(host) ?? [];
+    const clash = list.find((r) => r.path === path);
+    if (clash) {
+      throw new Error(
+        `stackport: routes '${clash.name}' and '${name}' both match ${host}${path ?? "/"}; give one another host or path`,
+      );
+    }
+    list.push({ name, path, route });
+    byHost.set(host, list);
+  }
+  return byHost;
+}
+
+/** Renders the whole Caddyfile. Deterministic: the same input always gives the same bytes. */
+export function renderCaddyfile(input: CaddyfileInput): string {
+  const tlsOn = input.tls.mode !== "http";
+  const accounts = [...input.basicAuth]
+    .map((a) => ({ user: check(a.user, ROUTE_NAME, "basic-auth user"), hash: check(a.bcryptHash, BCRYPT, "bcrypt hash") }))
+    .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+  const byHost = sites(input);
+
+  const out: string[] = [
+    "# Generated by stackport from stackport:proxy — do not edit; change the stack config instead.",
+    "{",
+    `\tadmin ${ADMIN_ADDRESS}`,
+  ];
+  if (input.tls.mode === "acme") out.push(`\temail ${check(input.tls.email, EMAIL, "ACME e-mail")}`);
+  out.push("}", "");
+
+  out.push("(security_headers) {", "\theader {");
+  out.push('\t\tX-Content-Type-Options "nosniff"');
+  out.push('\t\tX-Frame-Options "DENY"');
+  out.push('\t\tReferrer-Policy "strict-origin-when-cross-origin"');
+  if (tlsOn) out.push('\t\tStrict-Transport-Security "max-age=31536000"');
+  out.push("\t\t-Server", "\t}", "}");
+
+  for (const host of [...byHost.keys()].sort()) {
+    const routes = byHost.get(host)!.sort(bySpecificity);
+    out.push("", `${siteAddress(host, input.tls)} {`);
+    if (input.tls.mode === "internal") out.push("\ttls internal");
+    out.push("\timport security_headers", "");
+    out.push(`\thandle ${HEALTH_PATH} {`, '\t\trespond "ok" 200', "\t}");
+    for (const r of routes) out.push("", ...renderRoute(r, accounts).map((l) => `\t${l}`));
+    if (!routes.some((r) => r.path === undefined)) {
+      out.push("", "\thandle {", '\t\trespond "not found" 404', "\t}");
+    }
+    out.push("}");
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function renderRoute({ name, path, route }: SiteRoute, accounts: { user: string; hash: string }[]): string[] {
+  const lines: string[] = [`# route ${name}`];
+  let opener = "handle {";
+  if (path !== undefined) {
+    // `/tiles` and `/tiles/…`, but not `/tilesets`.
+    lines.push(`@${name} path ${path} ${path}/*`);
+    opener = `handle @${name} {`;
+  }
+  const body: string[] = [];
+  if (route.allowFrom !== undefined) {
+    // An empty list means nobody: `not remote_ip` with no ranges would be invalid, so block everything instead.
+    if (route.allowFrom.length === 0) {
+      body.push('respond "forbidden" 403');
+    } else {
+      body.push(`@${name}_blocked not remote_ip ${route.allowFrom.join(" ")}`);
+      body.push(`respond @${name}_blocked "forbidden" 403`);
+    }
+  }
+  if (route.auth === "basic") {
+    if (accounts.length === 0) throw new Error(`stackport: route '${name}' needs basic auth but there are no users`);
+    // `basicauth`, not `basic_auth`: Caddy renamed the directive in 2.8 but still accepts the old name, and the
+    // Debian caddy (2.6) the tests validate with only knows `basicauth`.
+    body.push("basicauth {", ...accounts.map((a) => `\t${a.user} ${a.hash}`), "}");
+  }
+  if (route.stripPrefix) {
+    // Not `handle_path`: Caddy sorts every `handle_path` after every `handle`, so a shorter `handle` prefix
+    // would shadow it (and skip its allow-list and auth). `uri strip_prefix` inside our own ordering is the same
+    // rewrite handle_path performs.
+    body.push(`uri strip_prefix ${path}`);
+  }
+  if (route.to.healthPath !== undefined) {
+    body.push(`reverse_proxy ${route.to.host}:${route.to.port} {`, `\thealth_uri ${route.to.healthPath}`, "}");
+  } else {
+    body.push(`reverse_proxy ${route.to.host}:${route.to.port}`);
+  }
+  lines.push(opener, "\troute {", ...body.map((l) => `\t\t${l}`), "\t}", "}");
+  return lines;
+}

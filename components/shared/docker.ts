@@ -1,0 +1,96 @@
+/**
+ * Building blocks every Docker-backed tier uses, so container conventions (pinned image pull, labels, loopback
+ * port binding, network attachment, one-shot jobs that fail the update on a non-zero exit) live in one place.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { DockerPlacement } from "../../src/targets/docker";
+import { dockerLabels } from "./labels";
+import { physicalName } from "./naming";
+import { type Transform, transformed } from "./component";
+
+/** A host port binding as the config resolves it (address defaults to loopback). */
+export interface HostBinding {
+  port: number;
+  address: string;
+}
+
+/** Pulls a pinned image once per target; `keepLocally` so destroying one stack never deletes a shared image. */
+export function pullImage(
+  name: string,
+  image: string,
+  parent: pulumi.Resource,
+  placement: DockerPlacement,
+): docker.RemoteImage {
+  return new docker.RemoteImage(name, { name: image, keepLocally: true }, { parent, provider: placement.provider });
+}
+
+/** Docker `ports` for an internal port published on the host, or none. Never defaults to 0.0.0.0. */
+export function publishedPorts(internal: number, binding: HostBinding | undefined) {
+  return binding ? [{ internal, external: binding.port, ip: binding.address, protocol: "tcp" }] : [];
+}
+
+/** Network attachments: the backend network with a stable DNS alias, plus the edge network when routed. */
+export function attachNetworks(placement: DockerPlacement, alias: string, opts: { edge?: boolean } = {}) {
+  return [
+    { name: placement.backendNetwork, aliases: [alias] },
+    ...(opts.edge ? [{ name: placement.edgeNetwork, aliases: [alias] }] : []),
+  ];
+}
+
+/** The container name on the Docker host: `<stack>-<tier>[-<role>]`, unique per host across stacks. */
+export function containerName(...parts: string[]): string {
+  return physicalName([pulumi.getStack(), ...parts]);
+}
+
+export interface OneShotArgs {
+  tier: string;
+  /** Short role used in the container name (`bootstrap`). */
+  role: string;
+  placement: DockerPlacement;
+  image: pulumi.Input<string>;
+  /** Shell script run by `/bin/sh` in the container; uploaded, so a change replaces the job and re-runs it. */
+  script: pulumi.Input<string>;
+  envs: pulumi.Input<pulumi.Input<string>[]>;
+  /** Human description used in the failure message (`bucket bootstrap`). */
+  purpose: string;
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+  transform?: Transform<docker.ContainerArgs>;
+}
+
+export const ONE_SHOT_SCRIPT_PATH = "/stackport/run.sh";
+
+/**
+ * A job container that runs a script once and exits — re-run whenever its script or environment changes.
+ * `mustRun: false` because an exited job is its success state (pulumi-docker v5 would otherwise restart it), and
+ * not `rm`, which would make every refresh re-create it. The provider does not fail on a non-zero exit, so the
+ * returned `exitCode` check does.
+ */
+export function oneShotJob(name: string, parent: pulumi.Resource, args: OneShotArgs) {
+  const [containerArgs, opts] = transformed<docker.ContainerArgs>(
+    args.transform,
+    {
+      name: containerName(args.tier, args.role),
+      image: args.image,
+      entrypoints: ["/bin/sh"],
+      command: [ONE_SHOT_SCRIPT_PATH],
+      uploads: [{ file: ONE_SHOT_SCRIPT_PATH, content: args.script, executable: true }],
+      envs: args.envs,
+      networksAdvanced: [{ name: args.placement.backendNetwork }],
+      mustRun: false,
+      restart: "no",
+      attach: true,
+      logs: true,
+      labels: dockerLabels(args.tier, { "stackport.role": "job" }),
+    },
+    { parent, provider: args.placement.provider, dependsOn: args.dependsOn },
+  );
+  const job = new docker.Container(name, containerArgs, opts);
+  const succeeded = pulumi.all([job.exitCode, job.containerLogs]).apply(([code, logs]) => {
+    if (code !== undefined && code !== null && code !== 0) {
+      throw new Error(`stackport: ${args.purpose} failed (exit code ${code}):\n${logs ?? "(no output)"}`);
+    }
+    return true;
+  });
+  return { job, succeeded };
+}

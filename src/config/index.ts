@@ -1,0 +1,5 @@
+export * from "./errors";
+export * from "./resolve";
+export * from "./schema";
+export * from "./upstreams";
+export { loadStackConfig, rawNamespace } from "./load";

@@ -1,0 +1,229 @@
+/**
+ * The stack configuration, as zod schemas. Every key a user can write in `Pulumi.<stack>.yaml` under the
+ * `stackport:` namespace is described here; `docs/configuration.md` is the prose version of this file.
+ *
+ * Schemas are strict: an unknown key is an error (a typo must never silently fall back to a default).
+ */
+import { z } from "zod";
+
+export const ENVIRONMENTS = ["local", "staging", "production"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** A name used as a stable key (target names, bucket names, route names): becomes part of logical names. */
+export const keyName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lower-case letters, digits and '-', start with a letter, at most 31 chars");
+
+const port = z.number().int().min(1).max(65535);
+
+const ipv4 = z
+  .string()
+  .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, "must be an IPv4 address like 127.0.0.1");
+
+/** An IPv4 CIDR block such as `10.0.0.0/8`; a bare address means `/32`. */
+export const cidr = z
+  .string()
+  .regex(
+    /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/(3[0-2]|[12]?\d))?$/,
+    "must be an IPv4 CIDR block like 10.0.0.0/8 or 192.168.1.20/32",
+  );
+
+/** A container image reference that names a tag or digest: `:latest` and tag-less images are refused. */
+export const pinnedImage = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/, "must be an image reference like registry/name:tag")
+  .refine((ref) => /@sha256:/.test(ref) || /:[^/:]+$/.test(ref), "must be pinned to a tag or digest (name:tag)")
+  .refine((ref) => !/:latest$/.test(ref), "must not use the moving tag :latest; pin a version");
+
+// ---------------------------------------------------------------------------------------------------------
+// Targets
+
+const sshHost = z
+  .string()
+  .regex(
+    /^ssh:\/\/([a-z_][a-z0-9_.-]*@)?[A-Za-z0-9.-]+(:\d{1,5})?$/,
+    "must look like ssh://user@host or ssh://user@host:port",
+  );
+
+export const dockerTargetSchema = z.strictObject({
+  kind: z.literal("docker"),
+  /** `ssh://user@host[:port]` for a homelab host; absent for the local Docker socket. */
+  host: sshHost.optional(),
+  /** Extra options for the `ssh` client the Docker provider runs (e.g. `-i`, `-o StrictHostKeyChecking=accept-new`). */
+  sshOpts: z.array(z.string()).optional(),
+  /** Directory on the host for stackport's files (backups, imports). Prepared over SSH for remote hosts. */
+  dataRoot: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]*$/, "must be an absolute path without spaces")
+    .default("/srv/stackport"),
+  /** Owner (`user[:group]`) given to the data directories on a remote host. @default the SSH user */
+  dataOwner: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/, "must be user or user:group")
+    .optional(),
+  /** Make the `backend` network internal (no egress, no published ports for backend-only containers). */
+  isolateBackend: z.boolean().default(false),
+});
+
+export const awsTargetSchema = z.strictObject({
+  kind: z.literal("aws"),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region like eu-west-1"),
+  /** Role to assume for every AWS call of this target. */
+  assumeRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")
+    .optional(),
+  vpc: z
+    .strictObject({
+      cidr: cidr.default("10.40.0.0/16"),
+      availabilityZones: z.number().int().min(2).max(6).default(2),
+      /** NAT gateways: one shared, one per AZ, or none. @default "single" outside production, "perAz" in production */
+      natGateways: z.enum(["none", "single", "perAz"]).optional(),
+      flowLogs: z.boolean().optional(),
+    })
+    .default({ cidr: "10.40.0.0/16", availabilityZones: 2 }),
+});
+
+export const targetSchema = z.discriminatedUnion("kind", [dockerTargetSchema, awsTargetSchema]);
+export type DockerTargetConfig = z.infer<typeof dockerTargetSchema>;
+export type AwsTargetConfig = z.infer<typeof awsTargetSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Safety
+
+export const safetySchema = z.strictObject({
+  /** `protect` on stateful resources (volumes, buckets, databases). @default false in local, true elsewhere */
+  protect: z.boolean().optional(),
+  /** `retainOnDelete` on stateful resources. @default false in local, true elsewhere */
+  retainOnDelete: z.boolean().optional(),
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Tiers
+
+/** A host port binding. The address defaults to loopback: nothing is reachable from the LAN unless asked for. */
+const publishSchema = z.strictObject({
+  port,
+  address: ipv4.default("127.0.0.1"),
+});
+export type PublishConfig = z.infer<typeof publishSchema>;
+
+const bucketSchema = z.strictObject({
+  versioning: z.boolean().default(true),
+  /** Delete objects this many days after creation. */
+  expireAfterDays: z.number().int().min(1).max(3650).optional(),
+  /** Delete non-current versions this many days after they were replaced. */
+  noncurrentExpireAfterDays: z.number().int().min(1).max(3650).optional(),
+});
+export type BucketConfig = z.infer<typeof bucketSchema>;
+
+/** S3 bucket naming rules (3–63 chars, lower-case, digits, '-'); the key is the bucket's stable name. */
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be 3-63 lower-case letters, digits or '-' (S3 bucket rules)");
+
+export const DEFAULT_BUCKETS: Record<string, z.input<typeof bucketSchema>> = {
+  raw: { versioning: true },
+  derived: { versioning: true },
+  tiles: { versioning: false },
+  logs: { versioning: false, expireAfterDays: 30 },
+};
+
+export const storageSchema = z.strictObject({
+  on: keyName,
+  /** S3-compatible server image (MinIO by default; the frozen quay.io build, see docs). */
+  image: pinnedImage.default("quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"),
+  /** Image that runs the bucket bootstrap (`mc`). */
+  clientImage: pinnedImage.default("quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"),
+  /** S3 API published on the host. @default 127.0.0.1:9000 in local, not published elsewhere */
+  publishApi: z.union([publishSchema, z.literal(false)]).optional(),
+  /** Web console published on the host. @default 127.0.0.1:9001 in local, not published elsewhere */
+  publishConsole: z.union([publishSchema, z.literal(false)]).optional(),
+  buckets: z.record(bucketName, bucketSchema).default(DEFAULT_BUCKETS as never),
+  memoryMb: z.number().int().min(128).default(1024),
+});
+export type StorageConfig = z.infer<typeof storageSchema>;
+
+export const databaseSchema = z.strictObject({
+  on: keyName,
+  /** PostgreSQL + PostGIS image. Major ≥ 18 mounts its volume at /var/lib/postgresql. */
+  image: pinnedImage.default("postgis/postgis:17-3.5"),
+  /** Database the application uses. */
+  name: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case SQL identifier")
+    .default("platform"),
+  /** Port published on the host. @default 127.0.0.1:5432 in local, not published elsewhere */
+  publish: z.union([publishSchema, z.literal(false)]).optional(),
+  /** Create a `monitoring` role with `pg_monitor` (seed 002: no implicit monitoring users). */
+  monitoringUser: z.boolean().default(false),
+  memoryMb: z.number().int().min(256).default(2048),
+  /** `shm_size` for the container, in MB (PostgreSQL parallel queries need more than Docker's 64 MB). */
+  shmSizeMb: z.number().int().min(64).default(256),
+});
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+
+const routeSchema = z.strictObject({
+  /** Host name this route answers on. @default the proxy's `domain` */
+  host: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a DNS name")
+    .optional(),
+  /** Path prefix, e.g. `/tiles`. @default every path of the host */
+  path: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]*$/, "must start with / and contain only URL path characters")
+    .optional(),
+  /** Remove the path prefix before proxying. */
+  stripPrefix: z.boolean().default(false),
+  /** The upstream: a service another tier exposes (e.g. `storage`, `storage-console`) or `host:port`. */
+  to: z.string().min(1),
+  /** `basic`: HTTP basic auth with the proxy's generated users (bcrypt). */
+  auth: z.enum(["none", "basic"]).default("none"),
+  /** Only these client networks may use the route; others get 403. */
+  allowFrom: z.array(cidr).optional(),
+});
+export type RouteConfig = z.infer<typeof routeSchema>;
+
+export const proxySchema = z.strictObject({
+  on: keyName,
+  image: pinnedImage.default("caddy:2.11.4-alpine"),
+  /** Site address for routes without their own `host`. */
+  domain: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a DNS name")
+    .default("localhost"),
+  tls: z
+    .discriminatedUnion("mode", [
+      z.strictObject({ mode: z.literal("http") }),
+      z.strictObject({ mode: z.literal("internal") }),
+      z.strictObject({ mode: z.literal("acme"), email: z.email("must be an e-mail address") }),
+    ])
+    .default({ mode: "http" }),
+  /** Host address the proxy listens on. @default 127.0.0.1 in local, 0.0.0.0 elsewhere (it is the entry point) */
+  bindAddress: ipv4.optional(),
+  httpPort: port.default(80),
+  httpsPort: port.default(443),
+  /** Users for `auth: basic` routes; each gets a generated password (a stack output, secret). */
+  basicAuthUsers: z.array(keyName).default(["admin"]),
+  routes: z.record(keyName, routeSchema).default({}),
+});
+export type ProxyConfig = z.infer<typeof proxySchema>;
+
+/** The whole `stackport:` namespace of a stack. */
+export const stackConfigSchema = z.strictObject({
+  environment: z.enum(ENVIRONMENTS),
+  targets: z
+    .record(keyName, targetSchema)
+    .refine((t) => Object.keys(t).length > 0, "must name at least one target"),
+  safety: safetySchema.default({}),
+  storage: storageSchema.optional(),
+  database: databaseSchema.optional(),
+  proxy: proxySchema.optional(),
+});
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+
+/** The config keys a stack may set, in the order the docs list them. */
+export const CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];

@@ -1,0 +1,49 @@
+/**
+ * `npm run synth -- <stack> [--json]`: the offline plan of a stack — the real program under Pulumi's mock runtime,
+ * no Pulumi CLI, no Docker, no credentials. Exit 0 with a plan; exit 2 with a readable message on bad config.
+ */
+import { isConfigError } from "../config";
+import { planDocument, renderTree } from "./render";
+import { synthesize } from "./run";
+import { StackNotFoundError, listStacks, readStackFile } from "./stackFile";
+
+const USAGE = `usage: npm run synth -- <stack> [--json]
+
+Prints the offline plan of Pulumi.<stack>.yaml: every resource the program would register, as a tree
+(or one JSON document with --json). Needs no Pulumi CLI, Docker or credentials.`;
+
+export async function main(argv: string[], root = process.cwd()): Promise<number> {
+  const json = argv.includes("--json");
+  const positional = argv.filter((a) => !a.startsWith("-"));
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${USAGE}\n\nstacks here: ${listStacks(root).join(", ")}\n`);
+    return 0;
+  }
+  const unknown = argv.filter((a) => a.startsWith("-") && a !== "--json");
+  if (positional.length !== 1 || unknown.length > 0) {
+    process.stderr.write(`${USAGE}\n\nstacks here: ${listStacks(root).join(", ")}\n`);
+    return 64;
+  }
+  try {
+    const plan = await synthesize(readStackFile(root, positional[0]!));
+    const doc = planDocument(plan);
+    process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${renderTree(doc, plan.resources)}\n`);
+    return 0;
+  } catch (e) {
+    if (isConfigError(e) || e instanceof StackNotFoundError) {
+      process.stderr.write(`stackport synth: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`stackport synth failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * Renders a plan for people (a tree with each resource's key settings and a summary) and for machines (JSON).
+ * Pure functions over recorded resources.
+ */
+import type { RecordedResource } from "./recorder";
+
+export interface Violation {
+  policy: string;
+  enforcementLevel: string;
+  severity: string;
+  type: string;
+  name: string;
+  message: string;
+}
+
+export interface PlanDocument {
+  stack: string;
+  project: string;
+  summary: { resources: number; byType: Record<string, number> };
+  resources: Omit<RecordedResource, "urn" | "custom">[];
+  outputs: string[];
+  violations: Violation[];
+}
+
+export function planDocument(
+  plan: { stack: string; project: string; resources: RecordedResource[]; outputs: string[] },
+  violations: Violation[] = [],
+): PlanDocument {
+  return {
+    stack: plan.stack,
+    project: plan.project,
+    summary: { resources: plan.resources.length, byType: countByType(plan.resources) },
+    resources: plan.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      parent: r.parent,
+      provider: r.provider,
+      inputs: r.inputs,
+      protect: r.protect,
+      retainOnDelete: r.retainOnDelete,
+      dependsOn: r.dependsOn,
+    })),
+    outputs: plan.outputs,
+    violations,
+  };
+}
+
+export function countByType(resources: RecordedResource[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The few settings a reviewer looks at first, per resource type. */
+export function keySettings(r: RecordedResource): string[] {
+  const i = r.inputs as Record<string, any>;
+  const out: string[] = [];
+  const add = (label: string, v: unknown) => {
+    if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0)) out.push(`${label}=${v}`);
+  };
+  switch (r.type) {
+    case "docker:index/container:Container":
+      add("name", i.name);
+      add("image", i.image);
+      add(
+        "ports",
+        (i.ports ?? []).map((p: any) => `${p.ip ?? "0.0.0.0"}:${p.external ?? "?"}->${p.internal}/${p.protocol ?? "tcp"}`).join(","),
+      );
+      add("networks", (i.networksAdvanced ?? []).map((n: any) => n.name).join(","));
+      add("volumes", (i.volumes ?? []).map((v: any) => `${v.volumeName ?? v.hostPath}:${v.containerPath}`).join(","));
+      if (i.mustRun === false) out.push("one-shot");
+      break;
+    case "docker:index/volume:Volume":
+    case "docker:index/network:Network":
+      add("name", i.name);
+      if (i.internal) out.push("internal");
+      break;
+    case "docker:index/remoteImage:RemoteImage":
+      add("image", i.name);
+      break;
+    case "pulumi:providers:docker":
+      add("host", i.host ?? "local socket");
+      break;
+    case "random:index/randomPassword:RandomPassword":
+      add("length", i.length);
+      break;
+    case "command:remote:Command":
+      add("host", i.connection === "[secret]" ? "[secret]" : i.connection?.host);
+      break;
+  }
+  if (r.protect) out.push("protected");
+  if (r.retainOnDelete) out.push("retained");
+  return out;
+}
+
+/** The tree: components with their children indented, custom resources with key settings, then a summary line. */
+export function renderTree(doc: PlanDocument, resources: RecordedResource[]): string {
+  const children = new Map<string | null, RecordedResource[]>();
+  for (const r of resources) {
+    const list = children.get(r.parent) ?? [];
+    list.push(r);
+    children.set(r.parent, list);
+  }
+  const lines = [`stack ${doc.stack} (${doc.project})`];
+  const walk = (parent: string | null, prefix: string) => {
+    const kids = children.get(parent) ?? [];
+    kids.forEach((r, idx) => {
+      const last = idx === kids.length - 1;
+      const settings = keySettings(r);
+      const flags = violationsFor(doc, r);
+      lines.push(
+        `${prefix}${last ? "└─ " : "├─ "}${r.type}  ${r.name}${settings.length ? "  " + settings.join("  ") : ""}${flags}`,
+      );
+      walk(r.name, prefix + (last ? "   " : "│  "));
+    });
+  };
+  walk(null, "");
+  lines.push("");
+  lines.push(
+    `${doc.summary.resources} resources: ` +
+      Object.entries(doc.summary.byType)
+        .map(([t, n]) => `${n} ${t}`)
+        .join(", "),
+  );
+  if (doc.violations.length) {
+    const mandatory = doc.violations.filter((v) => v.enforcementLevel === "mandatory").length;
+    lines.push(`${doc.violations.length} policy violation(s), ${mandatory} mandatory`);
+  }
+  return lines.join("\n");
+}
+
+function violationsFor(doc: PlanDocument, r: RecordedResource): string {
+  const found = doc.violations.filter((v) => v.name === r.name && v.type === r.type);
+  return found.map((v) => `\n      ! [${v.enforcementLevel}] ${v.policy}: ${v.message}`).join("");
+}

@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+import { type Recorder, installRecorder, settle } from "./recorder";
+import type { StackFile } from "./stackFile";
+
+export interface Plan extends Recorder {
+  stack: string;
+  project: string;
+  /** Names of the stack outputs the program exports. */
+  outputs: string[];
+}
+
+/**
+ * Runs the real program (the same function `pulumi up` runs) under the mock runtime with the given stack's config
+ * and returns everything it registered. Refuses an empty plan: a program that registered nothing is a bug here,
+ * never a valid plan.
+ */
+export async function synthesize(stackFile: StackFile, opts: { preview?: boolean } = {}): Promise<Plan> {
+  const recorder = await installRecorder({
+    project: stackFile.project,
+    stack: stackFile.stack,
+    preview: opts.preview ?? false,
+  });
+  pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
+  // Loaded after the mocks are in place so nothing registers on the no-engine fake path.
+  const { runProgram } = await import("../program");
+  const outputs = await pulumi.runtime.runInPulumiStack(runProgram);
+  await settle();
+  if (recorder.resources.length === 0) {
+    throw new Error(`synth of stack '${stackFile.stack}' recorded no resources: the mock runtime was not attached`);
+  }
+  return { ...recorder, stack: stackFile.stack, project: stackFile.project, outputs: Object.keys(outputs ?? {}).sort() };
+}

@@ -1,0 +1,54 @@
+import { scriptHeader, shQuote } from "./shell";
+
+export interface SshEndpoint {
+  user: string;
+  host: string;
+  port: number;
+}
+
+/** Parses `ssh://user@host:port` (user defaults to root, as OpenSSH's remote side would see it; port to 22). */
+export function parseSshHost(url: string): SshEndpoint {
+  const m = /^ssh:\/\/(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(url);
+  if (!m) throw new Error(`not an ssh:// URL: ${url}`);
+  return { user: m[1] ?? "root", host: m[2]!, port: m[3] ? Number(m[3]) : 22 };
+}
+
+/** Sub-directories of the data root that later tiers use (backups, import files). */
+export const DATA_SUBDIRS = ["backups", "imports"] as const;
+
+/**
+ * The host-preparation script run over SSH before any container: fails early and readably when Docker is missing
+ * or unreachable for the SSH user, then creates the data directories with their owner. Idempotent.
+ */
+export function renderHostPrepScript(opts: { dataRoot: string; owner: string }): string {
+  const dirs = [opts.dataRoot, ...DATA_SUBDIRS.map((d) => `${opts.dataRoot}/${d}`)];
+  return (
+    scriptHeader("prepare a Docker host for stackport") +
+    [
+      `DATA_ROOT=${shQuote(opts.dataRoot)}`,
+      `OWNER=${shQuote(opts.owner)}`,
+      "",
+      "as_root() {",
+      '  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi',
+      "}",
+      "",
+      "if ! command -v docker >/dev/null 2>&1; then",
+      '  echo "stackport: the docker CLI is not installed on $(hostname); install Docker Engine first" >&2',
+      "  exit 1",
+      "fi",
+      "if ! docker info >/dev/null 2>&1; then",
+      '  echo "stackport: $(id -un) cannot reach the Docker daemon on $(hostname); add the user to the docker group" >&2',
+      "  exit 1",
+      "fi",
+      "",
+      `for dir in ${dirs.map((d) => (d === opts.dataRoot ? '"$DATA_ROOT"' : `"$DATA_ROOT/${d.slice(opts.dataRoot.length + 1)}"`)).join(" ")}; do`,
+      '  if [ ! -d "$dir" ]; then as_root mkdir -p "$dir"; fi',
+      '  as_root chown "$OWNER" "$dir"',
+      '  as_root chmod 0750 "$dir"',
+      "done",
+      "",
+      `echo "stackport: $(hostname) ready: Docker $(docker version --format '{{.Server.Version}}'), data in $DATA_ROOT"`,
+      "",
+    ].join("\n")
+  );
+}
