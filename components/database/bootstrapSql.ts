@@ -41,7 +41,9 @@ const sqlIdent = (value: string) => `"${value.replace(/"/g, '""')}"`;
 
 function checkDatabaseName(database: string): void {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) {
-    throw new Error(`database name '${database}' must be a lower-case SQL identifier (stackport:database.name)`);
+    throw new Error(
+      `database name '${database}' must be a lower-case SQL identifier (stackport:database.name)`,
+    );
   }
 }
 
@@ -59,7 +61,9 @@ export function renderBootstrapSql(opts: BootstrapSqlOptions): string {
 -- psql -v ON_ERROR_STOP=1 --single-transaction ${roles.map((r) => `-v ${passwordVariable(r)}=...`).join(" ")}
 
 -- Serialize concurrent runs: the second waits here until the first commits, then finds everything in place.
-SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY});`,
+SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY});
+-- Re-runs are the normal case: "already exists, skipping" notices are noise in the job log.
+SET LOCAL client_min_messages = warning;`,
 
     // psql would otherwise send the literal text ":'x_password'" and fail with an unreadable syntax error.
     roles
@@ -180,7 +184,12 @@ BEGIN
   END IF;${
     opts.monitoringUser
       ? `
-  IF NOT pg_catalog.pg_has_role(${sqlLiteral(MONITORING_ROLE)}, 'pg_monitor', 'MEMBER') THEN
+  IF NOT EXISTS (
+    SELECT FROM pg_catalog.pg_auth_members m
+    JOIN pg_catalog.pg_roles member ON member.oid = m.member
+    JOIN pg_catalog.pg_roles grp ON grp.oid = m.roleid
+    WHERE member.rolname = ${sqlLiteral(MONITORING_ROLE)} AND grp.rolname = 'pg_monitor'
+  ) THEN
     missing := missing || 'pg_monitor membership of monitoring'::text;
   END IF;`
       : ""
@@ -204,7 +213,8 @@ const SQL_EOF = "STACKPORT_BOOTSTRAP_SQL";
  */
 export function renderBootstrapScript(opts: BootstrapSqlOptions): string {
   const sql = renderBootstrapSql(opts);
-  if (sql.split("\n").includes(SQL_EOF)) throw new Error("internal: bootstrap SQL contains the heredoc delimiter");
+  if (sql.split("\n").includes(SQL_EOF))
+    throw new Error("internal: bootstrap SQL contains the heredoc delimiter");
   const roles = bootstrapRoles(opts.monitoringUser);
   const lines = [
     ...roles.map((r) => `: "\${${passwordEnv(r)}:?must be set}"`),
@@ -232,5 +242,8 @@ export function renderBootstrapScript(opts: BootstrapSqlOptions): string {
     'echo "stackport: database bootstrap complete"',
     "",
   ];
-  return scriptHeader("bootstrap the PostgreSQL + PostGIS database (roles, schemas, extensions)") + lines.join("\n");
+  return (
+    scriptHeader("bootstrap the PostgreSQL + PostGIS database (roles, schemas, extensions)") +
+    lines.join("\n")
+  );
 }

@@ -52,7 +52,8 @@ const URL_PATH = /^\/[A-Za-z0-9._~/-]*$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/(3[0-2]|[12]?\d))?$/;
 const UPSTREAM_HOST = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 const BCRYPT = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]+$/;
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`|~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`|~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 function check(value: string, pattern: RegExp, what: string): string {
   if (typeof value !== "string" || !pattern.test(value)) {
@@ -113,7 +114,8 @@ function sites(input: CaddyfileInput): Map<string, SiteRoute[]> {
     if (!Number.isInteger(route.to.port) || route.to.port < 1 || route.to.port > 65535) {
       throw new Error(`stackport: route '${name}' upstream port ${route.to.port} is not a TCP port`);
     }
-    if (route.to.healthPath !== undefined) check(route.to.healthPath, URL_PATH, `route '${name}' upstream health path`);
+    if (route.to.healthPath !== undefined)
+      check(route.to.healthPath, URL_PATH, `route '${name}' upstream health path`);
     const list = byHost.get(host) ?? [];
     const clash = list.find((r) => r.path === path);
     if (clash) {
@@ -131,7 +133,10 @@ function sites(input: CaddyfileInput): Map<string, SiteRoute[]> {
 export function renderCaddyfile(input: CaddyfileInput): string {
   const tlsOn = input.tls.mode !== "http";
   const accounts = [...input.basicAuth]
-    .map((a) => ({ user: check(a.user, ROUTE_NAME, "basic-auth user"), hash: check(a.bcryptHash, BCRYPT, "bcrypt hash") }))
+    .map((a) => ({
+      user: check(a.user, ROUTE_NAME, "basic-auth user"),
+      hash: check(a.bcryptHash, BCRYPT, "bcrypt hash"),
+    }))
     .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
   const byHost = sites(input);
 
@@ -184,7 +189,8 @@ function renderRoute({ name, path, route }: SiteRoute, accounts: { user: string;
     }
   }
   if (route.auth === "basic") {
-    if (accounts.length === 0) throw new Error(`stackport: route '${name}' needs basic auth but there are no users`);
+    if (accounts.length === 0)
+      throw new Error(`stackport: route '${name}' needs basic auth but there are no users`);
     // `basicauth`, not `basic_auth`: Caddy renamed the directive in 2.8 but still accepts the old name, and the
     // Debian caddy (2.6) the tests validate with only knows `basicauth`.
     body.push("basicauth {", ...accounts.map((a) => `\t${a.user} ${a.hash}`), "}");
@@ -196,7 +202,11 @@ function renderRoute({ name, path, route }: SiteRoute, accounts: { user: string;
     body.push(`uri strip_prefix ${path}`);
   }
   if (route.to.healthPath !== undefined) {
-    body.push(`reverse_proxy ${route.to.host}:${route.to.port} {`, `\thealth_uri ${route.to.healthPath}`, "}");
+    body.push(
+      `reverse_proxy ${route.to.host}:${route.to.port} {`,
+      `\thealth_uri ${route.to.healthPath}`,
+      "}",
+    );
   } else {
     body.push(`reverse_proxy ${route.to.host}:${route.to.port}`);
   }

@@ -51,7 +51,11 @@ export function resolveRoutes(
     const known = upstreams[route.to];
     let to: ResolvedUpstream;
     if (known) {
-      to = { host: known.host, port: known.port, ...(known.healthPath !== undefined && { healthPath: known.healthPath }) };
+      to = {
+        host: known.host,
+        port: known.port,
+        ...(known.healthPath !== undefined && { healthPath: known.healthPath }),
+      };
     } else {
       const m = /^([^:]+):(\d{1,5})$/.exec(route.to);
       const port = m ? Number(m[2]) : NaN;
@@ -69,7 +73,9 @@ export function resolveRoutes(
 }
 
 /** Base URLs of every site: the default domain plus every route host, with non-default ports spelled out. */
-export function siteUrls(config: Pick<ResolvedProxy, "domain" | "routes" | "tls" | "httpPort" | "httpsPort">): string[] {
+export function siteUrls(
+  config: Pick<ResolvedProxy, "domain" | "routes" | "tls" | "httpPort" | "httpsPort">,
+): string[] {
   const hosts = new Set([config.domain, ...Object.values(config.routes).map((r) => r.host ?? config.domain)]);
   const tls = config.tls.mode !== "http";
   const port = tls ? config.httpsPort : config.httpPort;
@@ -113,11 +119,19 @@ export class DockerProxy extends pulumi.ComponentResource {
     const passwords = Object.fromEntries(
       config.basicAuthUsers.map((user) => [
         user,
-        new random.RandomPassword(`${name}-${user}-password`, { length: 32, special: false }, { parent: this }),
+        new random.RandomPassword(
+          `${name}-${user}-password`,
+          { length: 32, special: false },
+          { parent: this },
+        ),
       ]),
     );
 
-    const volume = (role: "data" | "config", t: Transform<docker.VolumeArgs> | undefined, stateful: boolean) => {
+    const volume = (
+      role: "data" | "config",
+      t: Transform<docker.VolumeArgs> | undefined,
+      stateful: boolean,
+    ) => {
       const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
         t,
         {
@@ -134,16 +148,14 @@ export class DockerProxy extends pulumi.ComponentResource {
     const configVolume = volume("config", transform?.configVolume, false);
 
     const users = Object.keys(passwords).sort();
-    const caddyfile = pulumi
-      .all(users.map((u) => passwords[u]!.bcryptHash))
-      .apply((hashes) =>
-        renderCaddyfile({
-          domain: config.domain,
-          tls: config.tls,
-          routes,
-          basicAuth: users.map((user, i) => ({ user, bcryptHash: hashes[i]! })),
-        }),
-      );
+    const caddyfile = pulumi.all(users.map((u) => passwords[u]!.bcryptHash)).apply((hashes) =>
+      renderCaddyfile({
+        domain: config.domain,
+        tls: config.tls,
+        routes,
+        basicAuth: users.map((user, i) => ({ user, bcryptHash: hashes[i]! })),
+      }),
+    );
 
     const binding = (port: number) => ({ port, address: config.bindAddress });
     const ports = [

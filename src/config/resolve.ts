@@ -217,7 +217,14 @@ function routeProblems(cfg: StackConfig): ConfigIssue[] {
     if (route.stripPrefix && !route.path) {
       issues.push({ key: key(["proxy", "routes", name, "stripPrefix"]), message: "needs a 'path' to strip" });
     }
-    const match = `${route.host ?? cfg.proxy.domain}${route.path ?? "/"}`;
+    if (route.path && route.path.replace(/\/+$/, "") === "/healthz") {
+      issues.push({
+        key: key(["proxy", "routes", name, "path"]),
+        message: "/healthz is the proxy's own health endpoint; choose another path",
+      });
+    }
+    // `/x` and `/x/` match the same requests.
+    const match = `${route.host ?? cfg.proxy.domain}${(route.path ?? "/").replace(/(.)\/+$/, "$1")}`;
     const other = seen.get(match);
     if (other) {
       issues.push({

@@ -56,6 +56,9 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
       return { result: `mock-password-${name}`, bcryptHash: `$2a$10$mockhash${name.replace(/[^a-z0-9]/gi, "")}` };
+    case "docker:index/remoteImage:RemoteImage":
+      // The real output is a sha256 id; the image reference reads better in a plan.
+      return { imageId: inputs["name"], repoDigest: inputs["name"] };
     case "docker:index/network:Network":
     case "docker:index/volume:Volume":
       return { name: inputs["name"] ?? `${name}-physical` };
@@ -111,7 +114,7 @@ interface RegisterRequest {
   getParent(): string;
   getCustom(): boolean;
   getProvider(): string;
-  getObject(): unknown;
+  getObject(): Parameters<typeof deserializeProperties>[0];
   getProtect(): boolean | undefined;
   getRetainondelete(): boolean | undefined;
   getDependenciesList(): string[];

@@ -30,7 +30,7 @@ export function planDocument(
     stack: plan.stack,
     project: plan.project,
     summary: { resources: plan.resources.length, byType: countByType(plan.resources) },
-    resources: plan.resources.map((r) => ({
+    resources: sortedForDisplay(plan.resources).map((r) => ({
       type: r.type,
       name: r.name,
       parent: r.parent,
@@ -43,6 +43,15 @@ export function planDocument(
     outputs: plan.outputs,
     violations,
   };
+}
+
+/**
+ * Registration order depends on promise timing, so plans are sorted for display and diffing: targets first (every
+ * tier stands on one), then by logical name (unique within a stack).
+ */
+export function sortedForDisplay<T extends { type: string; name: string }>(resources: T[]): T[] {
+  const rank = (r: T) => (/^stackport:[a-z]+:Target$/.test(r.type) ? 0 : 1);
+  return [...resources].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
 export function countByType(resources: RecordedResource[]): Record<string, number> {
@@ -96,7 +105,7 @@ export function keySettings(r: RecordedResource): string[] {
 /** The tree: components with their children indented, custom resources with key settings, then a summary line. */
 export function renderTree(doc: PlanDocument, resources: RecordedResource[]): string {
   const children = new Map<string | null, RecordedResource[]>();
-  for (const r of resources) {
+  for (const r of sortedForDisplay(resources)) {
     const list = children.get(r.parent) ?? [];
     list.push(r);
     children.set(r.parent, list);

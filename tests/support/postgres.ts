@@ -78,8 +78,13 @@ function serverCommand(bin: string, args: string[]): RunResult {
     ? ["runuser", ["-u", SUPERUSER, "--", join(PG_BIN, bin), ...args]]
     : [join(PG_BIN, bin), args];
   const r = spawnSync(cmd, argv, { encoding: "utf8" });
-  const result = { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
-  if (result.code !== 0) throw new Error(`${bin} ${args.join(" ")} failed (${result.code}):\n${result.stdout}${result.stderr}`);
+  const result = {
+    code: r.status ?? -1,
+    stdout: r.stdout ?? "",
+    stderr: (r.stderr ?? "") + (r.error ? String(r.error) : ""),
+  };
+  if (result.code !== 0)
+    throw new Error(`${bin} ${args.join(" ")} failed (${result.code}):\n${result.stdout}${result.stderr}`);
   return result;
 }
 
@@ -108,7 +113,17 @@ export async function startCluster(): Promise<Cluster> {
   };
   try {
     chown(dir);
-    serverCommand("initdb", ["-D", data, "-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--auth=trust", "--no-sync"]);
+    serverCommand("initdb", [
+      "-D",
+      data,
+      "-U",
+      SUPERUSER,
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--auth=trust",
+      "--no-sync",
+    ]);
     // The superuser alone uses the socket without a password; everybody else proves a password over TCP.
     const hba = join(data, "pg_hba.conf");
     writeFileSync(

@@ -173,3 +173,16 @@ describe("property: the loader never crashes", () => {
     );
   });
 });
+
+describe("route checks", () => {
+  it("treats /x and /x/ as the same route and reserves /healthz", () => {
+    const keys = issuesOf({
+      ...base(),
+      proxy: {
+        on: "laptop",
+        routes: { a: { path: "/api", to: "storage" }, b: { path: "/api/", to: "storage" }, c: { path: "/healthz", to: "storage" } },
+      },
+    }).map((i) => i.key);
+    expect(keys).toEqual(["stackport:proxy.routes.b", "stackport:proxy.routes.c.path"]);
+  });
+});

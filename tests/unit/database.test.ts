@@ -1,0 +1,217 @@
+import { isConfigError, resolveConfig } from "../../src/config";
+import {
+  BOOTSTRAP_LOCK_KEY,
+  renderBootstrapScript,
+  renderBootstrapSql,
+} from "../../components/database/bootstrapSql";
+import { DockerDatabase, dataMountPath, postgresMajor } from "../../components/database/dockerDatabase";
+import { ONE_SHOT_SCRIPT_PATH } from "../../components/shared/docker";
+import { isSecret, one, record, valueOf } from "../harness";
+import { testPlacement } from "../support/placement";
+import type { DockerPlacement } from "../../src/targets/docker";
+
+const databaseConfig = (environment = "local", extra: Record<string, unknown> = {}) =>
+  resolveConfig({ environment, targets: { t: { kind: "docker" } }, database: { on: "t", ...extra } })
+    .database!;
+
+/** SQL statements with comments and psql meta-commands removed, in order. */
+const statements = (sql: string) =>
+  sql
+    .split("\n")
+    .filter((l) => !l.startsWith("--") && !l.startsWith("\\"))
+    .join("\n")
+    .trim()
+    .split(/;\s*\n/);
+
+describe("bootstrap SQL (pure)", () => {
+  const sql = renderBootstrapSql({ database: "platform", monitoringUser: false });
+
+  it("takes the advisory lock before anything else", () => {
+    expect(statements(sql)[0]).toBe(`SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`);
+  });
+
+  it("never contains a password: every password is a psql variable outside DO bodies", () => {
+    expect(sql).not.toMatch(/PASSWORD\s+'/i);
+    for (const role of ["db_admin", "app_writer", "app_reader"]) {
+      expect(sql).toContain(`ALTER ROLE ${role} WITH LOGIN`);
+      expect(sql).toContain(`PASSWORD :'${role}_password';`);
+    }
+    // psql does not expand variables inside dollar-quoted bodies, so none may be used there.
+    for (const body of sql.match(/\$\$[\s\S]*?\$\$/g) ?? []) expect(body).not.toMatch(/:'[a-z_]+'/);
+  });
+
+  it("creates the monitoring role only when enabled", () => {
+    expect(sql).not.toMatch(/'monitoring'|ROLE monitoring|pg_monitor TO/);
+    const withMonitoring = renderBootstrapSql({ database: "platform", monitoringUser: true });
+    expect(withMonitoring).toContain("GRANT pg_monitor TO monitoring;");
+    expect(withMonitoring).toContain("PASSWORD :'monitoring_password';");
+  });
+
+  it("refuses a database name that is not a plain identifier", () => {
+    expect(() => renderBootstrapSql({ database: 'x"; DROP', monitoringUser: false })).toThrow(
+      /stackport:database.name/,
+    );
+  });
+
+  it("the job script embeds the SQL unexpanded and passes passwords from the environment", () => {
+    const script = renderBootstrapScript({ database: "platform", monitoringUser: false });
+    expect(script.startsWith("#!/bin/sh\n")).toBe(true);
+    expect(script).toContain(sql.trimEnd());
+    expect(script).toContain(`-v app_writer_password="$APP_WRITER_PASSWORD"`);
+    expect(script).toContain("<<'STACKPORT_BOOTSTRAP_SQL'");
+    expect(script).not.toContain("MONITORING_PASSWORD");
+  });
+});
+
+describe("PostgreSQL major version from the image", () => {
+  it.each([
+    ["postgis/postgis:17-3.5", 17, "/var/lib/postgresql/data"],
+    ["postgis/postgis:18-3.6", 18, "/var/lib/postgresql"],
+    ["imresamu/postgis:16-3.5-alpine", 16, "/var/lib/postgresql/data"],
+    ["registry.lan:5000/postgis/postgis:18.1-3.6@sha256:" + "a".repeat(64), 18, "/var/lib/postgresql"],
+  ])("%s → %i", (image, major, path) => {
+    expect(postgresMajor(image)).toBe(major);
+    expect(dataMountPath(major)).toBe(path);
+  });
+
+  it.each(["postgis/postgis:bookworm", "postgis/postgis@sha256:" + "a".repeat(64)])(
+    "%s is refused with the config key",
+    (image) => {
+      let error: unknown;
+      try {
+        postgresMajor(image);
+      } catch (e) {
+        error = e;
+      }
+      expect(isConfigError(error)).toBe(true);
+      expect(String(error)).toContain("stackport:database.image");
+    },
+  );
+});
+
+describe("DockerDatabase", () => {
+  it.each([false, true])(
+    "registers image, passwords, volume, server and bootstrap (preview=%s)",
+    async (preview) => {
+      const { recorder, result } = await record(
+        () =>
+          new DockerDatabase("database", {
+            config: databaseConfig(),
+            placement: testPlacement(),
+            safety: { protect: true, retainOnDelete: true },
+          }),
+        { preview },
+      );
+      expect(recorder.resources.length).toBeGreaterThan(0);
+      const component = one(recorder, "database");
+      expect(component.type).toBe("stackport:docker:Database");
+      const children = recorder.resources
+        .filter((r) => r.parent === "database")
+        .map((r) => `${r.type} ${r.name}`);
+      expect(children.sort()).toEqual(
+        [
+          "docker:index/container:Container database-bootstrap",
+          "docker:index/container:Container database-server",
+          "docker:index/remoteImage:RemoteImage database-image",
+          "docker:index/volume:Volume database-data",
+          "random:index/randomPassword:RandomPassword database-app-reader-password",
+          "random:index/randomPassword:RandomPassword database-app-writer-password",
+          "random:index/randomPassword:RandomPassword database-db-admin-password",
+          "random:index/randomPassword:RandomPassword database-superuser-password",
+        ].sort(),
+      );
+
+      const volume = one(recorder, "database-data");
+      expect([volume.protect, volume.retainOnDelete]).toEqual([true, true]);
+      expect(volume.inputs["name"]).toBe("test-database-data");
+
+      const server = one(recorder, "database-server");
+      expect(server.provider).toBe("test-target-docker");
+      expect(server.inputs["name"]).toBe("test-database");
+      expect(server.inputs["ports"]).toEqual([
+        { internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" },
+      ]);
+      // POSTGRES_PASSWORD is secret, so the whole envs list is masked: no password reaches the plan.
+      expect(server.inputs["envs"]).toBe("[secret]");
+      expect(server.inputs["volumes"]).toEqual([
+        { volumeName: "test-database-data", containerPath: "/var/lib/postgresql/data" },
+      ]);
+      expect(server.inputs["healthcheck"]).toMatchObject({
+        tests: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U postgres -d platform"],
+      });
+      expect(server.inputs).toMatchObject({
+        wait: true,
+        restart: "unless-stopped",
+        memory: 2048,
+        shmSize: 256,
+      });
+      expect(server.inputs["networksAdvanced"]).toEqual([{ name: "test-backend", aliases: ["database"] }]);
+      expect(server.inputs["labels"]).toEqual(
+        expect.arrayContaining([
+          { label: "stackport.tier", value: "database" },
+          { label: "stackport.role", value: "server" },
+        ]),
+      );
+
+      const bootstrap = one(recorder, "database-bootstrap");
+      expect(bootstrap.dependsOn).toContain("database-server");
+      expect(bootstrap.inputs["envs"]).toBe("[secret]");
+      expect(bootstrap.inputs["mustRun"]).toBe(false);
+      const uploads = bootstrap.inputs["uploads"] as { file: string; content: string }[];
+      expect(uploads[0]!.file).toBe(ONE_SHOT_SCRIPT_PATH);
+      expect(uploads[0]!.content).toContain("pg_advisory_xact_lock");
+      expect(uploads[0]!.content).not.toContain("mock-password");
+
+      for (const role of ["db_admin", "app_writer", "app_reader"] as const) {
+        const c = result.connection.roles[role];
+        expect(await isSecret(c.password)).toBe(true);
+        expect(await isSecret(c.url)).toBe(true);
+        expect(await valueOf(c.host)).toBe("database");
+        expect(await valueOf(c.port)).toBe(5432);
+        expect(await valueOf(c.database)).toBe("platform");
+        if (!preview) {
+          expect(await valueOf(c.user)).toBe(role);
+          expect(await valueOf(c.url)).toBe(
+            `postgresql://${role}:mock-password-database-${role.replace(/_/g, "-")}-password@database:5432/platform`,
+          );
+        }
+      }
+      expect(result.monitoring).toBeUndefined();
+    },
+  );
+
+  it("mounts the volume at /var/lib/postgresql for an 18.x image and adds the monitoring role when enabled", async () => {
+    const { recorder, result } = await record(
+      () =>
+        new DockerDatabase("db", {
+          config: databaseConfig("staging", { image: "postgis/postgis:18-3.6", monitoringUser: true }),
+          placement: testPlacement(),
+          safety: { protect: false, retainOnDelete: false },
+        }),
+    );
+    const server = one(recorder, "db-server");
+    expect(server.inputs["volumes"]).toEqual([
+      { volumeName: "test-database-data", containerPath: "/var/lib/postgresql" },
+    ]);
+    // Not local: nothing published on the host.
+    expect(server.inputs["ports"] ?? []).toEqual([]);
+    const volume = one(recorder, "db-data");
+    expect([volume.protect, volume.retainOnDelete]).toEqual([false, false]);
+    expect(one(recorder, "db-monitoring-password").type).toBe("random:index/randomPassword:RandomPassword");
+    const script = (one(recorder, "db-bootstrap").inputs["uploads"] as { content: string }[])[0]!.content;
+    expect(script).toContain("GRANT pg_monitor TO monitoring;");
+    expect(await valueOf(result.monitoring!.user)).toBe("monitoring");
+  });
+
+  it("refuses an image without a major version before registering anything (no runtime needed)", () => {
+    // Validation runs before super(): with no mock runtime attached, getting past it would throw something else.
+    expect(
+      () =>
+        new DockerDatabase("db", {
+          config: databaseConfig("local", { image: "postgis/postgis:bookworm" }),
+          placement: {} as DockerPlacement,
+          safety: { protect: false, retainOnDelete: false },
+        }),
+    ).toThrow(/stackport:database\.image: cannot tell the PostgreSQL major version/);
+  });
+});

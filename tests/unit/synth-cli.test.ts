@@ -1,0 +1,75 @@
+/**
+ * The synth command as users run it: the compiled CLI in a child process (built by `npm test` first).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "../harness";
+
+const CLI = join(ROOT, "bin", "src", "synth", "cli.js");
+
+function synth(args: string[], cwd = ROOT) {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function stackDir(stackYaml: string) {
+  const dir = mkdtempSync(join(tmpdir(), "stackport-synth-"));
+  copyFileSync(join(ROOT, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+  writeFileSync(join(dir, "Pulumi.bad.yaml"), stackYaml);
+  return dir;
+}
+
+describe("npm run synth", () => {
+  it("prints the local plan as a tree with a summary line", () => {
+    const r = synth(["local"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^stack local \(stackport\)/);
+    expect(r.stdout).toMatch(/stackport:docker:Database {2}database/);
+    expect(r.stdout).toMatch(/│? +[├└]─ docker:index\/container:Container {2}database-server {2}name=local-database/);
+    expect(r.stdout).toMatch(/\n\d+ resources: .*docker:index\/container:Container/);
+  });
+
+  it("prints one JSON document with --json, secrets masked", () => {
+    const r = synth(["staging", "--json"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.stack).toBe("staging");
+    expect(Array.isArray(doc.violations)).toBe(true);
+    const volume = doc.resources.find((x: { name: string }) => x.name === "database-data");
+    expect(volume).toMatchObject({ type: "docker:index/volume:Volume", parent: "database", protect: true, retainOnDelete: true });
+    for (const res of doc.resources) {
+      expect(Object.keys(res).sort()).toEqual(
+        ["dependsOn", "inputs", "name", "parent", "protect", "provider", "retainOnDelete", "type"].sort(),
+      );
+    }
+    expect(r.stdout).toContain('"[secret]"');
+    expect(r.stdout).not.toMatch(/mock-password/);
+  });
+
+  it("exits 2 with the config key and what is allowed on bad config, and no stack trace", () => {
+    const dir = stackDir(
+      "config:\n  stackport:environment: local\n  stackport:targets:\n    laptop: { kind: docker }\n  stackport:database:\n    on: nas\n",
+    );
+    const r = synth(["bad"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("stackport:database.on: unknown target 'nas'; targets of this stack: laptop");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("names the stacks that exist when asked for one that does not", () => {
+    const r = synth(["prod"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no stack file Pulumi\.prod\.yaml; stacks here: .*local.*staging/);
+  });
+
+  it("prints usage on a bad invocation", () => {
+    const r = synth([]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/^usage: npm run synth -- <stack> \[--json\]/);
+  });
+});
