@@ -13,7 +13,11 @@ const TARGET_RATIO = 1.5;
 
 function timeRun(args: string[], env: NodeJS.ProcessEnv = {}): { ms: number; stdout: string } {
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(" ")} failed:\n${r.stderr}`);
   return { ms, stdout: r.stdout };
@@ -31,7 +35,12 @@ function main() {
     process.stderr.write(`bench: ${stack}…\n`);
     const first = timeRun([synth, stack, "--json"]);
     const resources = (JSON.parse(first.stdout) as { summary: { resources: number } }).summary.resources;
-    const loadedAws = timeRun(["-e", `require("./${synth}").main(["${stack}","--json"]).then(()=>{process.stdout.write(String(Object.keys(require.cache).some(k=>k.includes("/@pulumi/aws/"))))})`]).stdout.trim().endsWith("true");
+    const loadedAws = timeRun([
+      "-e",
+      `require("./${synth}").main(["${stack}","--json"]).then(()=>{process.stdout.write(String(Object.keys(require.cache).some(k=>k.includes("/@pulumi/aws/"))))})`,
+    ])
+      .stdout.trim()
+      .endsWith("true");
     const synthMs = median(Array.from({ length: RUNS }, () => timeRun([synth, stack, "--json"]).ms));
     const floorMs = median(Array.from({ length: RUNS }, () => timeRun([floor, String(resources)]).ms));
     const ratio = synthMs / floorMs;
@@ -43,7 +52,9 @@ function main() {
   console.log("| stack | resources | synth (median) | floor (median) | ratio | loads @pulumi/aws |");
   console.log("| --- | ---: | ---: | ---: | ---: | --- |");
   for (const r of rows) console.log(r);
-  console.log(`\nworst ratio ${worst.toFixed(2)}× (target ≤ ${TARGET_RATIO}×)${worst > TARGET_RATIO ? "  ← over target" : ""}`);
+  console.log(
+    `\nworst ratio ${worst.toFixed(2)}× (target ≤ ${TARGET_RATIO}×)${worst > TARGET_RATIO ? "  ← over target" : ""}`,
+  );
 }
 
 main();

@@ -24,10 +24,18 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
 
   const storage =
     cfg.storage &&
-    new DockerObjectStorage("storage", { config: cfg.storage, placement: placeOn(cfg.storage.on), safety: cfg.safety });
+    new DockerObjectStorage("storage", {
+      config: cfg.storage,
+      placement: placeOn(cfg.storage.on),
+      safety: cfg.safety,
+    });
   const database =
     cfg.database &&
-    new DockerDatabase("database", { config: cfg.database, placement: placeOn(cfg.database.on), safety: cfg.safety });
+    new DockerDatabase("database", {
+      config: cfg.database,
+      placement: placeOn(cfg.database.on),
+      safety: cfg.safety,
+    });
   const proxy =
     cfg.proxy &&
     new DockerProxy(

@@ -23,7 +23,10 @@ export function synthesizeConfig(
   opts: { preview?: boolean } = {},
 ): Promise<Plan> {
   const values = Object.fromEntries(
-    Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+    Object.entries(config).map(([k, v]) => [
+      `${PROJECT}:${k}`,
+      typeof v === "string" ? v : JSON.stringify(v),
+    ]),
   );
   return synthesizeStackFile({ project: PROJECT, stack, config: values, secretKeys: [] }, opts);
 }
@@ -36,14 +39,19 @@ export async function record<T>(
   fn: () => T,
   opts: { stack?: string; preview?: boolean } = {},
 ): Promise<{ recorder: Recorder; result: T }> {
-  const recorder = await installRecorder({ project: PROJECT, stack: opts.stack ?? "test", preview: opts.preview ?? false });
+  const recorder = await installRecorder({
+    project: PROJECT,
+    stack: opts.stack ?? "test",
+    preview: opts.preview ?? false,
+  });
   let result!: T;
   await pulumi.runtime.runInPulumiStack(async () => {
     result = fn();
     return {};
   });
   await settle();
-  if (recorder.resources.length === 0) throw new Error("the recorder saw no resources: the mock runtime was not attached");
+  if (recorder.resources.length === 0)
+    throw new Error("the recorder saw no resources: the mock runtime was not attached");
   return { recorder, result };
 }
 
@@ -59,6 +67,9 @@ export function isSecret<T>(o: pulumi.Output<T>): Promise<boolean> {
 /** Finds exactly one recorded resource by name, failing with the names that do exist. */
 export function one(recorder: Recorder, name: string) {
   const r = recorder.byName(name);
-  if (!r) throw new Error(`no resource named '${name}'; recorded: ${recorder.resources.map((x) => x.name).join(", ")}`);
+  if (!r)
+    throw new Error(
+      `no resource named '${name}'; recorded: ${recorder.resources.map((x) => x.name).join(", ")}`,
+    );
   return r;
 }

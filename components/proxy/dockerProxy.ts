@@ -26,7 +26,6 @@ export interface DockerProxyArgs {
   /** Per-child escape hatches. */
   transform?: {
     dataVolume?: Transform<docker.VolumeArgs>;
-    configVolume?: Transform<docker.VolumeArgs>;
     /** The Caddy container. Its `uploads` (the Caddyfile) force replacement when they change. */
     server?: Transform<docker.ContainerArgs>;
   };
@@ -95,7 +94,6 @@ export class DockerProxy extends pulumi.ComponentResource {
     image: docker.RemoteImage;
     passwords: Record<string, random.RandomPassword>;
     dataVolume: docker.Volume;
-    configVolume: docker.Volume;
     server: docker.Container;
   };
 
@@ -127,25 +125,17 @@ export class DockerProxy extends pulumi.ComponentResource {
       ]),
     );
 
-    const volume = (
-      role: "data" | "config",
-      t: Transform<docker.VolumeArgs> | undefined,
-      stateful: boolean,
-    ) => {
-      const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
-        t,
-        {
-          name: physicalName([pulumi.getStack(), "proxy", role]),
-          labels: dockerLabels("proxy", { "stackport.role": role }),
-        },
-        stateful ? statefulOptions(this, safety, { provider }) : { parent: this, provider },
-      );
-      return new docker.Volume(`${name}-${role}`, volumeArgs, volumeOpts);
-    };
     // /data holds issued certificates and the internal CA: losing it means new certificates and a new root to trust.
-    const dataVolume = volume("data", transform?.dataVolume, true);
-    // /config holds Caddy's autosaved JSON config: regenerated from the Caddyfile at every start.
-    const configVolume = volume("config", transform?.configVolume, false);
+    // /config (Caddy's autosave of the config it was given) stays in the container: the Caddyfile is the truth.
+    const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
+      transform?.dataVolume,
+      {
+        name: physicalName([pulumi.getStack(), "proxy", "data"]),
+        labels: dockerLabels("proxy", { "stackport.role": "data" }),
+      },
+      statefulOptions(this, safety, { provider }),
+    );
+    const dataVolume = new docker.Volume(`${name}-data`, volumeArgs, volumeOpts);
 
     const users = Object.keys(passwords).sort();
     const caddyfile = pulumi.all(users.map((u) => passwords[u]!.bcryptHash)).apply((hashes) =>
@@ -176,10 +166,7 @@ export class DockerProxy extends pulumi.ComponentResource {
         image: image.imageId,
         uploads: [{ file: CADDYFILE_PATH, content: caddyfile }],
         envs: ["XDG_DATA_HOME=/data", "XDG_CONFIG_HOME=/config"],
-        volumes: [
-          { volumeName: dataVolume.name, containerPath: "/data" },
-          { volumeName: configVolume.name, containerPath: "/config" },
-        ],
+        volumes: [{ volumeName: dataVolume.name, containerPath: "/data" }],
         networksAdvanced: attachNetworks(placement, PROXY_HOST, { edge: true }),
         ports,
         // The admin API (in-container only). GET, not `--spider`: busybox may send HEAD, which the API refuses.
@@ -199,7 +186,7 @@ export class DockerProxy extends pulumi.ComponentResource {
     );
     const server = new docker.Container(`${name}-server`, serverArgs, serverOpts);
 
-    this.nodes = { image, passwords, dataVolume, configVolume, server };
+    this.nodes = { image, passwords, dataVolume, server };
     this.endpoint = {
       urls: pulumi.output(siteUrls(config)),
       basicAuthPasswords: Object.fromEntries(users.map((u) => [u, pulumi.secret(passwords[u]!.result)])),

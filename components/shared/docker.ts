@@ -22,7 +22,11 @@ export function pullImage(
   parent: pulumi.Resource,
   placement: DockerPlacement,
 ): docker.RemoteImage {
-  return new docker.RemoteImage(name, { name: image, keepLocally: true }, { parent, provider: placement.provider });
+  return new docker.RemoteImage(
+    name,
+    { name: image, keepLocally: true },
+    { parent, provider: placement.provider },
+  );
 }
 
 /** Docker `ports` for an internal port published on the host, or none. Never defaults to 0.0.0.0. */

@@ -4,13 +4,7 @@ import * as random from "@pulumi/random";
 import type { ResolvedStorage, Safety } from "../../src/config";
 import type { DockerPlacement } from "../../src/targets/docker";
 import { type Transform, statefulOptions, transformed } from "../shared/component";
-import {
-  attachNetworks,
-  containerName,
-  oneShotJob,
-  publishedPorts,
-  pullImage,
-} from "../shared/docker";
+import { attachNetworks, containerName, oneShotJob, publishedPorts, pullImage } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { physicalName } from "../shared/naming";
 import { MC_ALIAS, renderBucketScript } from "./bucketScript";
@@ -86,8 +80,17 @@ export class DockerObjectStorage extends pulumi.ComponentResource {
         ],
         volumes: [{ volumeName: volume.name, containerPath: "/data" }],
         networksAdvanced: attachNetworks(placement, STORAGE_HOST),
-        ports: [...publishedPorts(API_PORT, config.publishApi), ...publishedPorts(CONSOLE_PORT, config.publishConsole)],
-        healthcheck: { tests: ["CMD", "mc", "ready", "local"], interval: "10s", timeout: "5s", retries: 6, startPeriod: "10s" },
+        ports: [
+          ...publishedPorts(API_PORT, config.publishApi),
+          ...publishedPorts(CONSOLE_PORT, config.publishConsole),
+        ],
+        healthcheck: {
+          tests: ["CMD", "mc", "ready", "local"],
+          interval: "10s",
+          timeout: "5s",
+          retries: 6,
+          startPeriod: "10s",
+        },
         wait: true,
         waitTimeout: 120,
         restart: "unless-stopped",
@@ -104,7 +107,9 @@ export class DockerObjectStorage extends pulumi.ComponentResource {
       placement,
       image: clientImage.imageId,
       script: renderBucketScript(config.buckets),
-      envs: [pulumi.interpolate`MC_HOST_${MC_ALIAS}=http://${ROOT_USER}:${rootPassword.result}@${STORAGE_HOST}:${API_PORT}`],
+      envs: [
+        pulumi.interpolate`MC_HOST_${MC_ALIAS}=http://${ROOT_USER}:${rootPassword.result}@${STORAGE_HOST}:${API_PORT}`,
+      ],
       purpose: "bucket bootstrap",
       dependsOn: [server],
       transform: transform?.bootstrap,

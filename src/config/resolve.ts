@@ -112,7 +112,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       }
       return issue.message;
     case "invalid_type":
-      return issue.input === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}`;
+      return issue.input === undefined
+        ? `is required (${issue.expected})`
+        : `must be ${article(issue.expected)}`;
     default:
       return issue.message;
   }
@@ -169,11 +171,13 @@ function portClashes(cfg: StackConfig): ConfigIssue[] {
     add(["storage", "publishApi", "port"], cfg.storage.on, resolved.storage.publishApi);
     add(["storage", "publishConsole", "port"], cfg.storage.on, resolved.storage.publishConsole);
   }
-  if (cfg.database && resolved.database) add(["database", "publish", "port"], cfg.database.on, resolved.database.publish);
+  if (cfg.database && resolved.database)
+    add(["database", "publish", "port"], cfg.database.on, resolved.database.publish);
   if (cfg.proxy && resolved.proxy) {
     const address = resolved.proxy.bindAddress;
     add(["proxy", "httpPort"], cfg.proxy.on, { address, port: cfg.proxy.httpPort });
-    if (cfg.proxy.tls.mode !== "http") add(["proxy", "httpsPort"], cfg.proxy.on, { address, port: cfg.proxy.httpsPort });
+    if (cfg.proxy.tls.mode !== "http")
+      add(["proxy", "httpsPort"], cfg.proxy.on, { address, port: cfg.proxy.httpsPort });
   }
   const issues: ConfigIssue[] = [];
   bindings.forEach((b, i) => {

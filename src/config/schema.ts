@@ -12,13 +12,19 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 /** A name used as a stable key (target names, bucket names, route names): becomes part of logical names. */
 export const keyName = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}$/, "must be lower-case letters, digits and '-', start with a letter, at most 31 chars");
+  .regex(
+    /^[a-z][a-z0-9-]{0,30}$/,
+    "must be lower-case letters, digits and '-', start with a letter, at most 31 chars",
+  );
 
 const port = z.number().int().min(1).max(65535);
 
 const ipv4 = z
   .string()
-  .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, "must be an IPv4 address like 127.0.0.1");
+  .regex(
+    /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/,
+    "must be an IPv4 address like 127.0.0.1",
+  );
 
 /** An IPv4 CIDR block such as `10.0.0.0/8`; a bare address means `/32`. */
 export const cidr = z
@@ -31,8 +37,14 @@ export const cidr = z
 /** A container image reference that names a tag or digest: `:latest` and tag-less images are refused. */
 export const pinnedImage = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/, "must be an image reference like registry/name:tag")
-  .refine((ref) => /@sha256:/.test(ref) || /:[^/:]+$/.test(ref), "must be pinned to a tag or digest (name:tag)")
+  .regex(
+    /^[a-z0-9][a-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/,
+    "must be an image reference like registry/name:tag",
+  )
+  .refine(
+    (ref) => /@sha256:/.test(ref) || /:[^/:]+$/.test(ref),
+    "must be pinned to a tag or digest (name:tag)",
+  )
   .refine((ref) => !/:latest$/.test(ref), "must not use the moving tag :latest; pin a version");
 
 // ---------------------------------------------------------------------------------------------------------
@@ -121,7 +133,10 @@ export type BucketConfig = z.infer<typeof bucketSchema>;
 /** S3 bucket naming rules (3–63 chars, lower-case, digits, '-'); the key is the bucket's stable name. */
 const bucketName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be 3-63 lower-case letters, digits or '-' (S3 bucket rules)");
+  .regex(
+    /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
+    "must be 3-63 lower-case letters, digits or '-' (S3 bucket rules)",
+  );
 
 export const DEFAULT_BUCKETS: Record<string, z.input<typeof bucketSchema>> = {
   raw: { versioning: true },
@@ -148,7 +163,12 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 export const databaseSchema = z.strictObject({
   on: keyName,
   /** PostgreSQL + PostGIS image. Major ≥ 18 mounts its volume at /var/lib/postgresql. */
-  image: pinnedImage.default("postgis/postgis:17-3.5"),
+  image: pinnedImage
+    .refine(
+      (ref) => /:\d+(?:[.-][^/:@]*)?(?:@sha256:[a-f0-9]{64})?$/.test(ref),
+      "must carry a tag that starts with the PostgreSQL major version, e.g. postgis/postgis:17-3.5 (the volume path depends on it)",
+    )
+    .default("postgis/postgis:17-3.5"),
   /** Database the application uses. */
   name: z
     .string()

@@ -55,7 +55,10 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
 function mockOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
-      return { result: `mock-password-${name}`, bcryptHash: `$2a$10$mockhash${name.replace(/[^a-z0-9]/gi, "")}` };
+      return {
+        result: `mock-password-${name}`,
+        bcryptHash: `$2a$10$mockhash${name.replace(/[^a-z0-9]/gi, "")}`,
+      };
     case "docker:index/remoteImage:RemoteImage":
       // The real output is a sha256 id; the image reference reads better in a plan.
       return { imageId: inputs["name"], repoDigest: inputs["name"] };

@@ -60,12 +60,14 @@ export function countByType(resources: RecordedResource[]): Record<string, numbe
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- recorded inputs are untyped JSON from the engine */
 /** The few settings a reviewer looks at first, per resource type. */
 export function keySettings(r: RecordedResource): string[] {
   const i = r.inputs as Record<string, any>;
   const out: string[] = [];
   const add = (label: string, v: unknown) => {
-    if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0)) out.push(`${label}=${v}`);
+    if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0))
+      out.push(`${label}=${v}`);
   };
   switch (r.type) {
     case "docker:index/container:Container":
@@ -73,10 +75,15 @@ export function keySettings(r: RecordedResource): string[] {
       add("image", i.image);
       add(
         "ports",
-        (i.ports ?? []).map((p: any) => `${p.ip ?? "0.0.0.0"}:${p.external ?? "?"}->${p.internal}/${p.protocol ?? "tcp"}`).join(","),
+        (i.ports ?? [])
+          .map((p: any) => `${p.ip ?? "0.0.0.0"}:${p.external ?? "?"}->${p.internal}/${p.protocol ?? "tcp"}`)
+          .join(","),
       );
       add("networks", (i.networksAdvanced ?? []).map((n: any) => n.name).join(","));
-      add("volumes", (i.volumes ?? []).map((v: any) => `${v.volumeName ?? v.hostPath}:${v.containerPath}`).join(","));
+      add(
+        "volumes",
+        (i.volumes ?? []).map((v: any) => `${v.volumeName ?? v.hostPath}:${v.containerPath}`).join(","),
+      );
       if (i.mustRun === false) out.push("one-shot");
       break;
     case "docker:index/volume:Volume":
@@ -97,6 +104,7 @@ export function keySettings(r: RecordedResource): string[] {
       add("host", i.connection === "[secret]" ? "[secret]" : i.connection?.host);
       break;
   }
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   if (r.protect) out.push("protected");
   if (r.retainOnDelete) out.push("retained");
   return out;

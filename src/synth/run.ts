@@ -26,7 +26,14 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
   const outputs = await pulumi.runtime.runInPulumiStack(runProgram);
   await settle();
   if (recorder.resources.length === 0) {
-    throw new Error(`synth of stack '${stackFile.stack}' recorded no resources: the mock runtime was not attached`);
+    throw new Error(
+      `synth of stack '${stackFile.stack}' recorded no resources: the mock runtime was not attached`,
+    );
   }
-  return { ...recorder, stack: stackFile.stack, project: stackFile.project, outputs: Object.keys(outputs ?? {}).sort() };
+  return {
+    ...recorder,
+    stack: stackFile.stack,
+    project: stackFile.project,
+    outputs: Object.keys(outputs ?? {}).sort(),
+  };
 }

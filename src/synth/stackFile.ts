@@ -29,7 +29,9 @@ export function readStackFile(root: string, stack: string): StackFile {
   const path = join(root, `Pulumi.${stack}.yaml`);
   if (!existsSync(path)) {
     const known = listStacks(root);
-    throw new StackNotFoundError(`no stack file Pulumi.${stack}.yaml; stacks here: ${known.join(", ") || "(none)"}`);
+    throw new StackNotFoundError(
+      `no stack file Pulumi.${stack}.yaml; stacks here: ${known.join(", ") || "(none)"}`,
+    );
   }
   const doc = (parse(readFileSync(path, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const config: Record<string, string> = {};

@@ -48,7 +48,9 @@ export class DockerTarget extends pulumi.ComponentResource {
     const { config, transform } = args;
     const stack = pulumi.getStack();
 
-    this.hostPreparation = config.host ? this.prepareHost(name, config, transform?.hostPreparation) : undefined;
+    this.hostPreparation = config.host
+      ? this.prepareHost(name, config, transform?.hostPreparation)
+      : undefined;
 
     const [providerArgs, providerOpts] = transformed<docker.ProviderArgs>(
       transform?.provider,

@@ -5,7 +5,10 @@ export function shQuote(value: string): string {
 
 /** The header every rendered script starts with: strict mode and a line saying who made it. */
 export function scriptHeader(purpose: string): string {
-  return ["#!/bin/sh", `# Rendered by stackport: ${purpose}. Do not edit; change the stack config instead.`, "set -eu", ""].join(
-    "\n",
-  );
+  return [
+    "#!/bin/sh",
+    `# Rendered by stackport: ${purpose}. Do not edit; change the stack config instead.`,
+    "set -eu",
+    "",
+  ].join("\n");
 }

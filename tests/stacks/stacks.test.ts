@@ -11,57 +11,71 @@ const VOLUME = "docker:index/volume:Volume";
 const stacks = listStacks(ROOT);
 
 const labelsOf = (r: RecordedResource) =>
-  Object.fromEntries(((r.inputs["labels"] as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]));
+  Object.fromEntries(
+    ((r.inputs["labels"] as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]),
+  );
 
 it("ships the local and staging stacks", () => {
   expect(stacks).toEqual(expect.arrayContaining(["local", "staging"]));
 });
 
-describe.each(stacks.flatMap((s) => [[s, false] as const, [s, true] as const]))("stack %s (preview=%s)", (stack, preview) => {
-  let resources: RecordedResource[];
-  beforeAll(async () => {
-    resources = (await synthesizeStack(stack, { preview })).resources;
-  });
+describe.each(stacks.flatMap((s) => [[s, false] as const, [s, true] as const]))(
+  "stack %s (preview=%s)",
+  (stack, preview) => {
+    let resources: RecordedResource[];
+    beforeAll(async () => {
+      resources = (await synthesizeStack(stack, { preview })).resources;
+    });
 
-  it("records a non-empty plan with unique logical names", () => {
-    expect(resources.length).toBeGreaterThan(10);
-    const names = resources.map((r) => `${r.type}::${r.name}`);
-    expect(new Set(resources.map((r) => r.name)).size).toBe(names.length);
-  });
+    it("records a non-empty plan with unique logical names", () => {
+      expect(resources.length).toBeGreaterThan(10);
+      const names = resources.map((r) => `${r.type}::${r.name}`);
+      expect(new Set(resources.map((r) => r.name)).size).toBe(names.length);
+    });
 
-  it("never publishes the database port on all interfaces", () => {
-    for (const c of resources.filter((r) => r.type === CONTAINER)) {
-      for (const p of (c.inputs["ports"] as { internal: number; ip?: string }[]) ?? []) {
-        if (p.internal === 5432) expect(p.ip).toBeDefined();
-        if (p.internal === 5432) expect(p.ip).not.toBe("0.0.0.0");
+    it("never publishes the database port on all interfaces", () => {
+      for (const c of resources.filter((r) => r.type === CONTAINER)) {
+        for (const p of (c.inputs["ports"] as { internal: number; ip?: string }[]) ?? []) {
+          if (p.internal === 5432) expect(p.ip).toBeDefined();
+          if (p.internal === 5432) expect(p.ip).not.toBe("0.0.0.0");
+        }
       }
-    }
-  });
+    });
 
-  it("binds nothing but the proxy to a non-loopback address", () => {
-    for (const c of resources.filter((r) => r.type === CONTAINER && labelsOf(r)["stackport.tier"] !== "proxy")) {
-      for (const p of (c.inputs["ports"] as { ip?: string }[]) ?? []) expect(p.ip).toBe("127.0.0.1");
-    }
-  });
+    it("binds nothing but the proxy to a non-loopback address", () => {
+      for (const c of resources.filter(
+        (r) => r.type === CONTAINER && labelsOf(r)["stackport.tier"] !== "proxy",
+      )) {
+        for (const p of (c.inputs["ports"] as { ip?: string }[]) ?? []) expect(p.ip).toBe("127.0.0.1");
+      }
+    });
 
-  it("labels every container, volume and network with stack, tier and managed-by", () => {
-    const labelled = resources.filter((r) => r.type === CONTAINER || r.type === VOLUME || r.type === "docker:index/network:Network");
-    expect(labelled.length).toBeGreaterThan(0);
-    for (const r of labelled) {
-      expect(labelsOf(r)).toEqual(
-        expect.objectContaining({ "stackport.stack": stack, "stackport.managed-by": "stackport", "stackport.tier": expect.any(String) }),
+    it("labels every container, volume and network with stack, tier and managed-by", () => {
+      const labelled = resources.filter(
+        (r) => r.type === CONTAINER || r.type === VOLUME || r.type === "docker:index/network:Network",
       );
-    }
-  });
+      expect(labelled.length).toBeGreaterThan(0);
+      for (const r of labelled) {
+        expect(labelsOf(r)).toEqual(
+          expect.objectContaining({
+            "stackport.stack": stack,
+            "stackport.managed-by": "stackport",
+            "stackport.tier": expect.any(String),
+          }),
+        );
+      }
+    });
 
-  it("gives every Docker resource an explicit provider", () => {
-    for (const r of resources.filter((x) => x.type.startsWith("docker:index/"))) expect(r.provider).toMatch(/-docker$/);
-  });
+    it("gives every Docker resource an explicit provider", () => {
+      for (const r of resources.filter((x) => x.type.startsWith("docker:index/")))
+        expect(r.provider).toMatch(/-docker$/);
+    });
 
-  it("never shows a secret's value", () => {
-    expect(JSON.stringify(resources)).not.toMatch(/mock-password|mockhash/);
-  });
-});
+    it("never shows a secret's value", () => {
+      expect(JSON.stringify(resources)).not.toMatch(/mock-password|mockhash/);
+    });
+  },
+);
 
 describe("local stack inventory", () => {
   let resources: RecordedResource[];
@@ -90,7 +104,8 @@ describe("local stack inventory", () => {
   });
 
   it("leaves volumes unprotected on the laptop", () => {
-    for (const v of resources.filter((r) => r.type === VOLUME)) expect([v.protect, v.retainOnDelete]).toEqual([false, false]);
+    for (const v of resources.filter((r) => r.type === VOLUME))
+      expect([v.protect, v.retainOnDelete]).toEqual([false, false]);
   });
 });
 
@@ -110,7 +125,9 @@ describe("staging stack inventory", () => {
 
   it("protects and retains every stateful volume", () => {
     const volumes = resources.filter((r) => r.type === VOLUME);
-    expect(volumes.map((v) => v.name).sort()).toEqual(expect.arrayContaining(["database-data", "storage-data"]));
+    expect(volumes.map((v) => v.name).sort()).toEqual(
+      expect.arrayContaining(["database-data", "storage-data"]),
+    );
     for (const v of volumes) expect([v.name, v.protect, v.retainOnDelete]).toEqual([v.name, true, true]);
   });
 

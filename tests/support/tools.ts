@@ -11,7 +11,9 @@ export function requireTool(binary: string, debianPackage: string): string {
   const found = spawnSync("sh", ["-c", `command -v ${binary}`], { encoding: "utf8" });
   const path = found.stdout.trim();
   if (found.status !== 0 || !path) {
-    throw new Error(`'${binary}' is not installed: install the Debian package '${debianPackage}' (bash .ci/run does)`);
+    throw new Error(
+      `'${binary}' is not installed: install the Debian package '${debianPackage}' (bash .ci/run does)`,
+    );
   }
   return path;
 }

@@ -6,7 +6,10 @@ const base = () => ({
   targets: { laptop: { kind: "docker" } },
   storage: { on: "laptop" },
   database: { on: "laptop" },
-  proxy: { on: "laptop", routes: { console: { host: "console.localhost", to: "storage-console", auth: "basic" } } },
+  proxy: {
+    on: "laptop",
+    routes: { console: { host: "console.localhost", to: "storage-console", auth: "basic" } },
+  },
 });
 
 function issuesOf(raw: Record<string, unknown>) {
@@ -47,9 +50,18 @@ describe("resolveConfig", () => {
   it.each([
     [{ environment: "prod" }, "stackport:environment", /one of "local", "staging", "production"/],
     [{ databse: { on: "laptop" } }, "stackport:databse", /unknown key 'databse'; allowed here: .*database/],
-    [{ database: { on: "nas" } }, "stackport:database.on", /unknown target 'nas'; targets of this stack: laptop/],
+    [
+      { database: { on: "nas" } },
+      "stackport:database.on",
+      /unknown target 'nas'; targets of this stack: laptop/,
+    ],
     [{ database: { on: "laptop", image: "postgis/postgis:latest" } }, "stackport:database.image", /:latest/],
     [{ database: { on: "laptop", image: "postgis/postgis" } }, "stackport:database.image", /pinned/],
+    [
+      { database: { on: "laptop", image: "postgis/postgis:bookworm" } },
+      "stackport:database.image",
+      /starts with the PostgreSQL major version/,
+    ],
     [
       { database: { on: "laptop", publish: { port: 5432, address: "0.0.0.0" } } },
       "stackport:database.publish.address",
@@ -67,7 +79,10 @@ describe("resolveConfig", () => {
     ],
     [{ targets: { laptop: { kind: "k8s" } } }, "stackport:targets.laptop.kind", /kind/],
     [
-      { targets: { laptop: { kind: "docker" }, cloud: { kind: "aws", region: "eu-west-1" } }, database: { on: "cloud" } },
+      {
+        targets: { laptop: { kind: "docker" }, cloud: { kind: "aws", region: "eu-west-1" } },
+        database: { on: "cloud" },
+      },
       "stackport:database.on",
       /no 'aws' backend yet/,
     ],
@@ -81,11 +96,7 @@ describe("resolveConfig", () => {
       "stackport:proxy.routes.x.allowFrom[0]",
       /CIDR/,
     ],
-    [
-      { proxy: { on: "laptop", tls: { mode: "acme" } } },
-      "stackport:proxy.tls.email",
-      /required/,
-    ],
+    [{ proxy: { on: "laptop", tls: { mode: "acme" } } }, "stackport:proxy.tls.email", /required/],
     [
       { proxy: { on: "laptop", routes: { a: { to: "storage" }, b: { to: "storage-console" } } } },
       "stackport:proxy.routes.b",
@@ -100,7 +111,12 @@ describe("resolveConfig", () => {
 
   it("reports every problem at once, each line starting with its key", () => {
     try {
-      resolveConfig({ ...base(), environment: "qa", database: { on: "nas" }, storage: { on: "laptop", memoryMb: 1 } });
+      resolveConfig({
+        ...base(),
+        environment: "qa",
+        database: { on: "nas" },
+        storage: { on: "laptop", memoryMb: 1 },
+      });
       throw new Error("expected a ConfigError");
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
@@ -134,7 +150,16 @@ describe("property: the loader never crashes", () => {
     fc.string(),
     fc.integer({ min: -10, max: 70000 }),
     fc.boolean(),
-    fc.constantFrom("laptop", "local", "docker", "aws", "127.0.0.1", "0.0.0.0", "ssh://deploy@host", "storage"),
+    fc.constantFrom(
+      "laptop",
+      "local",
+      "docker",
+      "aws",
+      "127.0.0.1",
+      "0.0.0.0",
+      "ssh://deploy@host",
+      "storage",
+    ),
   );
   const value = fc.letrec((tie) => ({
     node: fc.oneof(
@@ -142,7 +167,20 @@ describe("property: the loader never crashes", () => {
       scalar,
       fc.array(tie("node"), { maxLength: 3 }),
       fc.dictionary(
-        fc.constantFrom("on", "kind", "host", "port", "address", "routes", "to", "image", "publish", "tls", "mode", "x"),
+        fc.constantFrom(
+          "on",
+          "kind",
+          "host",
+          "port",
+          "address",
+          "routes",
+          "to",
+          "image",
+          "publish",
+          "tls",
+          "mode",
+          "x",
+        ),
         tie("node"),
         { maxKeys: 4 },
       ),
@@ -180,7 +218,11 @@ describe("route checks", () => {
       ...base(),
       proxy: {
         on: "laptop",
-        routes: { a: { path: "/api", to: "storage" }, b: { path: "/api/", to: "storage" }, c: { path: "/healthz", to: "storage" } },
+        routes: {
+          a: { path: "/api", to: "storage" },
+          b: { path: "/api/", to: "storage" },
+          c: { path: "/healthz", to: "storage" },
+        },
       },
     }).map((i) => i.key);
     expect(keys).toEqual(["stackport:proxy.routes.b", "stackport:proxy.routes.c.path"]);

@@ -208,7 +208,8 @@ describe("DockerDatabase", () => {
     expect(
       () =>
         new DockerDatabase("db", {
-          config: databaseConfig("local", { image: "postgis/postgis:bookworm" }),
+          // Resolved config already refuses such an image; this is a library user bypassing resolveConfig.
+          config: { ...databaseConfig("local"), image: "postgis/postgis:bookworm" },
           placement: {} as DockerPlacement,
           safety: { protect: false, retainOnDelete: false },
         }),

@@ -186,7 +186,6 @@ describe("DockerProxy under the mock runtime", () => {
       [
         ["proxy", "stackport:docker:Proxy"],
         ["proxy-admin-password", "random:index/randomPassword:RandomPassword"],
-        ["proxy-config", "docker:index/volume:Volume"],
         ["proxy-data", "docker:index/volume:Volume"],
         ["proxy-image", "docker:index/remoteImage:RemoteImage"],
         ["proxy-ops-password", "random:index/randomPassword:RandomPassword"],
@@ -208,10 +207,7 @@ describe("DockerProxy under the mock runtime", () => {
       { internal: 443, external: 8443, ip: "192.168.1.10", protocol: "tcp" },
       { internal: 443, external: 8443, ip: "192.168.1.10", protocol: "udp" },
     ]);
-    expect(server.inputs["volumes"]).toEqual([
-      { volumeName: "test-proxy-data", containerPath: "/data" },
-      { volumeName: "test-proxy-config", containerPath: "/config" },
-    ]);
+    expect(server.inputs["volumes"]).toEqual([{ volumeName: "test-proxy-data", containerPath: "/data" }]);
     expect(
       (server.inputs["networksAdvanced"] as { name: string; aliases: string[] }[]).map((n) => n.name),
     ).toEqual(["test-backend", "test-edge"]);
@@ -220,12 +216,11 @@ describe("DockerProxy under the mock runtime", () => {
     });
     expect(server.inputs["restart"]).toBe("unless-stopped");
     expect(server.dependsOn).toEqual(
-      expect.arrayContaining(["proxy-admin-password", "proxy-ops-password", "proxy-data", "proxy-config"]),
+      expect.arrayContaining(["proxy-admin-password", "proxy-ops-password", "proxy-data"]),
     );
 
-    // staging: stateful safety on by default, on the data volume only.
+    // staging: stateful safety on by default.
     expect(one(recorder, "proxy-data")).toMatchObject({ protect: true, retainOnDelete: true });
-    expect(one(recorder, "proxy-config")).toMatchObject({ protect: false, retainOnDelete: false });
 
     expect(await valueOf(result.endpoint.urls)).toEqual(["https://localhost:8443"]);
     expect(Object.keys(result.endpoint.basicAuthPasswords).sort()).toEqual(["admin", "ops"]);

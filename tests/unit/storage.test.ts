@@ -21,7 +21,9 @@ describe("bucket bootstrap script", () => {
     expect(script).toContain(`mc ilm rule import "$ALIAS"/'logs'`);
     expect(script).not.toContain("ilm rule add");
     expect(JSON.parse(lifecycleDocument({ versioning: false, expireAfterDays: 30 })!)).toEqual({
-      Rules: [{ ID: "stackport-expire", Status: "Enabled", Filter: { Prefix: "" }, Expiration: { Days: 30 } }],
+      Rules: [
+        { ID: "stackport-expire", Status: "Enabled", Filter: { Prefix: "" }, Expiration: { Days: 30 } },
+      ],
     });
     expect(lifecycleDocument({ versioning: true })).toBeUndefined();
   });
@@ -38,50 +40,58 @@ describe("bucket bootstrap script", () => {
 });
 
 describe("DockerObjectStorage", () => {
-  it.each([false, true])("registers server, volume, bootstrap and credentials (preview=%s)", async (preview) => {
-    const { recorder, result } = await record(
-      () =>
-        new DockerObjectStorage("storage", {
-          config: storageConfig(),
-          placement: testPlacement(),
-          safety: { protect: true, retainOnDelete: true },
-        }),
-      { preview },
-    );
-    const children = recorder.resources.filter((r) => r.parent === "storage").map((r) => `${r.type} ${r.name}`);
-    expect(children.sort()).toEqual(
-      [
-        "docker:index/container:Container storage-bootstrap",
-        "docker:index/container:Container storage-server",
-        "docker:index/remoteImage:RemoteImage storage-client-image",
-        "docker:index/remoteImage:RemoteImage storage-image",
-        "docker:index/volume:Volume storage-data",
-        "random:index/randomPassword:RandomPassword storage-root-password",
-      ].sort(),
-    );
+  it.each([false, true])(
+    "registers server, volume, bootstrap and credentials (preview=%s)",
+    async (preview) => {
+      const { recorder, result } = await record(
+        () =>
+          new DockerObjectStorage("storage", {
+            config: storageConfig(),
+            placement: testPlacement(),
+            safety: { protect: true, retainOnDelete: true },
+          }),
+        { preview },
+      );
+      const children = recorder.resources
+        .filter((r) => r.parent === "storage")
+        .map((r) => `${r.type} ${r.name}`);
+      expect(children.sort()).toEqual(
+        [
+          "docker:index/container:Container storage-bootstrap",
+          "docker:index/container:Container storage-server",
+          "docker:index/remoteImage:RemoteImage storage-client-image",
+          "docker:index/remoteImage:RemoteImage storage-image",
+          "docker:index/volume:Volume storage-data",
+          "random:index/randomPassword:RandomPassword storage-root-password",
+        ].sort(),
+      );
 
-    const volume = one(recorder, "storage-data");
-    expect([volume.protect, volume.retainOnDelete]).toEqual([true, true]);
+      const volume = one(recorder, "storage-data");
+      expect([volume.protect, volume.retainOnDelete]).toEqual([true, true]);
 
-    const server = one(recorder, "storage-server");
-    expect(server.provider).toBe("test-target-docker");
-    expect(server.inputs["ports"]).toEqual([
-      { internal: 9000, external: 9000, ip: "127.0.0.1", protocol: "tcp" },
-      { internal: 9001, external: 9001, ip: "127.0.0.1", protocol: "tcp" },
-    ]);
-    // The password env entry is a secret, so the whole envs list is masked.
-    expect(server.inputs["envs"]).toBe("[secret]");
-    expect(server.inputs["labels"]).toEqual(
-      expect.arrayContaining([{ label: "stackport.tier", value: "storage" }, { label: "stackport.managed-by", value: "stackport" }]),
-    );
+      const server = one(recorder, "storage-server");
+      expect(server.provider).toBe("test-target-docker");
+      expect(server.inputs["ports"]).toEqual([
+        { internal: 9000, external: 9000, ip: "127.0.0.1", protocol: "tcp" },
+        { internal: 9001, external: 9001, ip: "127.0.0.1", protocol: "tcp" },
+      ]);
+      // The password env entry is a secret, so the whole envs list is masked.
+      expect(server.inputs["envs"]).toBe("[secret]");
+      expect(server.inputs["labels"]).toEqual(
+        expect.arrayContaining([
+          { label: "stackport.tier", value: "storage" },
+          { label: "stackport.managed-by", value: "stackport" },
+        ]),
+      );
 
-    const bootstrap = one(recorder, "storage-bootstrap");
-    expect(bootstrap.inputs["mustRun"]).toBe(false);
-    expect(bootstrap.dependsOn).toContain("storage-server");
+      const bootstrap = one(recorder, "storage-bootstrap");
+      expect(bootstrap.inputs["mustRun"]).toBe(false);
+      expect(bootstrap.dependsOn).toContain("storage-server");
 
-    expect(await isSecret(result.connection.secretAccessKey)).toBe(true);
-    expect(await valueOf(result.connection.endpoint)).toBe("http://storage:9000");
-  });
+      expect(await isSecret(result.connection.secretAccessKey)).toBe(true);
+      expect(await valueOf(result.connection.endpoint)).toBe("http://storage:9000");
+    },
+  );
 
   it("publishes nothing outside local unless configured", async () => {
     const { recorder } = await record(

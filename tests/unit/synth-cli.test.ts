@@ -29,7 +29,9 @@ describe("npm run synth", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^stack local \(stackport\)/);
     expect(r.stdout).toMatch(/stackport:docker:Database {2}database/);
-    expect(r.stdout).toMatch(/│? +[├└]─ docker:index\/container:Container {2}database-server {2}name=local-database/);
+    expect(r.stdout).toMatch(
+      /│? +[├└]─ docker:index\/container:Container {2}database-server {2}name=local-database/,
+    );
     expect(r.stdout).toMatch(/\n\d+ resources: .*docker:index\/container:Container/);
   });
 
@@ -40,7 +42,12 @@ describe("npm run synth", () => {
     expect(doc.stack).toBe("staging");
     expect(Array.isArray(doc.violations)).toBe(true);
     const volume = doc.resources.find((x: { name: string }) => x.name === "database-data");
-    expect(volume).toMatchObject({ type: "docker:index/volume:Volume", parent: "database", protect: true, retainOnDelete: true });
+    expect(volume).toMatchObject({
+      type: "docker:index/volume:Volume",
+      parent: "database",
+      protect: true,
+      retainOnDelete: true,
+    });
     for (const res of doc.resources) {
       expect(Object.keys(res).sort()).toEqual(
         ["dependsOn", "inputs", "name", "parent", "protect", "provider", "retainOnDelete", "type"].sort(),

@@ -4,7 +4,11 @@ import { one, record } from "../harness";
 
 describe("parseSshHost", () => {
   it("reads user, host and port with OpenSSH defaults", () => {
-    expect(parseSshHost("ssh://deploy@homelab.lan:2222")).toEqual({ user: "deploy", host: "homelab.lan", port: 2222 });
+    expect(parseSshHost("ssh://deploy@homelab.lan:2222")).toEqual({
+      user: "deploy",
+      host: "homelab.lan",
+      port: 2222,
+    });
     expect(parseSshHost("ssh://homelab.lan")).toEqual({ user: "root", host: "homelab.lan", port: 22 });
   });
 });
@@ -21,7 +25,10 @@ describe("renderHostPrepScript", () => {
 describe("DockerTarget", () => {
   it("local socket: one explicit provider and two labelled networks, no host preparation", async () => {
     const { recorder } = await record(
-      () => new DockerTarget("laptop", { config: { kind: "docker", dataRoot: "/srv/stackport", isolateBackend: false } }),
+      () =>
+        new DockerTarget("laptop", {
+          config: { kind: "docker", dataRoot: "/srv/stackport", isolateBackend: false },
+        }),
       { stack: "local" },
     );
     expect(recorder.resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
