@@ -50,7 +50,8 @@ export interface ResolvedConfig {
 export type TierName = "storage" | "database" | "proxy";
 export const TIERS: TierName[] = ["storage", "database", "proxy"];
 
-const key = (path: PropertyKey[]) =>
+/** The full config key for a path inside the namespace: `stackport:proxy.routes.api.to`, `…allowFrom[0]`. */
+export const configKey = (path: PropertyKey[]) =>
   `${CONFIG_NAMESPACE}:${path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("")}`;
 
 /**
@@ -71,10 +72,10 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.flatMap((issue) =>
     issue.code === "unrecognized_keys"
       ? issue.keys.map((k) => ({
-          key: key([...issue.path, k]),
+          key: configKey([...issue.path, k]),
           message: `unknown key '${k}'; allowed here: ${allowedKeys(issue.path).join(", ")} (see docs/configuration.md)`,
         }))
-      : [{ key: key(issue.path), message: describeIssue(issue) }],
+      : [{ key: configKey(issue.path), message: describeIssue(issue) }],
   );
 }
 
@@ -132,12 +133,12 @@ function crossCheck(cfg: StackConfig): ConfigIssue[] {
     const target = cfg.targets[placed.on];
     if (!target) {
       issues.push({
-        key: key([tier, "on"]),
+        key: configKey([tier, "on"]),
         message: `unknown target '${placed.on}'; targets of this stack: ${targetNames.join(", ")}`,
       });
     } else if (target.kind !== "docker") {
       issues.push({
-        key: key([tier, "on"]),
+        key: configKey([tier, "on"]),
         message: `target '${placed.on}' is of kind '${target.kind}'; the ${tier} tier has no '${target.kind}' backend yet (allowed: docker targets)`,
       });
     }
@@ -145,7 +146,7 @@ function crossCheck(cfg: StackConfig): ConfigIssue[] {
   issues.push(...portClashes(cfg), ...routeProblems(cfg));
   if (cfg.database?.publish && isWildcard(cfg.database.publish.address)) {
     issues.push({
-      key: key(["database", "publish", "address"]),
+      key: configKey(["database", "publish", "address"]),
       message: "the database is never published on all interfaces; use 127.0.0.1 or a specific LAN address",
     });
   }
@@ -165,7 +166,7 @@ function portClashes(cfg: StackConfig): ConfigIssue[] {
   const bindings: Binding[] = [];
   const resolved = normalizePublishing(cfg);
   const add = (path: PropertyKey[], target: string, p: Published) => {
-    if (p) bindings.push({ key: key(path), target, address: p.address, port: p.port });
+    if (p) bindings.push({ key: configKey(path), target, address: p.address, port: p.port });
   };
   if (cfg.storage && resolved.storage) {
     add(["storage", "publishApi", "port"], cfg.storage.on, resolved.storage.publishApi);
@@ -208,22 +209,22 @@ function routeProblems(cfg: StackConfig): ConfigIssue[] {
     if (!/^[^:]+:\d{1,5}$/.test(route.to) && !catalog[route.to]) {
       const known = Object.keys(catalog);
       issues.push({
-        key: key(["proxy", "routes", name, "to"]),
+        key: configKey(["proxy", "routes", name, "to"]),
         message: `unknown upstream '${route.to}'; allowed: ${known.length ? known.join(", ") : "(no tier exposes a service yet)"}, or host:port`,
       });
     }
     if (route.auth === "basic" && cfg.proxy.basicAuthUsers.length === 0) {
       issues.push({
-        key: key(["proxy", "routes", name, "auth"]),
+        key: configKey(["proxy", "routes", name, "auth"]),
         message: "'basic' needs at least one user in stackport:proxy.basicAuthUsers",
       });
     }
     if (route.stripPrefix && !route.path) {
-      issues.push({ key: key(["proxy", "routes", name, "stripPrefix"]), message: "needs a 'path' to strip" });
+      issues.push({ key: configKey(["proxy", "routes", name, "stripPrefix"]), message: "needs a 'path' to strip" });
     }
     if (route.path && route.path.replace(/\/+$/, "") === "/healthz") {
       issues.push({
-        key: key(["proxy", "routes", name, "path"]),
+        key: configKey(["proxy", "routes", name, "path"]),
         message: "/healthz is the proxy's own health endpoint; choose another path",
       });
     }
@@ -232,7 +233,7 @@ function routeProblems(cfg: StackConfig): ConfigIssue[] {
     const other = seen.get(match);
     if (other) {
       issues.push({
-        key: key(["proxy", "routes", name]),
+        key: configKey(["proxy", "routes", name]),
         message: `matches the same host and path (${match}) as route '${other}'; give it another host or path`,
       });
     }
