@@ -220,7 +220,10 @@ function routeProblems(cfg: StackConfig): ConfigIssue[] {
       });
     }
     if (route.stripPrefix && !route.path) {
-      issues.push({ key: configKey(["proxy", "routes", name, "stripPrefix"]), message: "needs a 'path' to strip" });
+      issues.push({
+        key: configKey(["proxy", "routes", name, "stripPrefix"]),
+        message: "needs a 'path' to strip",
+      });
     }
     if (route.path && route.path.replace(/\/+$/, "") === "/healthz") {
       issues.push({

@@ -3,6 +3,7 @@
  * no Pulumi CLI, no Docker, no credentials. Exit 0 with a plan; exit 2 with a readable message on bad config.
  */
 import { isConfigError } from "../config";
+import { evaluatePolicies, hasMandatory } from "./policy";
 import { planDocument, renderTree } from "./render";
 import { synthesize } from "./run";
 import { StackNotFoundError, listStacks, readStackFile } from "./stackFile";
@@ -10,7 +11,10 @@ import { StackNotFoundError, listStacks, readStackFile } from "./stackFile";
 const USAGE = `usage: npm run synth -- <stack> [--json]
 
 Prints the offline plan of Pulumi.<stack>.yaml: every resource the program would register, as a tree
-(or one JSON document with --json). Needs no Pulumi CLI, Docker or credentials.`;
+(or one JSON document with --json), with the policy pack's verdicts under the stack's enforcement config
+(policies/config/<stack>.json). Needs no Pulumi CLI, Docker or credentials.
+
+exit status: 0 plan printed; 1 a mandatory policy is violated; 2 bad configuration; 64 bad usage`;
 
 export async function main(argv: string[], root = process.cwd()): Promise<number> {
   const json = argv.includes("--json");
@@ -25,9 +29,16 @@ export async function main(argv: string[], root = process.cwd()): Promise<number
     return 64;
   }
   try {
-    const plan = await synthesize(readStackFile(root, positional[0]!));
-    const doc = planDocument(plan);
+    const stackFile = readStackFile(root, positional[0]!);
+    const plan = await synthesize(stackFile);
+    const environment = stackFile.config["stackport:environment"] ?? stackFile.stack;
+    const violations = await evaluatePolicies(plan.resources, stackFile.stack, environment, root);
+    const doc = planDocument(plan, violations);
     process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${renderTree(doc, plan.resources)}\n`);
+    if (hasMandatory(violations)) {
+      process.stderr.write(`stackport synth: mandatory policy violations in stack '${stackFile.stack}'\n`);
+      return 1;
+    }
     return 0;
   } catch (e) {
     if (isConfigError(e) || e instanceof StackNotFoundError) {

@@ -2,7 +2,7 @@
  * The synth command as users run it: the compiled CLI in a child process (built by `npm test` first).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync, copyFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../harness";
@@ -66,6 +66,40 @@ describe("npm run synth", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("stackport:database.on: unknown target 'nas'; targets of this stack: laptop");
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("exits 1 on a mandatory policy violation and still prints the plan with the violation", () => {
+    const dir = stackDir(
+      [
+        "config:",
+        "  stackport:environment: staging",
+        "  stackport:targets:",
+        "    homelab: { kind: docker, host: ssh://deploy@homelab.lan }",
+        "  stackport:safety: { protect: false }",
+        "  stackport:database:",
+        "    on: homelab",
+        "",
+      ].join("\n"),
+    );
+    mkdirSync(join(dir, "policies", "config"), { recursive: true });
+    copyFileSync(
+      join(ROOT, "policies", "config", "staging.json"),
+      join(dir, "policies", "config", "bad.json"),
+    );
+    const r = synth(["bad", "--json"], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("mandatory policy violations in stack 'bad'");
+    const doc = JSON.parse(r.stdout);
+    expect(doc.violations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          policy: "stateful-protected",
+          enforcementLevel: "mandatory",
+          type: "docker:index/volume:Volume",
+          name: "database-data",
+        }),
+      ]),
+    );
   });
 
   it("names the stacks that exist when asked for one that does not", () => {

@@ -1,0 +1,27 @@
+/** Every stackport rule, in documentation order. The only list `policies/index.ts` and the synth evaluator use. */
+import { albRules } from "./aws-alb";
+import { cloudwatchRules } from "./aws-cloudwatch";
+import { ecsRules } from "./aws-ecs";
+import { iamRules } from "./aws-iam";
+import { networkRules } from "./aws-network";
+import { rdsRules } from "./aws-rds";
+import { s3Rules } from "./aws-s3";
+import type { StackportRule } from "./common";
+import { dockerRules } from "./docker";
+import { labelRules } from "./labels";
+import { statefulRules } from "./stateful";
+
+export type { StackportRule, StackportResourceRule, StackportStackRule, RuleMeta } from "./common";
+
+export const allRules: StackportRule[] = [
+  ...dockerRules,
+  ...statefulRules,
+  ...labelRules,
+  ...s3Rules,
+  ...rdsRules,
+  ...albRules,
+  ...networkRules,
+  ...ecsRules,
+  ...cloudwatchRules,
+  ...iamRules,
+];

@@ -1,0 +1,65 @@
+/**
+ * `node bin/scripts/pr-comment.js --stack <s> --head head.json [--base base.json] [--events preview.ndjson]
+ *   [--preview-exit-code N] [--out comment.md]`
+ *
+ * Builds the PR comment for one stack from the real preview's NDJSON engine events and the offline plans of base
+ * and head (src/ops/review.ts), writes it (stdout without --out), and exits 1 when anything blocks the merge
+ * (a mandatory violation from either source, a failed preview, no head plan), 64 on bad usage.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { parseEngineEvents, renderReview, summarizePreview } from "../src/ops/review";
+import type { PlanDocument } from "../src/synth/render";
+
+const USAGE =
+  "usage: pr-comment --stack <stack> --head <plan.json> [--base <plan.json>] [--events <preview.ndjson>] [--preview-exit-code <n>] [--out <comment.md>]";
+
+export function parseArgs(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--") || i + 1 >= argv.length) throw new Error(`unexpected argument '${a}'`);
+    out[a.slice(2)] = argv[++i]!;
+  }
+  if (!out["stack"]) throw new Error("--stack is required");
+  return out;
+}
+
+/** A plan file: a missing, empty or invalid file is no plan (e.g. the base branch could not synthesize). */
+function readPlan(path: string | undefined): PlanDocument | undefined {
+  if (!path || !existsSync(path)) return undefined;
+  try {
+    const doc = JSON.parse(readFileSync(path, "utf8")) as PlanDocument;
+    return Array.isArray(doc?.resources) ? doc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function main(argv: string[]): number {
+  let args: Record<string, string>;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`pr-comment: ${(e as Error).message}\n${USAGE}\n`);
+    return 64;
+  }
+  const eventsPath = args["events"];
+  const preview =
+    eventsPath && existsSync(eventsPath)
+      ? summarizePreview(parseEngineEvents(readFileSync(eventsPath, "utf8")).events)
+      : undefined;
+  const code = args["preview-exit-code"];
+  const review = renderReview({
+    stack: args["stack"]!,
+    preview,
+    ...(code !== undefined && code !== "" && { previewExitCode: Number(code) }),
+    head: readPlan(args["head"]),
+    base: readPlan(args["base"]),
+  });
+  if (args["out"]) writeFileSync(args["out"], review.markdown);
+  else process.stdout.write(review.markdown);
+  if (review.failed) process.stderr.write(`pr-comment: blocked: ${review.reasons.join("; ")}\n`);
+  return review.failed ? 1 : 0;
+}
+
+if (require.main === module) process.exit(main(process.argv.slice(2)));

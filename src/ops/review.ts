@@ -1,0 +1,371 @@
+/**
+ * PR review: turns a real `pulumi preview`'s streamed engine events (NDJSON, `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true
+ * pulumi preview --json`; research/policy.md §6.3) and the offline plans of base and head (`npm run synth -- <stack>
+ * --json`) into one Markdown comment: changes grouped by tier, a policy violations table, and the offline plan
+ * diff. Pure functions; scripts/pr-comment.ts does the file I/O and the exit code.
+ */
+import type { PlanDocument, Violation } from "../synth/render";
+
+// ---------------------------------------------------------------------------------------------------------
+// Engine events (apitype.EngineEvent; only the fields we read)
+
+export interface StepMetadata {
+  op: string;
+  urn: string;
+  type: string;
+  old?: { inputs?: Record<string, unknown>; parent?: string } | null;
+  new?: { inputs?: Record<string, unknown>; parent?: string } | null;
+  diffs?: string[];
+  detailedDiff?: Record<string, { kind?: string; diffKind?: string; inputDiff?: boolean }> | null;
+  provider?: string;
+}
+
+export interface EngineEvent {
+  sequence?: number;
+  timestamp?: number;
+  resourcePreEvent?: { metadata: StepMetadata; planning?: boolean };
+  policyEvent?: {
+    resourceUrn?: string;
+    message: string;
+    policyName: string;
+    policyPackName: string;
+    policyPackVersion?: string;
+    enforcementLevel: string;
+    severity?: string;
+  };
+  diagnosticEvent?: { urn?: string; message: string; severity: string; ephemeral?: boolean };
+  summaryEvent?: { resourceChanges?: Record<string, number>; result?: string; durationSeconds?: number };
+  errorEvent?: { message?: string };
+  [other: string]: unknown;
+}
+
+/** Parses NDJSON engine events; lines that are not JSON objects (CLI chatter on stdout, pulumi/pulumi#19775) are skipped. */
+export function parseEngineEvents(ndjson: string): { events: EngineEvent[]; skipped: number } {
+  const events: EngineEvent[] = [];
+  let skipped = 0;
+  for (const line of ndjson.split(/\r?\n/)) {
+    const t = line.trim();
+    if (!t) continue;
+    try {
+      const v = JSON.parse(t);
+      if (v && typeof v === "object" && !Array.isArray(v)) events.push(v as EngineEvent);
+      else skipped++;
+    } catch {
+      skipped++;
+    }
+  }
+  return { events, skipped };
+}
+
+/** `urn:pulumi:<stack>::<project>::<parent$…$type>::<name>` → its type and name. */
+export function parseUrn(urn: string): { type: string; name: string } {
+  const parts = urn.split("::");
+  const name = parts.slice(3).join("::") || urn;
+  const qualified = parts[2] ?? "";
+  return { type: qualified.split("$").pop() ?? qualified, name };
+}
+
+export const TIERS = ["storage", "database", "proxy", "ingestion", "basemap", "observability"] as const;
+const COMPONENT_TIERS: Record<string, string> = {
+  ObjectStorage: "storage",
+  Storage: "storage",
+  Database: "database",
+  Proxy: "proxy",
+  Target: "target",
+};
+
+function labelTier(inputs: Record<string, unknown> | undefined): string | undefined {
+  if (!inputs) return undefined;
+  const labels = inputs["labels"];
+  if (Array.isArray(labels)) {
+    const l = labels.find((x) => x && (x as { label?: string }).label === "stackport.tier") as
+      { value?: string } | undefined;
+    if (l?.value) return l.value;
+  }
+  const tags = inputs["tags"];
+  if (
+    tags &&
+    typeof tags === "object" &&
+    typeof (tags as Record<string, unknown>)["stackport.tier"] === "string"
+  ) {
+    return (tags as Record<string, string>)["stackport.tier"];
+  }
+  return undefined;
+}
+
+/** A resource's tier: its `stackport.tier` label/tag, else its component type, else its name's first segment. */
+export function tierOf(r: { type: string; name: string; inputs?: Record<string, unknown> }): string {
+  const labelled = labelTier(r.inputs);
+  if (labelled) return labelled;
+  const m = /^stackport:[^:]+:(\w+)$/.exec(r.type);
+  if (m && COMPONENT_TIERS[m[1]!]) return COMPONENT_TIERS[m[1]!]!;
+  const first = r.name.split("-")[0]!;
+  if ((TIERS as readonly string[]).includes(first)) return first;
+  if (r.type.startsWith("pulumi:providers:") || r.type === "stackport:docker:Target") return "target";
+  return "other";
+}
+
+export interface PreviewChange {
+  op: string;
+  type: string;
+  name: string;
+  tier: string;
+  diffs: string[];
+}
+
+export interface PolicyFinding {
+  policy: string;
+  pack: string;
+  enforcementLevel: string;
+  severity: string;
+  type: string;
+  name: string;
+  message: string;
+}
+
+export interface PreviewResult {
+  changes: PreviewChange[];
+  violations: PolicyFinding[];
+  errors: string[];
+  summary?: Record<string, number>;
+  result?: string;
+}
+
+/** Normalises a CLI enforcement level (older CLIs and the Node types say "warning" for advisory). */
+const level = (l: string) => (l === "warning" ? "advisory" : l);
+
+export function summarizePreview(events: EngineEvent[]): PreviewResult {
+  const changes: PreviewChange[] = [];
+  const violations: PolicyFinding[] = [];
+  const errors: string[] = [];
+  let summary: Record<string, number> | undefined;
+  let result: string | undefined;
+  for (const e of events) {
+    const step = e.resourcePreEvent?.metadata;
+    if (step && step.op !== "same" && step.type !== "pulumi:pulumi:Stack") {
+      const { name } = parseUrn(step.urn);
+      const inputs = step.new?.inputs ?? step.old?.inputs;
+      changes.push({
+        op: step.op,
+        type: step.type,
+        name,
+        tier: tierOf({ type: step.type, name, inputs }),
+        diffs: step.diffs ?? [],
+      });
+    }
+    const p = e.policyEvent;
+    if (p) {
+      const { type, name } = p.resourceUrn ? parseUrn(p.resourceUrn) : { type: "(stack)", name: "(stack)" };
+      violations.push({
+        policy: p.policyName,
+        pack: p.policyPackName,
+        enforcementLevel: level(p.enforcementLevel),
+        severity: p.severity ?? "",
+        type,
+        name,
+        // The engine prefixes the policy description and a newline (research §1.4): keep the rule's own message.
+        message: p.message.split("\n").filter(Boolean).pop() ?? p.message,
+      });
+    }
+    const d = e.diagnosticEvent;
+    if (d && d.severity === "error" && !d.ephemeral) errors.push(d.message.trim());
+    if (e.errorEvent?.message) errors.push(e.errorEvent.message.trim());
+    if (e.summaryEvent) {
+      summary = e.summaryEvent.resourceChanges;
+      result = e.summaryEvent.result;
+    }
+  }
+  return { changes, violations, errors, summary, result };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Offline plan diff
+
+type PlanResource = PlanDocument["resources"][number];
+
+export interface PlanDiff {
+  added: PlanResource[];
+  removed: PlanResource[];
+  changed: { resource: PlanResource; fields: string[] }[];
+}
+
+const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
+
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(",")}]`;
+  if (v && typeof v === "object") {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "undefined";
+}
+
+/** Resources added, removed or changed (inputs, protect, retainOnDelete, parent, provider) between two plans. */
+export function diffPlans(
+  base: Pick<PlanDocument, "resources"> | undefined,
+  head: Pick<PlanDocument, "resources">,
+): PlanDiff {
+  const before = new Map((base?.resources ?? []).map((r) => [key(r), r]));
+  const after = new Map(head.resources.map((r) => [key(r), r]));
+  const diff: PlanDiff = { added: [], removed: [], changed: [] };
+  for (const [k, r] of after) {
+    const old = before.get(k);
+    if (!old) {
+      diff.added.push(r);
+      continue;
+    }
+    const fields: string[] = [];
+    const inputKeys = new Set([...Object.keys(old.inputs ?? {}), ...Object.keys(r.inputs ?? {})]);
+    for (const f of [...inputKeys].sort()) {
+      if (stable(old.inputs?.[f]) !== stable(r.inputs?.[f])) fields.push(f);
+    }
+    for (const f of ["protect", "retainOnDelete", "parent", "provider"] as const) {
+      if (stable(old[f]) !== stable(r[f])) fields.push(`(${f})`);
+    }
+    if (fields.length) diff.changed.push({ resource: r, fields });
+  }
+  for (const [k, r] of before) if (!after.has(k)) diff.removed.push(r);
+  return diff;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Markdown
+
+export const commentMarker = (stack: string) => `<!-- stackport-preview:${stack} -->`;
+
+const md = (s: string) => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+const code = (s: string) => "`" + s.replace(/`/g, "'") + "`";
+
+export interface ReviewInput {
+  stack: string;
+  /** The real preview's events; undefined when it did not run. */
+  preview?: PreviewResult;
+  /** Exit code of `pulumi preview`, when it ran. */
+  previewExitCode?: number;
+  head?: PlanDocument;
+  base?: PlanDocument;
+}
+
+export interface Review {
+  markdown: string;
+  /** Mandatory violations from either source, or a failed preview/synth: the job must fail. */
+  failed: boolean;
+  reasons: string[];
+}
+
+function groupByTier<T extends { tier: string }>(items: T[]): [string, T[]][] {
+  const groups = new Map<string, T[]>();
+  for (const i of items) groups.set(i.tier, [...(groups.get(i.tier) ?? []), i]);
+  const order = (t: string) => {
+    const i = [...TIERS, "target", "other"].indexOf(t);
+    return i < 0 ? 99 : i;
+  };
+  return [...groups.entries()].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b));
+}
+
+export function renderReview(input: ReviewInput): Review {
+  const { stack, preview, head, base } = input;
+  const reasons: string[] = [];
+  const lines = [commentMarker(stack), `### stackport preview: \`${stack}\``, ""];
+
+  // Violations: the real preview's policy events and the offline synth's, one table.
+  const rows: (PolicyFinding & { source: string })[] = [
+    ...(preview?.violations ?? []).map((v) => ({ ...v, source: "preview" })),
+    ...(head?.violations ?? []).map((v: Violation) => ({ ...v, pack: "stackport", source: "synth" })),
+  ];
+  const mandatory = rows.filter((r) => r.enforcementLevel === "mandatory");
+  if (mandatory.length) reasons.push(`${mandatory.length} mandatory policy violation(s)`);
+
+  if (!head) reasons.push("the offline synth of the head produced no plan");
+  if (
+    input.previewExitCode !== undefined &&
+    input.previewExitCode !== 0 &&
+    preview &&
+    !preview.violations.some((v) => v.enforcementLevel === "mandatory")
+  ) {
+    reasons.push(`pulumi preview exited ${input.previewExitCode}`);
+  }
+  if (preview?.errors.length) reasons.push(`${preview.errors.length} preview error(s)`);
+
+  lines.push(
+    reasons.length
+      ? `**Result: blocked** (${reasons.join("; ")})`
+      : "**Result: ok** (no mandatory violation)",
+    "",
+  );
+
+  lines.push("#### Policy violations", "");
+  if (rows.length === 0) {
+    lines.push("None.", "");
+  } else {
+    lines.push(
+      "| level | severity | policy | resource | message | from |",
+      "| --- | --- | --- | --- | --- | --- |",
+    );
+    const rank = (l: string) => (l === "mandatory" ? 0 : 1);
+    for (const r of [...rows].sort(
+      (a, b) => rank(a.enforcementLevel) - rank(b.enforcementLevel) || a.policy.localeCompare(b.policy),
+    )) {
+      lines.push(
+        `| ${r.enforcementLevel === "mandatory" ? "**mandatory**" : r.enforcementLevel} | ${r.severity || "-"} | ${code(r.policy)} | ${code(r.name)} (${md(r.type)}) | ${md(r.message)} | ${r.source} |`,
+      );
+    }
+    lines.push("");
+  }
+
+  lines.push("#### Changes (pulumi preview), by tier", "");
+  if (!preview) {
+    lines.push("_The real preview did not run for this stack._", "");
+  } else {
+    if (preview.errors.length) {
+      lines.push("Preview errors:", "", ...preview.errors.map((e) => `- ${md(e)}`), "");
+    }
+    if (preview.changes.length === 0) lines.push("No changes.", "");
+    for (const [tier, changes] of groupByTier(preview.changes)) {
+      lines.push(`<details open><summary><b>${tier}</b> (${changes.length})</summary>`, "");
+      for (const c of changes)
+        lines.push(
+          `- ${c.op} ${code(c.name)} ${md(c.type)}${c.diffs.length ? ` — ${c.diffs.map(code).join(", ")}` : ""}`,
+        );
+      lines.push("", "</details>", "");
+    }
+    if (preview.summary) {
+      lines.push(
+        `Summary: ${Object.entries(preview.summary)
+          .map(([op, n]) => `${op} ${n}`)
+          .join(", ")}`,
+        "",
+      );
+    }
+  }
+
+  lines.push("#### Offline plan diff (base → head)", "");
+  if (!head) {
+    lines.push("_No head plan._", "");
+  } else {
+    if (!base)
+      lines.push(
+        "_No base plan (the base did not synthesize this stack): every resource shows as added._",
+        "",
+      );
+    const diff = diffPlans(base, head);
+    const tiered = [
+      ...diff.added.map((r) => ({ tier: tierOf(r), line: `- added ${code(r.name)} ${md(r.type)}` })),
+      ...diff.removed.map((r) => ({ tier: tierOf(r), line: `- removed ${code(r.name)} ${md(r.type)}` })),
+      ...diff.changed.map((c) => ({
+        tier: tierOf(c.resource),
+        line: `- changed ${code(c.resource.name)} ${md(c.resource.type)}: ${c.fields.map(code).join(", ")}`,
+      })),
+    ];
+    if (tiered.length === 0) lines.push("No differences.", "");
+    for (const [tier, items] of groupByTier(tiered))
+      lines.push(`**${tier}**`, "", ...items.map((i) => i.line), "");
+    lines.push(
+      `${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed; head has ${head.resources.length} resources.`,
+      "",
+    );
+  }
+  return { markdown: lines.join("\n"), failed: reasons.length > 0, reasons };
+}

@@ -1,0 +1,309 @@
+/**
+ * Offline policy evaluation: runs every stackport rule (policies/rules) on a recorded plan, the way the
+ * CrossGuard engine would during `pulumi preview --policy-pack policies --policy-pack-config
+ * policies/config/<stack>.json`, without the engine and without constructing a `PolicyPack`.
+ *
+ * Runtime-faithful where it matters (research/policy.md §1.4–1.6, §2.2):
+ * - props go through the SDK's own `unknownCheckingProxy`; "[unknown]" inputs (preview unknowns) become the SDK's
+ *   unknown sentinel first, so a rule reading one meets the same `UnknownValueError` it would meet in a preview;
+ * - `notApplicable` throws, as the SDK's does; `getConfig` returns schema defaults + the stack's config values;
+ * - enforcement: per-policy config > `all` > rule default > pack default ("advisory"); `disabled` skips; a
+ *   violation under `remediate` is reported as `mandatory`.
+ * Differences: props are the recorded inputs (no provider Check defaults); stack rules see inputs, not outputs;
+ * `opts.retainOnDelete` is passed (the engine does not expose it).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as policySdk from "@pulumi/policy";
+import type {
+  EnforcementLevel,
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  StackValidationArgs,
+} from "@pulumi/policy";
+import { allRules, type StackportRule } from "../../policies/rules";
+import { ENVIRONMENT_TAG, schemaDefaults } from "../../policies/rules/common";
+import { UNKNOWN_MASK, type RecordedResource } from "./recorder";
+import type { Violation } from "./render";
+
+const sdk = policySdk as unknown as { unknownCheckingProxy(o: unknown): Record<string, unknown> };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const UNKNOWN_SENTINEL: string = require("@pulumi/policy/proxy").unknownStringValue;
+
+/** The CLI's `--policy-pack-config` file format (research §1.6). */
+export type PolicyPackConfig = Record<
+  string,
+  EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)
+>;
+
+export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "advisory";
+const LEVELS = new Set(["advisory", "mandatory", "remediate", "disabled"]);
+
+export function policyConfigPath(root: string, stack: string): string {
+  return join(root, "policies", "config", `${stack}.json`);
+}
+
+/** A stack's policy config; a missing file means every rule at its default level. */
+export function loadPolicyConfig(root: string, stack: string): PolicyPackConfig {
+  const path = policyConfigPath(root, stack);
+  if (!existsSync(path)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`policies/config/${stack}.json: not valid JSON (${(e as Error).message})`);
+  }
+  return validatePolicyConfig(parsed, `policies/config/${stack}.json`);
+}
+
+/** Checks a config document the way the CLI would refuse it: unknown policy names and levels are errors. */
+export function validatePolicyConfig(doc: unknown, where = "policy config"): PolicyPackConfig {
+  if (!doc || typeof doc !== "object" || Array.isArray(doc))
+    throw new Error(`${where}: must be a JSON object`);
+  const names = new Set(allRules.map((r) => r.name));
+  for (const [key, value] of Object.entries(doc)) {
+    if (key !== "all" && !names.has(key)) throw new Error(`${where}: unknown policy '${key}'`);
+    const level =
+      typeof value === "string" ? value : (value as { enforcementLevel?: unknown })?.enforcementLevel;
+    if (level !== undefined && !LEVELS.has(String(level))) {
+      throw new Error(
+        `${where}: ${key}: enforcement level '${String(level)}' is not one of ${[...LEVELS].join(", ")}`,
+      );
+    }
+  }
+  return doc as PolicyPackConfig;
+}
+
+/** Effective level of a rule under a config: per-policy > `all` > the rule's default > the pack's default. */
+export function resolveEnforcementLevel(
+  rule: Pick<StackportRule, "name" | "enforcementLevel">,
+  config: PolicyPackConfig,
+  packDefault: EnforcementLevel = PACK_ENFORCEMENT_LEVEL,
+): EnforcementLevel {
+  const own = config[rule.name];
+  const ownLevel = typeof own === "string" ? own : own?.enforcementLevel;
+  const all = config["all"];
+  const allLevel = typeof all === "string" ? all : all?.enforcementLevel;
+  return ownLevel ?? allLevel ?? rule.enforcementLevel ?? packDefault;
+}
+
+/** What `args.getConfig()` returns: schema defaults, then the config file's properties (minus enforcementLevel). */
+export function ruleConfig(
+  rule: Pick<StackportRule, "name" | "configSchema">,
+  config: PolicyPackConfig,
+): Record<string, unknown> {
+  const own = config[rule.name];
+  const values: Record<string, unknown> = own && typeof own === "object" ? { ...own } : {};
+  delete values["enforcementLevel"];
+  return { ...schemaDefaults(rule.configSchema), ...values };
+}
+
+/** Recorded inputs with "[unknown]" replaced by the SDK's unknown sentinel, recursively. */
+export function toPolicyProps(value: unknown): unknown {
+  if (value === UNKNOWN_MASK) return UNKNOWN_SENTINEL;
+  if (Array.isArray(value)) return value.map(toPolicyProps);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPolicyProps(v)]));
+  }
+  return value;
+}
+
+export class NotApplicable extends Error {
+  constructor(readonly reason?: string) {
+    super(reason ?? "not applicable");
+  }
+}
+
+export interface EvaluationContext {
+  stack: string;
+  environment: string;
+  project?: string;
+  config: PolicyPackConfig;
+  /** Every recorded resource, to find providers and dependencies. */
+  resources: RecordedResource[];
+}
+
+function stackTags(ctx: EvaluationContext): Map<string, string> {
+  return new Map([
+    [ENVIRONMENT_TAG, ctx.environment],
+    ["pulumi:project", ctx.project ?? "stackport"],
+  ]);
+}
+
+function throwNotApplicable(reason?: string): never {
+  throw new NotApplicable(reason);
+}
+
+/** The `ResourceValidationArgs` the engine would pass for a recorded resource (+ `opts.retainOnDelete`). */
+export function resourceValidationArgs(
+  r: RecordedResource,
+  rule: Pick<StackportRule, "name" | "configSchema">,
+  ctx: EvaluationContext,
+): ResourceValidationArgs {
+  const props = sdk.unknownCheckingProxy(toPolicyProps(r.inputs));
+  const parent = r.parent ? ctx.resources.find((p) => p.name === r.parent) : undefined;
+  const providerRec = r.provider
+    ? ctx.resources.find((p) => p.name === r.provider && p.type.startsWith("pulumi:providers:"))
+    : undefined;
+  const args: ResourceValidationArgs = {
+    type: r.type,
+    props,
+    urn: r.urn,
+    name: r.name,
+    opts: {
+      protect: r.protect,
+      retainOnDelete: r.retainOnDelete,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+      ...(parent && { parent: parent.urn }),
+    } as ResourceValidationArgs["opts"],
+    stackTags: stackTags(ctx),
+    isType: ((cls: { __pulumiType?: string }) => cls?.__pulumiType === r.type) as never,
+    asType: ((cls: { __pulumiType?: string }) => (cls?.__pulumiType === r.type ? props : undefined)) as never,
+    getConfig: (<T extends object>() =>
+      ruleConfig(rule, ctx.config) as T) as ResourceValidationArgs["getConfig"],
+    notApplicable: throwNotApplicable,
+  };
+  if (providerRec) {
+    args.provider = {
+      type: providerRec.type,
+      props: sdk.unknownCheckingProxy(toPolicyProps(providerRec.inputs)),
+      urn: providerRec.urn,
+      name: providerRec.name,
+    };
+  }
+  return args;
+}
+
+/** Runs one resource rule's validations; `notApplicable` is set when the rule declined the resource. */
+export async function runResourceValidation(
+  rule: StackportRule,
+  args: ResourceValidationArgs,
+): Promise<{ violations: string[]; notApplicable?: string }> {
+  const violations: string[] = [];
+  const report: ReportViolation = (message: string) => void violations.push(message);
+  if (rule.kind !== "resource" || !rule.validateResource) return { violations };
+  for (const fn of [rule.validateResource].flat()) {
+    try {
+      await fn(args, report);
+    } catch (e) {
+      if (e instanceof NotApplicable) return { violations, notApplicable: e.reason ?? "" };
+      throw e;
+    }
+  }
+  return { violations };
+}
+
+/** The `StackValidationArgs` for a recorded plan (props are inputs; dependencies resolved from `dependsOn`). */
+export function stackValidationArgs(
+  rule: Pick<StackportRule, "name" | "configSchema">,
+  ctx: EvaluationContext,
+): StackValidationArgs {
+  const byName = new Map<string, PolicyResource>();
+  const list: PolicyResource[] = ctx.resources.map((r) => {
+    const props = sdk.unknownCheckingProxy(toPolicyProps(r.inputs));
+    const pr = {
+      type: r.type,
+      props,
+      urn: r.urn,
+      name: r.name,
+      opts: {
+        protect: r.protect,
+        ignoreChanges: [],
+        aliases: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: [],
+      },
+      dependencies: [] as PolicyResource[],
+      propertyDependencies: {},
+      isType: (cls: { __pulumiType?: string }) => cls?.__pulumiType === r.type,
+      asType: (cls: { __pulumiType?: string }) => (cls?.__pulumiType === r.type ? props : undefined),
+    } as unknown as PolicyResource;
+    byName.set(r.name, pr);
+    return pr;
+  });
+  ctx.resources.forEach((r, i) => {
+    const pr = list[i]! as { dependencies: PolicyResource[]; parent?: PolicyResource };
+    pr.dependencies = r.dependsOn.map((n) => byName.get(n)).filter((d): d is PolicyResource => Boolean(d));
+    if (r.parent && byName.has(r.parent)) pr.parent = byName.get(r.parent);
+  });
+  return {
+    resources: list,
+    stackTags: stackTags(ctx),
+    getConfig: (<T extends object>() =>
+      ruleConfig(rule, ctx.config) as T) as StackValidationArgs["getConfig"],
+    notApplicable: throwNotApplicable,
+  };
+}
+
+/**
+ * Runs every rule on a recorded plan with the stack's enforcement config (`policies/config/<stack>.json`; a
+ * missing file means rule defaults). Pure apart from reading that file; no engine, no processes.
+ */
+export async function evaluatePolicies(
+  resources: RecordedResource[],
+  stack: string,
+  environment: string,
+  root: string,
+  rules: StackportRule[] = allRules,
+): Promise<Violation[]> {
+  const ctx: EvaluationContext = { stack, environment, config: loadPolicyConfig(root, stack), resources };
+  return evaluateWithConfig(ctx, rules);
+}
+
+/** `evaluatePolicies` with the config given (tests, or a config not on disk). */
+export async function evaluateWithConfig(
+  ctx: EvaluationContext,
+  rules: StackportRule[] = allRules,
+): Promise<Violation[]> {
+  const out: Violation[] = [];
+  for (const rule of rules) {
+    const configured = resolveEnforcementLevel(rule, ctx.config);
+    if (configured === "disabled") continue;
+    const level = configured === "remediate" ? "mandatory" : configured;
+    const push = (r: { type: string; name: string }, message: string) =>
+      out.push({
+        policy: rule.name,
+        enforcementLevel: level,
+        severity: rule.severity,
+        type: r.type,
+        name: r.name,
+        message,
+      });
+
+    if (rule.kind === "stack") {
+      const messages: { message: string; urn?: string }[] = [];
+      try {
+        await rule.validateStack(
+          stackValidationArgs(rule, ctx),
+          (message, urn) => void messages.push({ message, urn }),
+        );
+      } catch (e) {
+        if (!(e instanceof NotApplicable)) throw e;
+      }
+      for (const m of messages) {
+        const r = ctx.resources.find((x) => x.urn === m.urn) ?? {
+          type: "pulumi:pulumi:Stack",
+          name: ctx.stack,
+        };
+        push(r, m.message);
+      }
+      continue;
+    }
+    const types = new Set(rule.appliesTo);
+    for (const r of ctx.resources) {
+      if (!types.has(r.type)) continue; // the server's cheap type filter; the rule would decline anyway
+      const { violations } = await runResourceValidation(rule, resourceValidationArgs(r, rule, ctx));
+      for (const message of violations) push(r, message);
+    }
+  }
+  return out;
+}
+
+/** True when any violation blocks (what makes `synth` and the PR gate exit non-zero). */
+export function hasMandatory(violations: Violation[]): boolean {
+  return violations.some((v) => v.enforcementLevel === "mandatory");
+}

@@ -1,0 +1,383 @@
+/**
+ * PR review pieces on recorded-shape fixtures: NDJSON engine events as `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true
+ * pulumi preview --json` streams them (apitype.EngineEvent, research/policy.md §6.3: resourcePreEvent.metadata,
+ * policyEvent with apitype enforcement levels, PascalCase `PolicyPacks` in summaryEvent) and offline plan JSON.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  commentMarker,
+  diffPlans,
+  parseEngineEvents,
+  parseUrn,
+  renderReview,
+  summarizePreview,
+  tierOf,
+} from "../../src/ops/review";
+import type { PlanDocument } from "../../src/synth/render";
+import { main } from "../../scripts/pr-comment";
+
+const urn = (qualified: string, name: string) => `urn:pulumi:local::stackport::${qualified}::${name}`;
+const labels = (tier: string) => [
+  { label: "stackport.stack", value: "local" },
+  { label: "stackport.tier", value: tier },
+];
+
+const EVENTS = [
+  { sequence: 0, timestamp: 1760000000, preludeEvent: { config: { "stackport:environment": "local" } } },
+  {
+    sequence: 1,
+    timestamp: 1760000001,
+    resourcePreEvent: {
+      metadata: {
+        op: "same",
+        urn: urn("pulumi:pulumi:Stack", "stackport-local"),
+        type: "pulumi:pulumi:Stack",
+        provider: "",
+      },
+      planning: true,
+    },
+  },
+  {
+    sequence: 2,
+    timestamp: 1760000002,
+    resourcePreEvent: {
+      metadata: {
+        op: "create",
+        urn: urn("stackport:docker:ObjectStorage$docker:index/container:Container", "storage-server"),
+        type: "docker:index/container:Container",
+        new: {
+          type: "docker:index/container:Container",
+          urn: "",
+          id: "",
+          parent: "",
+          provider: "",
+          inputs: { labels: labels("storage") },
+          outputs: {},
+        },
+        provider:
+          "urn:pulumi:local::stackport::pulumi:providers:docker::laptop-docker::04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+      },
+      planning: true,
+    },
+  },
+  {
+    sequence: 3,
+    timestamp: 1760000003,
+    resourcePreEvent: {
+      metadata: {
+        op: "update",
+        urn: urn("stackport:docker:Proxy$docker:index/container:Container", "proxy-server"),
+        type: "docker:index/container:Container",
+        old: {
+          type: "docker:index/container:Container",
+          urn: "",
+          id: "abc",
+          parent: "",
+          provider: "",
+          inputs: { labels: labels("proxy") },
+          outputs: {},
+        },
+        new: {
+          type: "docker:index/container:Container",
+          urn: "",
+          id: "abc",
+          parent: "",
+          provider: "",
+          inputs: { labels: labels("proxy") },
+          outputs: {},
+        },
+        diffs: ["memory"],
+        detailedDiff: { memory: { kind: "update", inputDiff: true } },
+        provider: "",
+      },
+    },
+  },
+  {
+    sequence: 4,
+    timestamp: 1760000004,
+    resourcePreEvent: {
+      metadata: {
+        op: "create",
+        urn: urn("stackport:docker:Database", "database"),
+        type: "stackport:docker:Database",
+        provider: "",
+      },
+    },
+  },
+  {
+    sequence: 5,
+    timestamp: 1760000005,
+    policyEvent: {
+      resourceUrn: urn("stackport:docker:Proxy$docker:index/container:Container", "proxy-server"),
+      message:
+        "Long-running containers must set a memory limit.\nthe container has no memory limit (CIS Docker 5.11)",
+      color: "never",
+      policyName: "docker-memory-limit",
+      policyPackName: "stackport",
+      policyPackVersion: "0.1.0",
+      policyPackVersionTag: "0.1.0",
+      enforcementLevel: "advisory",
+      severity: "medium",
+    },
+  },
+  {
+    sequence: 6,
+    timestamp: 1760000006,
+    policyEvent: {
+      resourceUrn: urn("stackport:docker:ObjectStorage$docker:index/container:Container", "storage-server"),
+      message:
+        "Containers must not run privileged or add the SYS_ADMIN or ALL capabilities.\nthe container runs privileged (CIS Docker 5.5)",
+      color: "never",
+      policyName: "docker-no-privileged",
+      policyPackName: "stackport",
+      policyPackVersion: "0.1.0",
+      policyPackVersionTag: "0.1.0",
+      enforcementLevel: "mandatory",
+      severity: "critical",
+    },
+  },
+  {
+    sequence: 7,
+    timestamp: 1760000007,
+    summaryEvent: {
+      maybeCorrupt: false,
+      durationSeconds: 3,
+      resourceChanges: { create: 2, update: 1, same: 1 },
+      PolicyPacks: { stackport: "0.1.0" },
+      isPreview: true,
+      result: "failed",
+    },
+  },
+];
+const NDJSON = [
+  "Installing policy pack stackport 0.1.0...",
+  ...EVENTS.map((e) => JSON.stringify(e)),
+  "",
+].join("\n");
+
+const plan = (
+  resources: Partial<PlanDocument["resources"][number]>[],
+  violations: PlanDocument["violations"] = [],
+): PlanDocument => ({
+  stack: "local",
+  project: "stackport",
+  summary: { resources: resources.length, byType: {} },
+  resources: resources.map((r) => ({
+    type: "docker:index/container:Container",
+    name: "x",
+    parent: null,
+    provider: null,
+    inputs: {},
+    protect: false,
+    retainOnDelete: false,
+    dependsOn: [],
+    ...r,
+  })),
+  outputs: [],
+  violations,
+});
+
+describe("engine events", () => {
+  it("parses NDJSON, skipping CLI chatter", () => {
+    const { events, skipped } = parseEngineEvents(NDJSON);
+    expect(events).toHaveLength(EVENTS.length);
+    expect(skipped).toBe(1);
+  });
+  it("parses URNs with parent type chains", () => {
+    expect(parseUrn(urn("stackport:docker:Proxy$docker:index/container:Container", "proxy-server"))).toEqual({
+      type: "docker:index/container:Container",
+      name: "proxy-server",
+    });
+  });
+  it("summarizes steps (no sames, no stack) and policy events (rule message without the description)", () => {
+    const s = summarizePreview(parseEngineEvents(NDJSON).events);
+    expect(s.changes.map((c) => [c.op, c.name, c.tier])).toEqual([
+      ["create", "storage-server", "storage"],
+      ["update", "proxy-server", "proxy"],
+      ["create", "database", "database"],
+    ]);
+    expect(s.changes[1]!.diffs).toEqual(["memory"]);
+    expect(s.violations).toEqual([
+      expect.objectContaining({
+        policy: "docker-memory-limit",
+        enforcementLevel: "advisory",
+        name: "proxy-server",
+        message: "the container has no memory limit (CIS Docker 5.11)",
+      }),
+      expect.objectContaining({
+        policy: "docker-no-privileged",
+        enforcementLevel: "mandatory",
+        severity: "critical",
+        type: "docker:index/container:Container",
+      }),
+    ]);
+    expect(s.summary).toEqual({ create: 2, update: 1, same: 1 });
+    expect(s.result).toBe("failed");
+  });
+  it("treats the legacy 'warning' level as advisory and collects error diagnostics", () => {
+    const s = summarizePreview([
+      { policyEvent: { message: "m", policyName: "p", policyPackName: "k", enforcementLevel: "warning" } },
+      { diagnosticEvent: { message: "error: docker daemon unreachable\n", severity: "error" } },
+      { diagnosticEvent: { message: "noise", severity: "error", ephemeral: true } },
+    ]);
+    expect(s.violations[0]!.enforcementLevel).toBe("advisory");
+    expect(s.violations[0]!.name).toBe("(stack)");
+    expect(s.errors).toEqual(["error: docker daemon unreachable"]);
+  });
+});
+
+describe("tierOf", () => {
+  it("prefers the stackport.tier label or tag, then the component type, then the name", () => {
+    expect(
+      tierOf({ type: "docker:index/volume:Volume", name: "x", inputs: { labels: labels("observability") } }),
+    ).toBe("observability");
+    expect(
+      tierOf({
+        type: "aws:s3/bucket:Bucket",
+        name: "raw",
+        inputs: { tags: { "stackport.tier": "storage" } },
+      }),
+    ).toBe("storage");
+    expect(tierOf({ type: "stackport:docker:ObjectStorage", name: "objects" })).toBe("storage");
+    expect(
+      tierOf({ type: "random:index/randomPassword:RandomPassword", name: "database-app-password" }),
+    ).toBe("database");
+    expect(tierOf({ type: "pulumi:providers:docker", name: "laptop-docker" })).toBe("target");
+    expect(tierOf({ type: "random:index/randomId:RandomId", name: "salt" })).toBe("other");
+  });
+});
+
+describe("diffPlans", () => {
+  it("finds added, removed and changed resources by type and name", () => {
+    const base = plan([
+      { name: "storage-server", inputs: { memory: 512, labels: labels("storage") } },
+      { name: "old-job", inputs: {} },
+      { type: "docker:index/volume:Volume", name: "storage-data", protect: false, inputs: { name: "v" } },
+    ]);
+    const head = plan([
+      { name: "storage-server", inputs: { labels: labels("storage"), memory: 1024 } },
+      { type: "docker:index/volume:Volume", name: "storage-data", protect: true, inputs: { name: "v" } },
+      { name: "database-server", inputs: { labels: labels("database") } },
+    ]);
+    const d = diffPlans(base, head);
+    expect(d.added.map((r) => r.name)).toEqual(["database-server"]);
+    expect(d.removed.map((r) => r.name)).toEqual(["old-job"]);
+    expect(d.changed.map((c) => [c.resource.name, c.fields])).toEqual([
+      ["storage-server", ["memory"]],
+      ["storage-data", ["(protect)"]],
+    ]);
+  });
+  it("key order inside inputs is not a change", () => {
+    const a = plan([{ inputs: { healthcheck: { tests: ["a"], interval: "5s" } } }]);
+    const b = plan([{ inputs: { healthcheck: { interval: "5s", tests: ["a"] } } }]);
+    expect(diffPlans(a, b).changed).toEqual([]);
+  });
+});
+
+describe("renderReview", () => {
+  const preview = summarizePreview(parseEngineEvents(NDJSON).events);
+  const head = plan(
+    [{ name: "storage-server", inputs: { labels: labels("storage") } }],
+    [
+      {
+        policy: "docker-memory-limit",
+        enforcementLevel: "advisory",
+        severity: "medium",
+        type: "docker:index/container:Container",
+        name: "proxy-server",
+        message: "no | limit",
+      },
+    ],
+  );
+
+  it("writes one comment: marker, result, violations table, changes by tier, plan diff — and fails on mandatory", () => {
+    const r = renderReview({ stack: "local", preview, previewExitCode: 255, head, base: plan([]) });
+    expect(r.markdown.startsWith(commentMarker("local"))).toBe(true);
+    expect(r.failed).toBe(true);
+    expect(r.reasons).toEqual(["1 mandatory policy violation(s)"]);
+    expect(r.markdown).toMatch(/\*\*Result: blocked\*\*/);
+    expect(r.markdown).toMatch(
+      /\| \*\*mandatory\*\* \| critical \| `docker-no-privileged` \| `storage-server`/,
+    );
+    expect(r.markdown).toMatch(/no \\\| limit \| synth \|/);
+    expect(r.markdown).toMatch(
+      /<b>storage<\/b> \(1\)[\s\S]*<b>database<\/b> \(1\)[\s\S]*<b>proxy<\/b> \(1\)/,
+    );
+    expect(r.markdown).toMatch(/- update `proxy-server` docker:index\/container:Container — `memory`/);
+    expect(r.markdown).toMatch(/- added `storage-server`/);
+    // The mandatory row sorts first.
+    expect(r.markdown.indexOf("docker-no-privileged")).toBeLessThan(
+      r.markdown.indexOf("docker-memory-limit"),
+    );
+  });
+
+  it("passes with only advisory findings", () => {
+    const ok = {
+      ...preview,
+      violations: preview.violations.filter((v) => v.enforcementLevel !== "mandatory"),
+    };
+    const r = renderReview({ stack: "local", preview: ok, previewExitCode: 0, head, base: head });
+    expect(r.failed).toBe(false);
+    expect(r.markdown).toMatch(/No differences\./);
+  });
+
+  it("fails when the preview itself failed without a policy reason, or the head did not synthesize", () => {
+    expect(
+      renderReview({ stack: "s", preview: summarizePreview([]), previewExitCode: 255, head }).reasons,
+    ).toEqual(["pulumi preview exited 255"]);
+    const r = renderReview({ stack: "s" });
+    expect(r.failed).toBe(true);
+    expect(r.markdown).toMatch(/did not run/);
+  });
+
+  it("fails on an offline mandatory violation alone", () => {
+    const bad = plan(
+      [],
+      [
+        {
+          policy: "stateful-protected",
+          enforcementLevel: "mandatory",
+          severity: "high",
+          type: "t",
+          name: "n",
+          message: "m",
+        },
+      ],
+    );
+    expect(renderReview({ stack: "s", head: bad }).failed).toBe(true);
+  });
+});
+
+describe("scripts/pr-comment", () => {
+  it("reads the files, writes the comment and exits 1 on a mandatory violation", () => {
+    const dir = mkdtempSync(join(tmpdir(), "stackport-review-"));
+    writeFileSync(join(dir, "events.ndjson"), NDJSON);
+    writeFileSync(join(dir, "head.json"), JSON.stringify(plan([{ name: "a" }])));
+    writeFileSync(join(dir, "base.json"), "not json: the base could not synthesize");
+    const code = main([
+      "--stack",
+      "local",
+      "--events",
+      join(dir, "events.ndjson"),
+      "--head",
+      join(dir, "head.json"),
+      "--base",
+      join(dir, "base.json"),
+      "--preview-exit-code",
+      "255",
+      "--out",
+      join(dir, "c.md"),
+    ]);
+    expect(code).toBe(1);
+    const md = readFileSync(join(dir, "c.md"), "utf8");
+    expect(md).toMatch(/No base plan/);
+    expect(md).toMatch(/docker-no-privileged/);
+  });
+  it("exits 64 on bad usage", () => {
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
+    expect(main(["--events"])).toBe(64);
+    spy.mockRestore();
+  });
+});
