@@ -11,6 +11,12 @@ export interface BootstrapSqlOptions {
   database: string;
   /** Create the `monitoring` role with `pg_monitor`; otherwise no monitoring user exists (seed 002). */
   monitoringUser: boolean;
+  /**
+   * The connecting user is a managed service's master (RDS), not a superuser: it may not change logging settings
+   * or set superuser-only role attributes, and must be a member of db_admin to hand schemas to it.
+   * @default false
+   */
+  managedServer?: boolean;
 }
 
 /**
@@ -51,6 +57,30 @@ function checkDatabaseName(database: string): void {
  * The bootstrap SQL. Run with `psql -v ON_ERROR_STOP=1 --single-transaction` and one `-v <role>_password=…` per
  * role: passwords never appear in this text (it is uploaded into a container and shown in plans).
  */
+/** A non-superuser master (RDS) can only hand a schema to a role it is a member of. */
+const MANAGED_MASTER_MEMBERSHIP = "\nGRANT db_admin TO CURRENT_USER;";
+
+/**
+ * Sets each role's login and password. On a self-managed server, statement logging is switched off around them
+ * (passwords stay out of the server log) and superuser-only attributes are pinned off; a managed server's master
+ * may do neither, so there the provider's own logging settings apply.
+ */
+function passwordStatements(roles: string[], managedServer: boolean): string {
+  const attributes = managedServer
+    ? "LOGIN NOCREATEDB NOCREATEROLE"
+    : "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS";
+  const alter = roles.map((r) => `ALTER ROLE ${r} WITH ${attributes} PASSWORD :'${passwordVariable(r)}';`);
+  if (managedServer) return alter.join("\n");
+  return [
+    "-- Keep the passwords out of the server log even when log_statement is on.",
+    "SET LOCAL log_statement = 'none';",
+    "SET LOCAL log_min_duration_statement = -1;",
+    ...alter,
+    "RESET log_statement;",
+    "RESET log_min_duration_statement;",
+  ].join("\n");
+}
+
 export function renderBootstrapSql(opts: BootstrapSqlOptions): string {
   checkDatabaseName(opts.database);
   const db = sqlIdent(opts.database);
@@ -98,19 +128,9 @@ BEGIN
   END LOOP;
 END
 $$;
--- Keep the passwords out of the server log even when log_statement is on.
-SET LOCAL log_statement = 'none';
-SET LOCAL log_min_duration_statement = -1;
-${roles
-  .map(
-    (r) =>
-      `ALTER ROLE ${r} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'${passwordVariable(r)}';`,
-  )
-  .join("\n")}
-RESET log_statement;
-RESET log_min_duration_statement;`,
+${passwordStatements(roles, opts.managedServer ?? false)}`,
 
-    `-- Schemas, owned by the migration role.
+    `-- Schemas, owned by the migration role.${opts.managedServer ? MANAGED_MASTER_MEMBERSHIP : ""}
 ${SCHEMAS.map((s) => `CREATE SCHEMA IF NOT EXISTS ${s} AUTHORIZATION db_admin;\nALTER SCHEMA ${s} OWNER TO db_admin;`).join("\n")}`,
 
     `-- Lock the database down: nobody but the managed roles connects, nobody creates in public.

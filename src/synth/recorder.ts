@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { deserializeProperties, specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { getMonitor } from "@pulumi/pulumi/runtime/settings";
 import { isUnknown } from "@pulumi/pulumi/output";
+import { mockOutputs } from "./mockOutputs";
 
 export const SECRET_MASK = "[secret]";
 export const UNKNOWN_MASK = "[unknown]";
@@ -50,25 +51,6 @@ export interface RecorderOptions {
 const SECRET_OUTPUTS: Record<string, string[]> = {
   "random:index/randomPassword:RandomPassword": ["result", "bcryptHash"],
 };
-
-/** Deterministic stand-ins for outputs only a provider knows (never real secrets). */
-function mockOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  switch (type) {
-    case "random:index/randomPassword:RandomPassword":
-      return {
-        result: `mock-password-${name}`,
-        bcryptHash: `$2a$10$mockhash${name.replace(/[^a-z0-9]/gi, "")}`,
-      };
-    case "docker:index/remoteImage:RemoteImage":
-      // The real output is a sha256 id; the image reference reads better in a plan.
-      return { imageId: inputs["name"], repoDigest: inputs["name"] };
-    case "docker:index/network:Network":
-    case "docker:index/volume:Volume":
-      return { name: inputs["name"] ?? `${name}-physical` };
-    default:
-      return {};
-  }
-}
 
 export async function installRecorder(opts: RecorderOptions): Promise<Recorder> {
   const resources: RecordedResource[] = [];

@@ -1,0 +1,193 @@
+/**
+ * Pure renderers for what an ECS task is made of: the `containerDefinitions` JSON and the IAM policy documents of
+ * its roles. No Pulumi here: the component resolves ARNs and calls these inside one `apply`, and tests call them
+ * directly (the no-secret-in-environment rule is property-tested).
+ *
+ * The JSON contract is AWS's RegisterTaskDefinition `containerDefinitions` (research providers.md §3.4).
+ */
+import { ConfigError } from "../../src/config/errors";
+
+/** A value ECS injects from Secrets Manager at task start (never written into the task definition). */
+export interface SecretRef {
+  /** The secret's full ARN. */
+  secretArn: string;
+  /** A key of the secret's JSON value (`password`, `DATABASE_URL`); the whole value when absent. */
+  jsonKey?: string;
+}
+
+export interface ContainerSpec {
+  /** Container name: the service key (also the log stream prefix and the load balancer's `containerName`). */
+  name: string;
+  image: string;
+  /** Overrides the image's ENTRYPOINT. */
+  entryPoint?: string[];
+  command?: string[];
+  /** The one port the service listens on (TCP). */
+  port?: number;
+  /** Plain configuration. A name or value that looks secret is refused (see `looksSecret`). */
+  environment: Record<string, string>;
+  /** Variables injected from Secrets Manager, by variable name. */
+  secrets: Record<string, SecretRef>;
+  /** HTTP path the container health check requests on `port` (the image must ship `wget` or `curl`). */
+  healthPath?: string;
+  /** A health check command (`["CMD-SHELL", "…"]`, same form as Docker's) instead of the `healthPath` probe. */
+  healthCommand?: string[];
+  logGroup: string;
+  region: string;
+  /** Config key of the service, for errors (`stackport:ingestion.services.api`). */
+  configKey: string;
+}
+
+/**
+ * Variable names that carry credentials by convention. Matching is on name segments, so `TOKEN_TTL` matches
+ * (better refused than leaked) while `MONKEY` does not.
+ */
+const SECRET_NAME =
+  /(^|_)(PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|CREDENTIALS?|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|KEY|AUTH|DSN|DATABASE_URL|BROKER_URL|REDIS_URL|CONNECTION_STRING)(_|$)/i;
+/** `scheme://user:password@host`. */
+const URL_WITH_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i;
+
+/** Whether an environment variable's name or value looks like it carries a secret. */
+export function looksSecret(name: string, value = ""): boolean {
+  return SECRET_NAME.test(name) || URL_WITH_CREDENTIALS.test(value);
+}
+
+/** ECS `valueFrom`: the ARN, or `<arn>:<json-key>::` (JSON-key injection, Fargate platform ≥ 1.4.0). */
+export const valueFrom = (ref: SecretRef) =>
+  ref.jsonKey ? `${ref.secretArn}:${ref.jsonKey}::` : ref.secretArn;
+
+/** The secret ARNs a container reads (what its execution role must be allowed to read), sorted and unique. */
+export const referencedSecretArns = (secrets: Record<string, SecretRef>) =>
+  [...new Set(Object.values(secrets).map((r) => r.secretArn))].sort();
+
+/**
+ * Refuses an environment that would put a secret into the task definition (readable by anyone with
+ * `ecs:DescribeTaskDefinition`, and kept in every revision forever).
+ * @throws ConfigError naming `<service>.environment.<NAME>` for each offending variable
+ */
+export function checkEnvironment(spec: Pick<ContainerSpec, "environment" | "secrets" | "configKey">): void {
+  const issues = Object.entries(spec.environment).flatMap(([name, value]) => {
+    const key = `${spec.configKey}.environment.${name}`;
+    if (name in spec.secrets) {
+      return [{ key, message: `is also injected as a secret; a variable is either plain or secret` }];
+    }
+    if (!looksSecret(name, value)) return [];
+    return [
+      {
+        key,
+        message:
+          "looks like a secret, and environment values are stored in plain text in the task definition; " +
+          "use the service's connections (database, storage, broker) or a secret reference instead",
+      },
+    ];
+  });
+  if (issues.length > 0) throw new ConfigError(issues);
+}
+
+const byName = <T>(record: Record<string, T>) =>
+  Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
+
+/** The `containerDefinitions` JSON of a one-container task. Deterministic: variables are sorted by name. */
+export function renderContainerDefinitions(spec: ContainerSpec): string {
+  checkEnvironment(spec);
+  const container = {
+    name: spec.name,
+    image: spec.image,
+    essential: true,
+    ...(spec.entryPoint && { entryPoint: spec.entryPoint }),
+    ...(spec.command && { command: spec.command }),
+    ...(spec.port !== undefined && { portMappings: [{ containerPort: spec.port, protocol: "tcp" }] }),
+    environment: byName(spec.environment).map(([name, value]) => ({ name, value })),
+    secrets: byName(spec.secrets).map(([name, ref]) => ({ name, valueFrom: valueFrom(ref) })),
+    logConfiguration: {
+      logDriver: "awslogs",
+      options: {
+        "awslogs-group": spec.logGroup,
+        "awslogs-region": spec.region,
+        "awslogs-stream-prefix": spec.name,
+      },
+    },
+    ...(healthCommand(spec) && { healthCheck: { ...HEALTH_TIMING, command: healthCommand(spec) } }),
+    // A real PID 1 (tini) reaps zombies and forwards SIGTERM, so tasks stop cleanly on deployments.
+    linuxParameters: { initProcessEnabled: true },
+  };
+  return JSON.stringify([container]);
+}
+
+const HEALTH_TIMING = { interval: 30, timeout: 5, retries: 3, startPeriod: 60 };
+
+/** The given command, else a probe of `healthPath` trying wget (busybox, Martin) then curl (Debian images). */
+function healthCommand(spec: ContainerSpec): string[] | undefined {
+  if (spec.healthCommand) return spec.healthCommand;
+  if (spec.healthPath === undefined || spec.port === undefined) return undefined;
+  if (!/^\/[A-Za-z0-9._~/-]*$/.test(spec.healthPath)) {
+    throw new Error(`${spec.configKey}.health.path: '${spec.healthPath}' is not a plain URL path`);
+  }
+  const url = `http://127.0.0.1:${spec.port}${spec.healthPath}`;
+  return ["CMD-SHELL", `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url} || exit 1`];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// IAM policy documents
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: {
+    Sid: string;
+    Effect: "Allow";
+    Action: string[];
+    Resource: string[];
+    Condition?: Record<string, Record<string, string>>;
+  }[];
+}
+
+/** Trust policy letting an AWS service (`ecs-tasks.amazonaws.com`, `events.amazonaws.com`) assume a role. */
+export function assumeRolePolicy(service: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+  });
+}
+
+/** The execution role reads exactly the secrets the container references (and nothing else in the account). */
+export function secretsReadPolicy(secretArns: string[]): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ReadReferencedSecrets",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue"],
+        Resource: [...new Set(secretArns)].sort(),
+      },
+    ],
+  };
+}
+
+/** What EventBridge needs to start a scheduled task: run that task definition family, pass its two roles. */
+export function runTaskPolicy(args: {
+  taskDefinitionArn: string;
+  clusterArn: string;
+  roleArns: string[];
+}): PolicyDocument {
+  // Any revision of the family: a new revision must not need a new policy before the schedule can use it.
+  const family = args.taskDefinitionArn.replace(/:\d+$/, ":*");
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "RunTask",
+        Effect: "Allow",
+        Action: ["ecs:RunTask"],
+        Resource: [family],
+        Condition: { ArnEquals: { "ecs:cluster": args.clusterArn } },
+      },
+      {
+        Sid: "PassTaskRoles",
+        Effect: "Allow",
+        Action: ["iam:PassRole"],
+        Resource: [...args.roleArns].sort(),
+      },
+    ],
+  };
+}

@@ -1,0 +1,558 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../../src/config/errors";
+import type { ResolvedAwsService } from "../../src/config/tiers/awsServices";
+import { arnPartition, awsName } from "../../src/targets/aws";
+import type { AwsPlacement } from "../../src/targets/awsPlacement";
+import { type Transform, transformed } from "../shared/component";
+import { physicalName } from "../shared/naming";
+import type { AlarmSpec } from "../observability/alarms";
+import { type BucketGrant, bucketAccessPolicy } from "../storage/s3Storage";
+import {
+  type SecretRef,
+  assumeRolePolicy,
+  checkEnvironment,
+  referencedSecretArns,
+  renderContainerDefinitions,
+  runTaskPolicy,
+  secretsReadPolicy,
+} from "./containerDefinitions";
+
+/** The target group a routed service registers its tasks in (made by the ALB proxy). */
+export interface AttachedTargetGroup {
+  arn: pulumi.Input<string>;
+  /** `targetgroup/<name>/<id>`, the CloudWatch dimension. */
+  arnSuffix: pulumi.Input<string>;
+  /** `app/<name>/<id>` of the load balancer, the CloudWatch dimension. */
+  loadBalancerArnSuffix: pulumi.Input<string>;
+}
+
+export interface FargateServiceArgs {
+  /** Tier the service belongs to (`ingestion`, `basemap`): log group path, task family, tags. */
+  tier: string;
+  /** The service's stable key (`api`, `worker`, `martin`): container name, log stream prefix, ECS service name. */
+  service: string;
+  /** Config key of the service, for errors (`stackport:ingestion.services.api`). */
+  configKey: string;
+  placement: AwsPlacement;
+  /** Task size, task counts, schedule, ECR switch — `resolveAwsService` output. */
+  sizing: ResolvedAwsService;
+  container: {
+    /**
+     * `name:tag` or a full registry reference. With `sizing.ecrRepository` it must be `name:tag` (no registry): the
+     * task runs `<created repository>:<tag>`, which CI pushes.
+     */
+    image: string;
+    entryPoint?: string[];
+    command?: string[];
+    port?: number;
+    /** Plain configuration (values may be outputs, e.g. bucket names). Secret-looking names are refused. */
+    environment?: Record<string, pulumi.Input<string>>;
+    /** Path the container health check and the target group probe. */
+    healthPath?: string;
+    /** Health check command (Docker/ECS form) replacing the `healthPath` probe in the container. */
+    healthCommand?: string[];
+  };
+  /**
+   * Secret values this service needs that exist only as Pulumi secrets (a role's `DATABASE_URL`, the broker URL):
+   * stored as one JSON secret in Secrets Manager owned by this service, injected by key.
+   * @default {}
+   */
+  secretValues?: Record<string, pulumi.Input<string>>;
+  /** Variables injected from secrets that already exist (e.g. an RDS-managed secret's `password` key). @default {} */
+  secretRefs?: Record<string, { secretArn: pulumi.Input<string>; jsonKey?: string }>;
+  /** Buckets the task role may use (ARN and access), by bucket key. No static keys exist. @default {} */
+  buckets?: Record<string, { arn: pulumi.Input<string>; access: BucketGrant["access"] }>;
+  /** Register tasks in this target group (routed services). @default not routed */
+  targetGroup?: AttachedTargetGroup;
+  /** @default 30 */
+  logRetentionDays?: number;
+  /** How many images the ECR lifecycle policy keeps. @default 20 */
+  keepImages?: number;
+  transform?: {
+    taskDefinition?: Transform<aws.ecs.TaskDefinitionArgs>;
+    /** `ignoreChanges` on `desiredCount` is added under autoscaling; keep it if you transform the options. */
+    service?: Transform<aws.ecs.ServiceArgs>;
+    logGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
+  };
+}
+
+/** What CloudWatch alarms need to watch a service. */
+export interface ServiceAlarmInputs {
+  clusterName: pulumi.Output<string>;
+  serviceName: pulumi.Output<string>;
+  targetGroupArnSuffix?: pulumi.Input<string>;
+  loadBalancerArnSuffix?: pulumi.Input<string>;
+}
+
+/** ECS CPU and memory > 80 % for 3 × 5 min; for routed services also target 5xx and unhealthy hosts. */
+export function serviceAlarmSpecs(key: string, inputs: ServiceAlarmInputs): AlarmSpec[] {
+  const ecs = { ClusterName: inputs.clusterName, ServiceName: inputs.serviceName };
+  const common = {
+    periodSeconds: 300,
+    evaluationPeriods: 3,
+    comparisonOperator: "GreaterThanThreshold",
+  } as const;
+  const specs: AlarmSpec[] = [
+    {
+      ...common,
+      key: `${key}-cpu`,
+      description: `${key}: average CPU above 80 % for 15 minutes`,
+      namespace: "AWS/ECS",
+      metricName: "CPUUtilization",
+      dimensions: ecs,
+      statistic: "Average",
+      threshold: 80,
+      treatMissingData: "missing",
+    },
+    {
+      ...common,
+      key: `${key}-memory`,
+      description: `${key}: average memory above 80 % for 15 minutes`,
+      namespace: "AWS/ECS",
+      metricName: "MemoryUtilization",
+      dimensions: ecs,
+      statistic: "Average",
+      threshold: 80,
+      treatMissingData: "missing",
+    },
+  ];
+  if (inputs.targetGroupArnSuffix !== undefined && inputs.loadBalancerArnSuffix !== undefined) {
+    const alb = { TargetGroup: inputs.targetGroupArnSuffix, LoadBalancer: inputs.loadBalancerArnSuffix };
+    specs.push(
+      {
+        ...common,
+        key: `${key}-5xx`,
+        description: `${key}: more than 10 server errors (5xx) per 5 minutes`,
+        namespace: "AWS/ApplicationELB",
+        metricName: "HTTPCode_Target_5XX_Count",
+        dimensions: alb,
+        statistic: "Sum",
+        threshold: 10,
+        evaluationPeriods: 1,
+        treatMissingData: "notBreaching",
+      },
+      {
+        ...common,
+        key: `${key}-unhealthy`,
+        description: `${key}: at least one unhealthy target for 3 minutes`,
+        namespace: "AWS/ApplicationELB",
+        metricName: "UnHealthyHostCount",
+        dimensions: alb,
+        statistic: "Maximum",
+        periodSeconds: 60,
+        threshold: 0,
+        treatMissingData: "notBreaching",
+      },
+    );
+  }
+  return specs;
+}
+
+/** The registry-less `name:tag` form ECR mode needs; returns the tag. */
+function ecrTag(image: string, key: string): string {
+  const m = /^([a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*):([A-Za-z0-9_][A-Za-z0-9._-]{0,127})$/.exec(
+    image,
+  );
+  const firstPart = image.split("/")[0]!;
+  if (!m || (image.includes("/") && /[.:]|^localhost$/.test(firstPart))) {
+    throw new ConfigError([
+      {
+        key: `${key}.image`,
+        message: `with aws.ecrRepository the image must be 'name:tag' without a registry (the tag is pulled from the created repository); got '${image}'`,
+      },
+    ]);
+  }
+  return m[2]!;
+}
+
+/**
+ * Everything a `FargateService` would refuse, checked without registering anything — tier components call it for
+ * every service before their own `super()`.
+ * @returns the image tag to pull from the created ECR repository, when `sizing.ecrRepository`
+ * @throws ConfigError naming the service's key
+ */
+export function checkFargateService(
+  args: Pick<FargateServiceArgs, "configKey" | "sizing" | "container" | "secretValues" | "secretRefs"> & {
+    /** Whether the service gets a target group (only the presence matters). */
+    targetGroup?: unknown;
+  },
+): string | undefined {
+  const { configKey, sizing, container } = args;
+  const secretNames = [...Object.keys(args.secretValues ?? {}), ...Object.keys(args.secretRefs ?? {})];
+  checkEnvironment({
+    configKey,
+    secrets: Object.fromEntries(secretNames.map((n) => [n, { secretArn: "" }])),
+    environment: Object.fromEntries(Object.keys(container.environment ?? {}).map((n) => [n, ""])),
+  });
+  const tag = sizing.ecrRepository ? ecrTag(container.image, configKey) : undefined;
+  if (sizing.schedule !== undefined && args.targetGroup) {
+    throw new ConfigError([
+      { key: `${configKey}.aws.schedule`, message: "a scheduled task cannot be routed; remove its route" },
+    ]);
+  }
+  if (args.targetGroup && container.port === undefined) {
+    throw new ConfigError([{ key: `${configKey}.port`, message: "a routed service needs a port" }]);
+  }
+  return tag;
+}
+
+/**
+ * One container on ECS Fargate — the building block of every ingestion service and of Martin. Creates the log
+ * group (`/stackport/<stack>/<tier>/<service>`), optionally an ECR repository, the execution role (ECR pull, logs,
+ * and `GetSecretValue` on exactly the referenced secrets), the task role (only the declared buckets), the task
+ * definition, and then either an ECS service in private subnets (no public IP, circuit breaker with rollback,
+ * CPU target-tracking autoscaling, optional target group) or — with `schedule` — an EventBridge rule that runs the
+ * task.
+ */
+export class FargateService extends pulumi.ComponentResource {
+  readonly logGroupName: string;
+  /** Set for services (not for scheduled tasks). */
+  readonly alarmInputs?: ServiceAlarmInputs;
+  readonly alarmSpecs: AlarmSpec[];
+  readonly nodes: {
+    logGroup: aws.cloudwatch.LogGroup;
+    repository?: aws.ecr.Repository;
+    secret?: aws.secretsmanager.Secret;
+    executionRole: aws.iam.Role;
+    taskRole: aws.iam.Role;
+    taskDefinition: aws.ecs.TaskDefinition;
+    service?: aws.ecs.Service;
+    scalingTarget?: aws.appautoscaling.Target;
+    scalingPolicy?: aws.appautoscaling.Policy;
+    schedule?: aws.cloudwatch.EventRule;
+    scheduleTarget?: aws.cloudwatch.EventTarget;
+  };
+
+  constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { placement, sizing, container, tier, service, configKey } = args;
+    const tag = checkFargateService(args);
+
+    super("stackport:aws:Service", name, { tier, service, sizing }, opts);
+    const provider = placement.provider;
+    const child = { parent: this, provider };
+    const tags = { "stackport.tier": tier, "stackport.service": service };
+    const stack = pulumi.getStack();
+
+    this.logGroupName = `/stackport/${stack}/${tier}/${service}`;
+    const [logArgs, logOpts] = transformed<aws.cloudwatch.LogGroupArgs>(
+      args.transform?.logGroup,
+      { name: this.logGroupName, retentionInDays: args.logRetentionDays ?? 30, tags },
+      { ...child },
+    );
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, logArgs, logOpts);
+
+    let image: pulumi.Input<string> = container.image;
+    let repository: aws.ecr.Repository | undefined;
+    if (tag !== undefined) {
+      repository = new aws.ecr.Repository(
+        `${name}-repository`,
+        {
+          name: awsName([tier, service], 256),
+          imageScanningConfiguration: { scanOnPush: true },
+          // A pushed tag never changes meaning: a task definition revision always runs the image it was made with.
+          imageTagMutability: "IMMUTABLE",
+          tags,
+        },
+        child,
+      );
+      new aws.ecr.LifecyclePolicy(
+        `${name}-repository-lifecycle`,
+        { repository: repository.name, policy: keepNewestImages(args.keepImages ?? 20) },
+        child,
+      );
+      image = pulumi.interpolate`${repository.repositoryUrl}:${tag}`;
+    }
+
+    // Secret values live in one Secrets Manager secret per service (JSON, one key per variable): ECS cannot
+    // assemble a DATABASE_URL from parts, and the values must never enter the task definition.
+    let secret: aws.secretsmanager.Secret | undefined;
+    const refs: Record<string, { secretArn: pulumi.Input<string>; jsonKey?: string }> = {
+      ...args.secretRefs,
+    };
+    const values = args.secretValues ?? {};
+    if (Object.keys(values).length > 0) {
+      secret = new aws.secretsmanager.Secret(
+        `${name}-secret`,
+        { description: `stackport ${stack} ${tier}/${service}: connection URLs`, tags },
+        child,
+      );
+      new aws.secretsmanager.SecretVersion(
+        `${name}-secret-value`,
+        { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify(values)) },
+        child,
+      );
+      for (const key of Object.keys(values)) refs[key] = { secretArn: secret.arn, jsonKey: key };
+    }
+    const resolvedRefs = resolveRefs(refs);
+
+    const executionRole = new aws.iam.Role(
+      `${name}-execution-role`,
+      { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com"), tags },
+      child,
+    );
+    new aws.iam.RolePolicyAttachment(
+      `${name}-execution-role-managed`,
+      {
+        role: executionRole.name,
+        policyArn: `arn:${arnPartition(placement.region)}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy`,
+      },
+      child,
+    );
+    if (Object.keys(refs).length > 0) {
+      new aws.iam.RolePolicy(
+        `${name}-execution-role-secrets`,
+        {
+          role: executionRole.id,
+          policy: resolvedRefs.apply((r) => JSON.stringify(secretsReadPolicy(referencedSecretArns(r)))),
+        },
+        child,
+      );
+    }
+
+    const taskRole = new aws.iam.Role(
+      `${name}-task-role`,
+      { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com"), tags },
+      child,
+    );
+    const buckets = Object.entries(args.buckets ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    if (buckets.length > 0) {
+      new aws.iam.RolePolicy(
+        `${name}-task-role-buckets`,
+        {
+          role: taskRole.id,
+          policy: pulumi
+            .all(buckets.map(([, b]) => b.arn))
+            .apply((arns) =>
+              JSON.stringify(
+                bucketAccessPolicy(arns.map((arn, i) => ({ arn, access: buckets[i]![1].access }))),
+              ),
+            ),
+        },
+        child,
+      );
+    }
+
+    const environment = pulumi.all(container.environment ?? {});
+    const containerDefinitions = pulumi.all([image, environment, resolvedRefs]).apply(([img, env, secrets]) =>
+      renderContainerDefinitions({
+        name: service,
+        image: img,
+        ...(container.entryPoint && { entryPoint: container.entryPoint }),
+        ...(container.command && { command: container.command }),
+        ...(container.healthCommand && { healthCommand: container.healthCommand }),
+        ...(container.port !== undefined && { port: container.port }),
+        ...(container.healthPath !== undefined && { healthPath: container.healthPath }),
+        environment: env,
+        secrets,
+        logGroup: this.logGroupName,
+        region: placement.region,
+        configKey,
+      }),
+    );
+    const [taskArgs, taskOpts] = transformed<aws.ecs.TaskDefinitionArgs>(
+      args.transform?.taskDefinition,
+      {
+        family: physicalName([stack, tier, service], 255),
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(sizing.cpu),
+        memory: String(sizing.memoryMb),
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        containerDefinitions,
+        tags,
+      },
+      { ...child, dependsOn: [logGroup] },
+    );
+    const taskDefinition = new aws.ecs.TaskDefinition(`${name}-task`, taskArgs, taskOpts);
+
+    const network = {
+      subnets: placement.privateSubnetIds,
+      securityGroups: [placement.securityGroups.services],
+      assignPublicIp: false,
+    };
+    this.nodes = { logGroup, repository, secret, executionRole, taskRole, taskDefinition };
+
+    if (sizing.schedule !== undefined) {
+      this.scheduleTask(name, args, network, [executionRole, taskRole], tags);
+      this.alarmSpecs = [];
+    } else {
+      const ecsService = this.createService(name, args, network, tags);
+      this.alarmInputs = {
+        clusterName: placement.cluster.name,
+        serviceName: ecsService.name,
+        ...(args.targetGroup && {
+          targetGroupArnSuffix: args.targetGroup.arnSuffix,
+          loadBalancerArnSuffix: args.targetGroup.loadBalancerArnSuffix,
+        }),
+      };
+      this.alarmSpecs = serviceAlarmSpecs(`${tier}-${service}`, this.alarmInputs);
+    }
+    this.registerOutputs({ logGroupName: this.logGroupName, taskDefinitionArn: taskDefinition.arn });
+  }
+
+  private createService(
+    name: string,
+    args: FargateServiceArgs,
+    network: aws.types.input.ecs.ServiceNetworkConfiguration,
+    tags: Record<string, string>,
+  ): aws.ecs.Service {
+    const { placement, sizing } = args;
+    const child = { parent: this, provider: placement.provider };
+    const autoscaling = sizing.maxTasks > sizing.minTasks;
+    const [serviceArgs, serviceOpts] = transformed<aws.ecs.ServiceArgs>(
+      args.transform?.service,
+      {
+        name: physicalName([args.tier, args.service], 255),
+        cluster: placement.cluster.arn,
+        taskDefinition: this.nodes.taskDefinition.arn,
+        launchType: "FARGATE",
+        desiredCount: sizing.minTasks,
+        networkConfiguration: network,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        deploymentMinimumHealthyPercent: 100,
+        deploymentMaximumPercent: 200,
+        ...(args.targetGroup && {
+          loadBalancers: [
+            {
+              targetGroupArn: args.targetGroup.arn,
+              containerName: args.service,
+              containerPort: args.container.port!,
+            },
+          ],
+          healthCheckGracePeriodSeconds: 60,
+        }),
+        // A deployment that the circuit breaker rolls back fails `pulumi up` instead of reporting success.
+        waitForSteadyState: true,
+        propagateTags: "SERVICE",
+        enableEcsManagedTags: true,
+        tags,
+      },
+      {
+        ...child,
+        // The autoscaler owns the task count once the service exists; without this every `pulumi up` would reset
+        // it to minTasks (terraform-aws-modules/terraform-aws-ecs#165 — same fix there: ignore desired_count).
+        ...(autoscaling && { ignoreChanges: ["desiredCount"] }),
+      },
+    );
+    const service = new aws.ecs.Service(`${name}-service`, serviceArgs, serviceOpts);
+    this.nodes.service = service;
+
+    if (autoscaling) {
+      const scalingTarget = new aws.appautoscaling.Target(
+        `${name}-scaling`,
+        {
+          serviceNamespace: "ecs",
+          resourceId: pulumi.interpolate`service/${placement.cluster.name}/${service.name}`,
+          scalableDimension: "ecs:service:DesiredCount",
+          minCapacity: sizing.minTasks,
+          maxCapacity: sizing.maxTasks,
+          tags,
+        },
+        child,
+      );
+      this.nodes.scalingTarget = scalingTarget;
+      this.nodes.scalingPolicy = new aws.appautoscaling.Policy(
+        `${name}-scaling-cpu`,
+        {
+          policyType: "TargetTrackingScaling",
+          serviceNamespace: scalingTarget.serviceNamespace,
+          resourceId: scalingTarget.resourceId,
+          scalableDimension: scalingTarget.scalableDimension,
+          targetTrackingScalingPolicyConfiguration: {
+            targetValue: sizing.cpuTargetPercent,
+            predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+            // Out fast, in slowly: a burst of ingest work should not flap the task count.
+            scaleOutCooldown: 60,
+            scaleInCooldown: 300,
+          },
+        },
+        child,
+      );
+    }
+    return service;
+  }
+
+  private scheduleTask(
+    name: string,
+    args: FargateServiceArgs,
+    network: aws.types.input.ecs.ServiceNetworkConfiguration,
+    roles: aws.iam.Role[],
+    tags: Record<string, string>,
+  ): void {
+    const { placement, sizing } = args;
+    const child = { parent: this, provider: placement.provider };
+    const eventsRole = new aws.iam.Role(
+      `${name}-schedule-role`,
+      { assumeRolePolicy: assumeRolePolicy("events.amazonaws.com"), tags },
+      child,
+    );
+    const taskDefinitionArn = this.nodes.taskDefinition.arn;
+    new aws.iam.RolePolicy(
+      `${name}-schedule-role-run`,
+      {
+        role: eventsRole.id,
+        policy: pulumi
+          .all([taskDefinitionArn, placement.cluster.arn, ...roles.map((r) => r.arn)])
+          .apply(([td, cluster, ...roleArns]) =>
+            JSON.stringify(runTaskPolicy({ taskDefinitionArn: td, clusterArn: cluster, roleArns })),
+          ),
+      },
+      child,
+    );
+    const rule = new aws.cloudwatch.EventRule(
+      `${name}-schedule`,
+      { scheduleExpression: sizing.schedule!, description: `stackport ${args.tier}/${args.service}`, tags },
+      child,
+    );
+    this.nodes.schedule = rule;
+    this.nodes.scheduleTarget = new aws.cloudwatch.EventTarget(
+      `${name}-schedule-target`,
+      {
+        rule: rule.name,
+        arn: placement.cluster.arn,
+        roleArn: eventsRole.arn,
+        ecsTarget: {
+          taskDefinitionArn,
+          launchType: "FARGATE",
+          taskCount: 1,
+          networkConfiguration: network,
+          propagateTags: "TASK_DEFINITION",
+        },
+      },
+      child,
+    );
+  }
+}
+
+/** Secret references with every ARN resolved, for the renderer and the execution-role policy. */
+function resolveRefs(
+  refs: Record<string, { secretArn: pulumi.Input<string>; jsonKey?: string }>,
+): pulumi.Output<Record<string, SecretRef>> {
+  const names = Object.keys(refs).sort();
+  return pulumi
+    .all(names.map((n) => refs[n]!.secretArn))
+    .apply((arns) =>
+      Object.fromEntries(
+        names.map((n, i) => [
+          n,
+          { secretArn: arns[i]!, ...(refs[n]!.jsonKey !== undefined && { jsonKey: refs[n]!.jsonKey }) },
+        ]),
+      ),
+    );
+}
+
+/** ECR lifecycle: expire everything but the newest N images (untagged ones included). */
+function keepNewestImages(count: number): string {
+  return JSON.stringify({
+    rules: [
+      {
+        rulePriority: 1,
+        description: `keep the newest ${count} images`,
+        selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: count },
+        action: { type: "expire" },
+      },
+    ],
+  });
+}

@@ -1,0 +1,302 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import type { ResolvedStorage, Safety } from "../../src/config";
+import type { AwsStorageSettings } from "../../src/config/tiers/aws";
+import type { AwsPlacement } from "../../src/targets/awsPlacement";
+import { arnPartition, awsDnsSuffix } from "../../src/targets/aws";
+import { type Transform, statefulOptions, transformed } from "../shared/component";
+import { standardLabels } from "../shared/labels";
+import { physicalName } from "../shared/naming";
+import type { StorageConnection } from "./contract";
+
+export interface S3StorageArgs {
+  /** The resolved `stackport:storage` settings: the same bucket set as on Docker. */
+  config: ResolvedStorage;
+  /** `stackport:storage.aws`. Changing `nameSeed` replaces every bucket. */
+  aws: AwsStorageSettings;
+  placement: AwsPlacement;
+  /** Protect/retain settings for the buckets. */
+  safety: Safety;
+  /** Per-child escape hatches. @default none */
+  transform?: {
+    bucket?: Transform<aws.s3.BucketArgs>;
+    policy?: Transform<aws.s3.BucketPolicyArgs>;
+    lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs>;
+  };
+}
+
+/** The bucket ALB access logs go to (it gets the log-delivery statement and SSE-S3). */
+export const ACCESS_LOGS_BUCKET = "logs";
+
+/**
+ * A bucket's globally unique physical name: `<project>-<stack>-<bucket>-<hash>`. S3 names are global across every
+ * AWS account, so the readable part (which another account can equally use) is followed by 8 hex chars of a hash of
+ * org/project/stack/region/bucket (+ `nameSeed`): stable for this stack — known at preview, never a random suffix
+ * that changes on re-creation — and different for anyone else's. On a clash, set `nameSeed`.
+ */
+export function bucketPhysicalName(region: string, bucket: string, nameSeed?: string): string {
+  const identity = [
+    pulumi.getOrganization(),
+    pulumi.getProject(),
+    pulumi.getStack(),
+    region,
+    bucket,
+    nameSeed ?? "",
+  ].join("/");
+  const hash = createHash("sha256").update(identity).digest("hex").slice(0, 8);
+  // Hashes instead of truncating if the readable part is long: the result stays unique and within S3's 63 chars.
+  return physicalName([pulumi.getProject(), pulumi.getStack(), bucket, hash], 63);
+}
+
+export const bucketArn = (region: string, name: string) => `arn:${arnPartition(region)}:s3:::${name}`;
+
+interface PolicyStatement {
+  Sid: string;
+  Effect: "Allow" | "Deny";
+  Principal?: unknown;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string>>;
+}
+
+/** One bucket a service declares, and how it uses it. */
+export interface BucketGrant {
+  arn: string;
+  access: "read" | "readwrite";
+}
+
+/**
+ * The IAM policy document a service (task role) needs for the buckets it declares, and nothing else: list and get
+ * on every declared bucket, put/delete only on the `readwrite` ones. Never bucket-level configuration.
+ */
+export function bucketAccessPolicy(grants: BucketGrant[]) {
+  if (grants.length === 0) throw new Error("bucketAccessPolicy needs at least one bucket");
+  const sorted = [...grants].sort((a, b) => a.arn.localeCompare(b.arn));
+  const writable = sorted.filter((g) => g.access === "readwrite");
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "ListDeclaredBuckets",
+      Effect: "Allow",
+      Action: ["s3:GetBucketLocation", "s3:ListBucket"],
+      Resource: sorted.map((g) => g.arn),
+    },
+    {
+      Sid: "ReadObjects",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:GetObjectVersion"],
+      Resource: sorted.map((g) => `${g.arn}/*`),
+    },
+  ];
+  if (writable.length > 0) {
+    statements.push({
+      Sid: "WriteObjects",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+      Resource: writable.map((g) => `${g.arn}/*`),
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
+ * The bucket policy: deny every request without TLS; the logs bucket also lets the ELB log-delivery service write
+ * under `AWSLogs/`. The service-principal form is AWS's current one (regions opened since 2022 accept only it);
+ * regions older than that historically wanted the regional ELB account id — add that statement with
+ * `transform.policy` if ALB log delivery fails there.
+ */
+export function bucketPolicyDocument(arn: string, opts: { acceptsAlbLogs: boolean }) {
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [arn, `${arn}/*`],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+  ];
+  if (opts.acceptsAlbLogs) {
+    statements.push({
+      Sid: "AllowAlbAccessLogDelivery",
+      Effect: "Allow",
+      Principal: { Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
+      Action: "s3:PutObject",
+      Resource: `${arn}/AWSLogs/*`,
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/** Lifecycle rules from the tier config (the same keys as MinIO's), or none. */
+export function lifecycleRules(config: ResolvedStorage["buckets"][string]) {
+  const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [];
+  if (config.expireAfterDays) {
+    rules.push({
+      id: "stackport-expire",
+      status: "Enabled",
+      filter: {},
+      expiration: { days: config.expireAfterDays },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+    });
+  }
+  if (config.noncurrentExpireAfterDays) {
+    rules.push({
+      id: "stackport-expire-noncurrent",
+      status: "Enabled",
+      filter: {},
+      noncurrentVersionExpiration: { noncurrentDays: config.noncurrentExpireAfterDays },
+    });
+  }
+  return rules;
+}
+
+export interface S3BucketNodes {
+  bucket: aws.s3.Bucket;
+  publicAccessBlock: aws.s3.BucketPublicAccessBlock;
+  ownership: aws.s3.BucketOwnershipControls;
+  encryption: aws.s3.BucketServerSideEncryptionConfiguration;
+  versioning: aws.s3.BucketVersioning;
+  lifecycle?: aws.s3.BucketLifecycleConfiguration;
+  policy: aws.s3.BucketPolicy;
+}
+
+/**
+ * Object storage on S3, exposing the same `StorageConnection` as MinIO. Per configured bucket: the bucket
+ * (protected/retained per the stack's safety settings), a public access block with all four flags, owner-enforced
+ * object ownership (no ACLs), default encryption (SSE-KMS with a bucket key when `kmsKeyArn` is set, SSE-S3
+ * otherwise — and always SSE-S3 for the `logs` bucket, the only kind ALB access logs accept), versioning
+ * (Enabled/Suspended), lifecycle expiry when configured, and a TLS-only bucket policy.
+ *
+ * Credentials: services on AWS authenticate with their task role (see `bucketAccessPolicy`), so the connection's
+ * `accessKeyId`/`secretAccessKey` are empty secrets — S3 clients fall back to the default credential chain.
+ */
+export class S3Storage extends pulumi.ComponentResource {
+  readonly connection: StorageConnection;
+  /** Bucket ARNs by stable key, for IAM policies (`bucketAccessPolicy`). Known at preview. */
+  readonly bucketArns: Record<string, string>;
+  /** Physical name of the bucket ALB access logs go to; undefined when the bucket set has no `logs` bucket. */
+  readonly accessLogsBucket?: pulumi.Output<string>;
+  readonly nodes: { buckets: Record<string, S3BucketNodes> };
+
+  constructor(name: string, args: S3StorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("stackport:aws:ObjectStorage", name, { config: args.config, aws: args.aws }, opts);
+    const { config, placement, safety, transform } = args;
+    const region = placement.region;
+    const child = { parent: this, provider: placement.provider };
+    const tags = standardLabels("storage");
+
+    const buckets: Record<string, S3BucketNodes> = {};
+    const names: Record<string, string> = {};
+    for (const [key, bucketConfig] of Object.entries(config.buckets)) {
+      const physical = bucketPhysicalName(region, key, args.aws.nameSeed);
+      names[key] = physical;
+      const base = `${name}-${key}`;
+
+      const [bucketArgs, bucketOpts] = transformed<aws.s3.BucketArgs>(
+        transform?.bucket,
+        { bucket: physical, forceDestroy: args.aws.forceDestroy, tags: { ...tags, "stackport.bucket": key } },
+        statefulOptions(this, safety, { provider: placement.provider }),
+      );
+      const bucket = new aws.s3.Bucket(base, bucketArgs, bucketOpts);
+      // Side resources take the bucket *name* from the bucket's output, which also records the dependency.
+      const ref = { bucket: bucket.bucket };
+
+      const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
+        `${base}-public-access-block`,
+        {
+          ...ref,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
+        child,
+      );
+      const ownership = new aws.s3.BucketOwnershipControls(
+        `${base}-ownership`,
+        { ...ref, rule: { objectOwnership: "BucketOwnerEnforced" } },
+        child,
+      );
+      const kms = key !== ACCESS_LOGS_BUCKET ? args.aws.kmsKeyArn : undefined;
+      const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+        `${base}-encryption`,
+        {
+          ...ref,
+          rules: [
+            kms
+              ? {
+                  applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kms },
+                  // One data key per bucket instead of per object: far fewer (billed) KMS calls.
+                  bucketKeyEnabled: true,
+                }
+              : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+          ],
+        },
+        child,
+      );
+      const versioning = new aws.s3.BucketVersioning(
+        `${base}-versioning`,
+        // Suspended, not Disabled: a bucket that was ever versioned cannot go back to Disabled.
+        { ...ref, versioningConfiguration: { status: bucketConfig.versioning ? "Enabled" : "Suspended" } },
+        child,
+      );
+      const rules = lifecycleRules(bucketConfig);
+      let lifecycle: aws.s3.BucketLifecycleConfiguration | undefined;
+      if (rules.length > 0) {
+        const [lifecycleArgs, lifecycleOpts] = transformed<aws.s3.BucketLifecycleConfigurationArgs>(
+          transform?.lifecycle,
+          { ...ref, rules },
+          // Noncurrent-version rules need versioning configured first.
+          { ...child, dependsOn: [versioning] },
+        );
+        lifecycle = new aws.s3.BucketLifecycleConfiguration(
+          `${base}-lifecycle`,
+          lifecycleArgs,
+          lifecycleOpts,
+        );
+      }
+      const [policyArgs, policyOpts] = transformed<aws.s3.BucketPolicyArgs>(
+        transform?.policy,
+        {
+          ...ref,
+          policy: JSON.stringify(
+            bucketPolicyDocument(bucketArn(region, physical), { acceptsAlbLogs: key === ACCESS_LOGS_BUCKET }),
+          ),
+        },
+        // S3 rejects a policy while the public access block is being changed.
+        { ...child, dependsOn: [publicAccessBlock] },
+      );
+      const policy = new aws.s3.BucketPolicy(`${base}-policy`, policyArgs, policyOpts);
+      buckets[key] = {
+        bucket,
+        publicAccessBlock,
+        ownership,
+        encryption,
+        versioning,
+        policy,
+        ...(lifecycle && { lifecycle }),
+      };
+    }
+
+    this.nodes = { buckets };
+    this.bucketArns = Object.fromEntries(Object.entries(names).map(([k, n]) => [k, bucketArn(region, n)]));
+    const logs = buckets[ACCESS_LOGS_BUCKET];
+    // The bucket's output (not the plain name) so a consumer also waits for the bucket and its policy to exist.
+    if (logs) this.accessLogsBucket = pulumi.all([logs.bucket.bucket, logs.policy.id]).apply(([n]) => n);
+    this.connection = {
+      endpoint: pulumi.output(`https://s3.${region}.${awsDnsSuffix(region)}`),
+      region: pulumi.output(region),
+      buckets: Object.fromEntries(Object.entries(buckets).map(([k, b]) => [k, b.bucket.bucket])),
+      // Task roles, not keys: see the class comment.
+      accessKeyId: pulumi.secret(""),
+      secretAccessKey: pulumi.secret(""),
+      forcePathStyle: false,
+    };
+    this.registerOutputs({
+      endpoint: this.connection.endpoint,
+      buckets: this.connection.buckets,
+      accessLogsBucket: this.accessLogsBucket,
+    });
+  }
+}

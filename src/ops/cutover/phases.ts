@@ -1,0 +1,109 @@
+/**
+ * Staged cutover of one tier between two targets: `cutover.<tier>: { from, to, phase }`. Each phase is one
+ * reviewed `pulumi up`; this module says, for a phase, where the tier runs and what the platform must do around it
+ * (docs/runbooks/cutover-*.md explain the why). Pure: `platform.ts` reads the answer and places components.
+ *
+ *   replicate     source serves; target created beside it; object mirror runs; initial database copy
+ *   freeze        source serves reads; writers at zero; write routes answer "maintenance"; mirror catches up
+ *   backfill      still frozen; mirror stopped; final copy, then verification (a mismatch fails the update)
+ *   switch        target serves (proxy upstreams / weighted DNS point at it); source kept, idle, for a way back
+ *   decommission  source removed from the program; its protected data retained (retainOnDelete)
+ */
+
+export const PHASES = ["replicate", "freeze", "backfill", "switch", "decommission"] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface Cutover {
+  from: string;
+  to: string;
+  phase: Phase;
+}
+
+export interface TierPlacement {
+  /** Targets that get the tier's components in this phase. */
+  targets: string[];
+  /** The target the proxy upstreams (or the weighted Route 53 records) send traffic to. */
+  serving: string;
+  /** Writers scaled to zero and write routes answering with a maintenance response. */
+  writesFrozen: boolean;
+  /** A continuous object mirror from source to target runs. */
+  mirror: boolean;
+  /** The copy job to run (then verify): the initial copy, the final one, or none. */
+  copy: "initial" | "final" | "none";
+  /** Targets whose components leave the program while their stateful resources are kept. */
+  retained: string[];
+}
+
+/** Where a tier placed `on` a target runs, with or without a cutover in progress. */
+export function placementFor(on: string, cutover?: Cutover): TierPlacement {
+  if (!cutover)
+    return { targets: [on], serving: on, writesFrozen: false, mirror: false, copy: "none", retained: [] };
+  const { from, to, phase } = cutover;
+  const both = [from, to];
+  switch (phase) {
+    case "replicate":
+      return {
+        targets: both,
+        serving: from,
+        writesFrozen: false,
+        mirror: true,
+        copy: "initial",
+        retained: [],
+      };
+    case "freeze":
+      return { targets: both, serving: from, writesFrozen: true, mirror: true, copy: "none", retained: [] };
+    case "backfill":
+      return { targets: both, serving: from, writesFrozen: true, mirror: false, copy: "final", retained: [] };
+    case "switch":
+      return { targets: both, serving: to, writesFrozen: false, mirror: false, copy: "none", retained: [] };
+    case "decommission":
+      return {
+        targets: [to],
+        serving: to,
+        writesFrozen: false,
+        mirror: false,
+        copy: "none",
+        retained: [from],
+      };
+  }
+}
+
+/** Problems with a tier's cutover config, as messages naming the key (empty when valid). */
+export function cutoverProblems(tier: string, on: string, cutover: Cutover, targets: string[]): string[] {
+  const key = `stackport:cutover.${tier}`;
+  const problems: string[] = [];
+  for (const side of ["from", "to"] as const) {
+    if (!targets.includes(cutover[side])) {
+      problems.push(
+        `${key}.${side}: unknown target '${cutover[side]}'; targets of this stack: ${targets.join(", ")}`,
+      );
+    }
+  }
+  if (cutover.from === cutover.to) problems.push(`${key}: from and to are both '${cutover.from}'`);
+  if (on !== cutover.from) {
+    problems.push(
+      `${key}.from: is '${cutover.from}' but the tier is on '${on}'; keep ${tier}.on at the source until the cutover ends`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * Whether moving from the phase the stack is in to the requested one is safe: one step forward, or one step
+ * back while the source still serves. Returns why not, or undefined. Skipping a phase skips its safeguard (no
+ * freeze before the final copy = lost writes; no verified backfill before the switch = serving a partial copy).
+ */
+export function phaseChangeProblem(previous: Phase | undefined, next: Phase): string | undefined {
+  const from = previous === undefined ? -1 : PHASES.indexOf(previous);
+  const to = PHASES.indexOf(next);
+  if (to === from || to === from + 1) return undefined;
+  if (to > from) {
+    return `cutover cannot go from ${previous ?? "no cutover"} to ${next}: run ${PHASES.slice(from + 1, to).join(", then ")} first`;
+  }
+  if (previous === "switch" || previous === "decommission") {
+    return `cutover cannot go back from ${previous}: writes may have landed on the target; start a reverse cutover (swap from and to) instead`;
+  }
+  return to === from - 1
+    ? undefined
+    : `cutover goes back one phase at a time (${previous} → ${PHASES[from - 1]})`;
+}

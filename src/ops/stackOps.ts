@@ -1,0 +1,140 @@
+/**
+ * `StackOps`: the three Pulumi operations the `stackport` command needs, behind a small port so every decision
+ * above it is tested against an in-memory fake. `automationStackOps` is the thin adapter over the Automation API
+ * (`LocalWorkspace` on a project directory); its own test drives it with a fake `pulumiCommand` that replays the
+ * CLI's recorded JSON shapes (research/testing-automation.md §2.4).
+ */
+import {
+  LocalWorkspace,
+  StackNotFoundError,
+  type PulumiCommand,
+  type Stack,
+  type UpdateSummary,
+} from "@pulumi/pulumi/automation";
+import type { EngineEvent } from "./review";
+
+export type { UpdateSummary };
+
+export interface PreviewRequest {
+  /** Policy pack directories (`--policy-pack`). */
+  policyPacks?: string[];
+  /** Policy pack config files, one per pack (`--policy-pack-config`). */
+  policyPackConfigs?: string[];
+  /** Called with every engine event as the preview streams it. */
+  onEvent?: (event: EngineEvent) => void;
+}
+
+export interface UpRequest {
+  /** The update's message in the stack history. */
+  message: string;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+export interface StackOps {
+  /** Newest first. Config secrets are never decrypted (`showSecrets=false`). */
+  history(stack: string, opts?: { pageSize?: number; page?: number }): Promise<UpdateSummary[]>;
+  preview(stack: string, req?: PreviewRequest): Promise<{ changeSummary: Record<string, number> }>;
+  up(stack: string, req: UpRequest): Promise<{ summary: UpdateSummary }>;
+}
+
+export interface StackOpsOptions {
+  /** The project directory (holds `Pulumi.yaml` and `Pulumi.<stack>.yaml`). */
+  workDir: string;
+  /** The CLI to run; default: `pulumi` on PATH. Tests pass a fake. */
+  pulumiCommand?: PulumiCommand;
+  /** Added to every CLI invocation (e.g. `PULUMI_BACKEND_URL`, `PULUMI_CONFIG_PASSPHRASE_FILE`). */
+  envVars?: Record<string, string>;
+}
+
+/** A failure the user can act on; the CLI prints its message without a stack trace. */
+export class StackOpsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackOpsError";
+  }
+}
+
+/**
+ * The CLI's default page size is 10 (research §2.2): without an explicit size, history silently stops at the 10
+ * newest updates.
+ */
+export const DEFAULT_HISTORY_PAGE_SIZE = 100;
+
+export function automationStackOps(opts: StackOpsOptions): StackOps {
+  // `selectStack`, not `createOrSelectStack`: a report, a history listing or a rollback must never create a stack
+  // as a side effect of a typo in its name.
+  const select = async (stackName: string): Promise<Stack> => {
+    try {
+      return await LocalWorkspace.selectStack(
+        { stackName, workDir: opts.workDir },
+        { pulumiCommand: opts.pulumiCommand, envVars: opts.envVars },
+      );
+    } catch (e) {
+      throw readable(e, stackName);
+    }
+  };
+  const attempt = async <T>(stackName: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (e) {
+      throw readable(e, stackName);
+    }
+  };
+
+  return {
+    async history(stackName, page = {}) {
+      const stack = await select(stackName);
+      return attempt(stackName, () =>
+        stack.history(page.pageSize ?? DEFAULT_HISTORY_PAGE_SIZE, page.page ?? 1, false),
+      );
+    },
+    async preview(stackName, req = {}) {
+      const stack = await select(stackName);
+      const result = await attempt(stackName, () =>
+        stack.preview({
+          diff: true,
+          policyPacks: req.policyPacks,
+          policyPackConfigs: req.policyPackConfigs,
+          onEvent: req.onEvent as ((e: unknown) => void) | undefined,
+        }),
+      );
+      return { changeSummary: result.changeSummary as Record<string, number> };
+    },
+    async up(stackName, req) {
+      const stack = await select(stackName);
+      const result = await attempt(stackName, () =>
+        stack.up({
+          message: req.message,
+          onEvent: req.onEvent as ((e: unknown) => void) | undefined,
+          // `up` reads back the newest history entry; without this it decrypts the config secrets into it.
+          showSecrets: false,
+        }),
+      );
+      return { summary: result.summary };
+    },
+  };
+}
+
+/** Turns Automation API errors into one readable line; the CLI's own stderr is kept as the detail. */
+function readable(e: unknown, stackName: string): Error {
+  if (e instanceof StackNotFoundError) {
+    return new StackOpsError(
+      `no stack named '${stackName}' in this project's backend (pulumi stack ls lists them; pulumi stack init ${stackName} creates it)`,
+    );
+  }
+  const err = e as {
+    code?: string;
+    message?: string;
+    commandResult?: { stderr?: string; err?: { code?: string } };
+  };
+  if (err.code === "ENOENT" || err.commandResult?.err?.code === "ENOENT") {
+    return new StackOpsError(
+      "the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/); " +
+        "`stackport signoff --offline` works without it",
+    );
+  }
+  const stderr = err.commandResult?.stderr?.trim();
+  return new StackOpsError(
+    stderr ? `pulumi failed for stack '${stackName}':\n${stderr}` : String(err.message ?? e),
+  );
+}

@@ -1,0 +1,502 @@
+/**
+ * An AWS account and region stackport deploys to: the explicit provider (default tags, optional assumed role), the
+ * VPC every AWS tier lives in, four empty per-tier security groups and the shared ECS cluster — everything the
+ * `AwsPlacement` contract promises. Required lazily by platform.ts, so stacks without AWS never load `@pulumi/aws`.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, type ConfigIssue } from "../config/errors";
+import { configKey } from "../config/resolve";
+import type { AwsTargetConfig, Environment } from "../config/schema";
+import { type Transform, transformed } from "../../components/shared/component";
+import { standardLabels } from "../../components/shared/labels";
+import { physicalName } from "../../components/shared/naming";
+import type { AwsPlacement } from "./awsPlacement";
+
+// ---------------------------------------------------------------------------------------------------------
+// Pure planning (no Pulumi): names, partitions, AZs, subnet CIDRs, NAT layout.
+
+/**
+ * Physical name of an account-scoped AWS resource: `<project>-<stack>-<parts…>`. The project is included because
+ * one AWS account often hosts several Pulumi projects; like every physical name it hashes rather than truncates.
+ */
+export function awsName(parts: string[], max = 63): string {
+  return physicalName([pulumi.getProject(), pulumi.getStack(), ...parts], max);
+}
+
+/** The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`): needed to build ARNs without an API call. */
+export function arnPartition(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+/** DNS suffix of a region's service endpoints. */
+export function awsDnsSuffix(region: string): string {
+  return region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+}
+
+const AZ_LETTERS = "abcdef";
+
+/**
+ * Availability zone names `<region>a`, `<region>b`, … — derived, not looked up: an invoke would make previews depend
+ * on live AWS state (and mocks return nothing for invokes). Every region has at least `a`–`c`; a few accounts lack
+ * a letter in older regions (e.g. us-east-1), and then the subnet in that AZ fails to create with a clear AWS error.
+ */
+export function availabilityZones(region: string, count: number): { letter: string; name: string }[] {
+  if (count < 1 || count > AZ_LETTERS.length) throw new Error(`availability zone count ${count} must be 1–6`);
+  return [...AZ_LETTERS.slice(0, count)].map((letter) => ({ letter, name: `${region}${letter}` }));
+}
+
+interface Ipv4Block {
+  base: number;
+  prefix: number;
+}
+
+function parseBlock(cidr: string): Ipv4Block {
+  const [address, prefixText] = cidr.split("/");
+  const octets = address!.split(".").map(Number);
+  const base = octets.reduce((acc, o) => acc * 256 + o, 0);
+  return { base, prefix: prefixText === undefined ? 32 : Number(prefixText) };
+}
+
+function formatBlock({ base, prefix }: Ipv4Block): string {
+  const octets = [24, 16, 8, 0].map((shift) => Math.floor(base / 2 ** shift) % 256);
+  return `${octets.join(".")}/${prefix}`;
+}
+
+/** Each subnet is 1/16 of the VPC: private subnets take slots 0–5, public subnets slots 8–13. */
+const SUBNET_EXTRA_BITS = 4;
+const PUBLIC_SLOT_OFFSET = 8;
+/** AWS accepts VPC and subnet blocks between /16 and /28. */
+const MIN_VPC_PREFIX = 16;
+const MAX_VPC_PREFIX = 28 - SUBNET_EXTRA_BITS;
+
+/** What is wrong with a VPC CIDR for stackport's subnet layout, or undefined. */
+export function vpcCidrProblem(cidr: string): string | undefined {
+  const block = parseBlock(cidr);
+  if (block.prefix < MIN_VPC_PREFIX || block.prefix > MAX_VPC_PREFIX) {
+    return `'${cidr}' must be a /${MIN_VPC_PREFIX} to /${MAX_VPC_PREFIX} block (AWS allows /16–/28 and stackport cuts it into 16 subnets)`;
+  }
+  if (block.base % 2 ** (32 - block.prefix) !== 0) {
+    return `'${cidr}' has host bits set; use the network address ${formatBlock({ base: block.base - (block.base % 2 ** (32 - block.prefix)), prefix: block.prefix })}`;
+  }
+  return undefined;
+}
+
+export interface SubnetPlan {
+  /** AZ letter: the stable key in child names (`<target>-private-a`). */
+  letter: string;
+  availabilityZone: string;
+  publicCidr: string;
+  privateCidr: string;
+}
+
+/**
+ * Carves the VPC into one public and one private subnet per AZ. Deterministic and prefix-stable: adding an AZ adds
+ * subnets and never moves existing ones, so growing from 2 to 3 AZs replaces nothing.
+ */
+export function carveSubnets(vpcCidr: string, region: string, azCount: number): SubnetPlan[] {
+  const problem = vpcCidrProblem(vpcCidr);
+  if (problem) throw new Error(problem);
+  const vpc = parseBlock(vpcCidr);
+  const prefix = vpc.prefix + SUBNET_EXTRA_BITS;
+  const size = 2 ** (32 - prefix);
+  const slot = (i: number) => formatBlock({ base: vpc.base + i * size, prefix });
+  return availabilityZones(region, azCount).map(({ letter, name }, i) => ({
+    letter,
+    availabilityZone: name,
+    privateCidr: slot(i),
+    publicCidr: slot(PUBLIC_SLOT_OFFSET + i),
+  }));
+}
+
+export type NatMode = "none" | "single" | "perAz";
+
+/** @default `perAz` in production (an AZ outage keeps egress elsewhere), `single` elsewhere (one NAT costs less) */
+export function natMode(environment: Environment, configured: NatMode | undefined): NatMode {
+  return configured ?? (environment === "production" ? "perAz" : "single");
+}
+
+/** Which AZ's NAT gateway each private subnet's default route uses (undefined: no egress). */
+export function natFor(mode: NatMode, letters: string[]): Record<string, string | undefined> {
+  return Object.fromEntries(
+    letters.map((l) => [l, mode === "none" ? undefined : mode === "single" ? letters[0] : l]),
+  );
+}
+
+/** Configuration problems of an AWS target, each naming its config key. */
+export function awsTargetIssues(name: string, config: AwsTargetConfig): ConfigIssue[] {
+  const problem = vpcCidrProblem(config.vpc.cidr);
+  return problem ? [{ key: configKey(["targets", name, "vpc", "cidr"]), message: problem }] : [];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The component
+
+export const SECURITY_GROUP_ROLES = ["alb", "services", "database", "broker"] as const;
+export type SecurityGroupRole = (typeof SECURITY_GROUP_ROLES)[number];
+
+const SECURITY_GROUP_PURPOSE: Record<SecurityGroupRole, string> = {
+  alb: "load balancer: 80/443 from allowed clients, out to the services",
+  services: "ECS tasks: in from the load balancer, out to the database, broker and HTTPS",
+  database: "RDS PostgreSQL: 5432 from the services only",
+  broker: "task broker (Redis): from the services only",
+};
+
+/** Ports the services reach inside the VPC (the broker's is Redis' default, used by ElastiCache and a task alike). */
+const POSTGRES_PORT = 5432;
+const BROKER_PORT = 6379;
+
+export interface AwsTargetArgs {
+  /** The target's settings from `stackport:targets.<name>`. Changing `vpc.cidr` replaces the whole network. */
+  config: AwsTargetConfig;
+  /** Decides NAT and flow-log defaults. */
+  environment: Environment;
+  /** Retention of the VPC flow-log group. @default 90 in production, 30 elsewhere */
+  logRetentionDays?: number;
+  /** Per-child escape hatches. @default none */
+  transform?: {
+    provider?: Transform<aws.ProviderArgs>;
+    vpc?: Transform<aws.ec2.VpcArgs>;
+    subnet?: Transform<aws.ec2.SubnetArgs>;
+    natGateway?: Transform<aws.ec2.NatGatewayArgs>;
+    securityGroup?: Transform<aws.ec2.SecurityGroupArgs>;
+    flowLog?: Transform<aws.ec2.FlowLogArgs>;
+    cluster?: Transform<aws.ecs.ClusterArgs>;
+  };
+}
+
+/**
+ * The AWS side of a target. Creates, in the target's region and with its default tags:
+ * - a VPC (DNS on) with a public and a private subnet per AZ (carved from `vpc.cidr`, see `carveSubnets`), an
+ *   internet gateway and one route table per private subnet;
+ * - NAT gateways per `vpc.natGateways` (`none` leaves private subnets without internet egress: tasks then need VPC
+ *   endpoints to pull images and read secrets);
+ * - VPC flow logs to CloudWatch in production (or when `vpc.flowLogs` is set);
+ * - the four tier security groups, empty but for least-privilege egress rules;
+ * - the ECS cluster with Container Insights.
+ */
+export class AwsTarget extends pulumi.ComponentResource {
+  readonly placement: AwsPlacement;
+  readonly nodes: {
+    provider: aws.Provider;
+    vpc: aws.ec2.Vpc;
+    publicSubnets: Record<string, aws.ec2.Subnet>;
+    privateSubnets: Record<string, aws.ec2.Subnet>;
+    natGateways: Record<string, aws.ec2.NatGateway>;
+    securityGroups: Record<SecurityGroupRole, aws.ec2.SecurityGroup>;
+    flowLog?: aws.ec2.FlowLog;
+    cluster: aws.ecs.Cluster;
+  };
+
+  constructor(name: string, args: AwsTargetArgs, opts?: pulumi.ComponentResourceOptions) {
+    const issues = awsTargetIssues(name, args.config);
+    if (issues.length > 0) throw new ConfigError(issues);
+    super("stackport:aws:Target", name, { config: args.config, environment: args.environment }, opts);
+    const { config, environment, transform } = args;
+    const production = environment === "production";
+    const tags = { ...standardLabels("platform"), "stackport.target": name };
+
+    const [providerArgs, providerOpts] = transformed<aws.ProviderArgs>(
+      transform?.provider,
+      {
+        region: config.region,
+        defaultTags: { tags },
+        ...(config.assumeRoleArn && {
+          assumeRoles: [{ roleArn: config.assumeRoleArn, sessionName: `stackport-${pulumi.getStack()}` }],
+        }),
+      },
+      { parent: this },
+    );
+    const provider = new aws.Provider(`${name}-aws`, providerArgs, providerOpts);
+    const child = { parent: this, provider };
+    const named = (role: string) => ({ ...tags, Name: awsName([name, role]) });
+
+    const [vpcArgs, vpcOpts] = transformed<aws.ec2.VpcArgs>(
+      transform?.vpc,
+      { cidrBlock: config.vpc.cidr, enableDnsSupport: true, enableDnsHostnames: true, tags: named("vpc") },
+      { ...child },
+    );
+    const vpc = new aws.ec2.Vpc(`${name}-vpc`, vpcArgs, vpcOpts);
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: named("igw") }, child);
+
+    const plan = carveSubnets(config.vpc.cidr, config.region, config.vpc.availabilityZones);
+    const subnet = (tier: "public" | "private", p: SubnetPlan) => {
+      const [subnetArgs, subnetOpts] = transformed<aws.ec2.SubnetArgs>(
+        transform?.subnet,
+        {
+          vpcId: vpc.id,
+          cidrBlock: tier === "public" ? p.publicCidr : p.privateCidr,
+          availabilityZone: p.availabilityZone,
+          // Nothing stackport runs in public subnets needs a public IP but the NAT (which has an EIP) and the ALB.
+          mapPublicIpOnLaunch: false,
+          tags: { ...named(`${tier}-${p.letter}`), "stackport.subnet": tier },
+        },
+        { ...child },
+      );
+      return new aws.ec2.Subnet(`${name}-${tier}-${p.letter}`, subnetArgs, subnetOpts);
+    };
+    const publicSubnets = Object.fromEntries(plan.map((p) => [p.letter, subnet("public", p)]));
+    const privateSubnets = Object.fromEntries(plan.map((p) => [p.letter, subnet("private", p)]));
+
+    // Public: one shared route table with the default route to the internet gateway.
+    const publicRoutes = new aws.ec2.RouteTable(
+      `${name}-public-routes`,
+      { vpcId: vpc.id, tags: named("public") },
+      child,
+    );
+    const internetRoute = new aws.ec2.Route(
+      `${name}-public-internet`,
+      { routeTableId: publicRoutes.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
+      child,
+    );
+    const publicReady = plan.map((p) => {
+      const association = new aws.ec2.RouteTableAssociation(
+        `${name}-public-${p.letter}-routes`,
+        { subnetId: publicSubnets[p.letter]!.id, routeTableId: publicRoutes.id },
+        child,
+      );
+      return readyWhen(publicSubnets[p.letter]!.id, [association.id, internetRoute.id]);
+    });
+
+    // NAT gateways live in public subnets; which private subnet uses which follows `natFor`.
+    const mode = natMode(environment, config.vpc.natGateways);
+    const natOf = natFor(
+      mode,
+      plan.map((p) => p.letter),
+    );
+    const natGateways: Record<string, aws.ec2.NatGateway> = {};
+    for (const letter of new Set(Object.values(natOf))) {
+      if (!letter) continue;
+      const ip = new aws.ec2.Eip(
+        `${name}-nat-${letter}-ip`,
+        { domain: "vpc", tags: named(`nat-${letter}`) },
+        child,
+      );
+      const [natArgs, natOpts] = transformed<aws.ec2.NatGatewayArgs>(
+        transform?.natGateway,
+        { subnetId: publicSubnets[letter]!.id, allocationId: ip.id, tags: named(`nat-${letter}`) },
+        // The NAT needs the internet gateway attached before it can route.
+        { ...child, dependsOn: [igw] },
+      );
+      natGateways[letter] = new aws.ec2.NatGateway(`${name}-nat-${letter}`, natArgs, natOpts);
+    }
+
+    // Private: one route table per AZ, so `perAz` keeps each AZ's egress in that AZ.
+    const privateReady = plan.map((p) => {
+      const routes = new aws.ec2.RouteTable(
+        `${name}-private-${p.letter}-routes`,
+        { vpcId: vpc.id, tags: named(`private-${p.letter}`) },
+        child,
+      );
+      const association = new aws.ec2.RouteTableAssociation(
+        `${name}-private-${p.letter}-routes`,
+        { subnetId: privateSubnets[p.letter]!.id, routeTableId: routes.id },
+        child,
+      );
+      const nat = natOf[p.letter] && natGateways[natOf[p.letter]!];
+      const egress =
+        nat &&
+        new aws.ec2.Route(
+          `${name}-private-${p.letter}-egress`,
+          { routeTableId: routes.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id },
+          child,
+        );
+      return readyWhen(privateSubnets[p.letter]!.id, [association.id, ...(egress ? [egress.id] : [])]);
+    });
+
+    const flowLog =
+      (config.vpc.flowLogs ?? production) &&
+      this.flowLogs(
+        name,
+        vpc,
+        args.logRetentionDays ?? (production ? 90 : 30),
+        child,
+        tags,
+        transform?.flowLog,
+      );
+
+    const securityGroups = Object.fromEntries(
+      SECURITY_GROUP_ROLES.map((role) => {
+        const [sgArgs, sgOpts] = transformed<aws.ec2.SecurityGroupArgs>(
+          transform?.securityGroup,
+          {
+            vpcId: vpc.id,
+            description: `stackport ${pulumi.getStack()} ${SECURITY_GROUP_PURPOSE[role]}`,
+            // Rules are separate resources; revoking them first lets groups that reference each other be deleted.
+            revokeRulesOnDelete: true,
+            tags: named(`${role}-sg`),
+          },
+          { ...child },
+        );
+        return [role, new aws.ec2.SecurityGroup(`${name}-${role}-sg`, sgArgs, sgOpts)];
+      }),
+    ) as Record<SecurityGroupRole, aws.ec2.SecurityGroup>;
+    this.egressRules(name, config.vpc.cidr, securityGroups, child, tags);
+
+    const [clusterArgs, clusterOpts] = transformed<aws.ecs.ClusterArgs>(
+      transform?.cluster,
+      {
+        name: awsName([name]),
+        settings: [{ name: "containerInsights", value: "enabled" }],
+        tags,
+      },
+      { ...child },
+    );
+    const cluster = new aws.ecs.Cluster(`${name}-cluster`, clusterArgs, clusterOpts);
+
+    this.nodes = {
+      provider,
+      vpc,
+      publicSubnets,
+      privateSubnets,
+      natGateways,
+      securityGroups,
+      ...(flowLog && { flowLog }),
+      cluster,
+    };
+    this.placement = {
+      targetName: name,
+      provider,
+      region: config.region,
+      vpcId: vpc.id,
+      vpcCidr: config.vpc.cidr,
+      publicSubnetIds: publicReady,
+      privateSubnetIds: privateReady,
+      securityGroups: {
+        alb: securityGroups.alb.id,
+        services: securityGroups.services.id,
+        database: securityGroups.database.id,
+        broker: securityGroups.broker.id,
+      },
+      cluster: { arn: cluster.arn, name: cluster.name },
+      tags,
+    };
+    this.registerOutputs({
+      vpcId: vpc.id,
+      publicSubnetIds: publicReady,
+      privateSubnetIds: privateReady,
+      clusterName: cluster.name,
+    });
+  }
+
+  /** Least-privilege egress: rules, never inline blocks, so components can add their own next to them. */
+  private egressRules(
+    name: string,
+    vpcCidr: string,
+    groups: Record<SecurityGroupRole, aws.ec2.SecurityGroup>,
+    child: pulumi.CustomResourceOptions,
+    tags: Record<string, string>,
+  ) {
+    const rule = (key: string, args: Omit<aws.vpc.SecurityGroupEgressRuleArgs, "tags">) =>
+      new aws.vpc.SecurityGroupEgressRule(`${name}-${key}`, { ...args, tags }, child);
+    // The ALB only talks to targets inside the VPC (the proxy tier adds nothing outward).
+    rule("alb-to-vpc", {
+      securityGroupId: groups.alb.id,
+      description: "load balancer to targets in the VPC",
+      ipProtocol: "tcp",
+      fromPort: 0,
+      toPort: 65535,
+      cidrIpv4: vpcCidr,
+    });
+    // Tasks pull images (ECR, registries), read secrets and write logs over HTTPS through the NAT.
+    rule("services-to-https", {
+      securityGroupId: groups.services.id,
+      description: "HTTPS: image registries, Secrets Manager, CloudWatch Logs, S3",
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      cidrIpv4: "0.0.0.0/0",
+    });
+    rule("services-to-database", {
+      securityGroupId: groups.services.id,
+      description: "PostgreSQL",
+      ipProtocol: "tcp",
+      fromPort: POSTGRES_PORT,
+      toPort: POSTGRES_PORT,
+      referencedSecurityGroupId: groups.database.id,
+    });
+    rule("services-to-broker", {
+      securityGroupId: groups.services.id,
+      description: "task broker (Redis)",
+      ipProtocol: "tcp",
+      fromPort: BROKER_PORT,
+      toPort: BROKER_PORT,
+      referencedSecurityGroupId: groups.broker.id,
+    });
+    // database and broker: no egress rule at all — they only answer.
+  }
+
+  private flowLogs(
+    name: string,
+    vpc: aws.ec2.Vpc,
+    retentionInDays: number,
+    child: pulumi.CustomResourceOptions,
+    tags: Record<string, string>,
+    transform?: Transform<aws.ec2.FlowLogArgs>,
+  ): aws.ec2.FlowLog {
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-flow-logs`,
+      { name: `/stackport/${pulumi.getStack()}/${name}/vpc-flow-logs`, retentionInDays, tags },
+      child,
+    );
+    const role = new aws.iam.Role(
+      `${name}-flow-logs-role`,
+      {
+        description: "VPC flow logs delivery to CloudWatch Logs",
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+              Action: "sts:AssumeRole",
+            },
+          ],
+        }),
+        tags,
+      },
+      child,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-flow-logs-delivery`,
+      {
+        role: role.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+              Resource: [logGroup.arn, pulumi.interpolate`${logGroup.arn}:*`],
+            },
+          ],
+        }),
+      },
+      child,
+    );
+    const [flowArgs, flowOpts] = transformed<aws.ec2.FlowLogArgs>(
+      transform,
+      {
+        vpcId: vpc.id,
+        trafficType: "ALL",
+        logDestinationType: "cloud-watch-logs",
+        logDestination: logGroup.arn,
+        iamRoleArn: role.arn,
+        maxAggregationInterval: 60,
+        tags,
+      },
+      { ...child },
+    );
+    return new aws.ec2.FlowLog(`${name}-flow-log`, flowArgs, flowOpts);
+  }
+}
+
+/**
+ * A subnet id that resolves only once its routes exist: anything placed in the subnet (tasks pulling images, the
+ * bootstrap job) then implicitly waits for egress, without knowing about route tables.
+ */
+function readyWhen(subnetId: pulumi.Output<string>, routes: pulumi.Output<string>[]): pulumi.Output<string> {
+  return pulumi.all([subnetId, ...routes]).apply(([id]) => id);
+}

@@ -1,0 +1,239 @@
+import { type Environment, resolveConfig } from "../../src/config";
+import { configKey } from "../../src/config/resolve";
+import { awsDatabaseSchema, awsSettingsIssues, resolveAwsDatabase } from "../../src/config/tiers/aws";
+import { RdsDatabase } from "../../components/database/rdsDatabase";
+import { renderBootstrapScript } from "../../components/database/bootstrapSql";
+import { AwsTarget } from "../../src/targets/aws";
+import { isSecret, one, record, valueOf } from "../harness";
+
+const databaseConfig = (extra: Record<string, unknown> = {}) =>
+  resolveConfig({
+    environment: "staging",
+    targets: { t: { kind: "docker" } },
+    database: { on: "t", ...extra },
+  }).database!;
+
+const rds = (
+  environment: Environment,
+  opts: { aws?: Record<string, unknown>; monitoringUser?: boolean } = {},
+) =>
+  record(() => {
+    const placement = new AwsTarget("cloud", {
+      config: { kind: "aws", region: "eu-west-1", vpc: { cidr: "10.40.0.0/16", availabilityZones: 2 } },
+      environment,
+    }).placement;
+    return new RdsDatabase("database", {
+      config: databaseConfig(opts.monitoringUser ? { monitoringUser: true } : {}),
+      aws: resolveAwsDatabase(environment, awsDatabaseSchema.parse(opts.aws ?? {})),
+      placement,
+      safety: { protect: environment !== "local", retainOnDelete: environment !== "local" },
+      environment,
+    });
+  });
+
+describe("RdsDatabase", () => {
+  it("production: encrypted, private, multi-AZ, 7-day backups, deletion protection, final snapshot, managed master password", async () => {
+    const { recorder } = await rds("production");
+    const instance = one(recorder, "database-instance");
+    expect(instance.type).toBe("aws:rds/instance:Instance");
+    expect(instance.provider).toBe("cloud-aws");
+    expect([instance.protect, instance.retainOnDelete]).toEqual([true, true]);
+    expect(instance.inputs).toMatchObject({
+      engine: "postgres",
+      engineVersion: "17",
+      instanceClass: "db.t4g.medium",
+      allocatedStorage: 20,
+      maxAllocatedStorage: 100,
+      storageEncrypted: true,
+      publiclyAccessible: false,
+      multiAz: true,
+      backupRetentionPeriod: 7,
+      deletionProtection: true,
+      skipFinalSnapshot: false,
+      finalSnapshotIdentifier: "stackport-test-database-final",
+      manageMasterUserPassword: true,
+      copyTagsToSnapshot: true,
+      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      engineLifecycleSupport: "open-source-rds-extended-support-disabled",
+      vpcSecurityGroupIds: ["cloud-database-sg-id"],
+      deleteAutomatedBackups: false,
+      performanceInsightsEnabled: true,
+    });
+    expect(instance.inputs["password"]).toBeUndefined();
+  });
+
+  it("staging defaults: single-AZ and 1-day backups, still protected with a final snapshot", async () => {
+    const instance = one((await rds("staging")).recorder, "database-instance").inputs;
+    expect(instance).toMatchObject({
+      multiAz: false,
+      backupRetentionPeriod: 1,
+      deletionProtection: true,
+      skipFinalSnapshot: false,
+    });
+  });
+
+  it("local: no deletion protection and no final snapshot", async () => {
+    const { recorder } = await rds("local");
+    const instance = one(recorder, "database-instance");
+    expect(instance.inputs).toMatchObject({ deletionProtection: false, skipFinalSnapshot: true });
+    expect(instance.inputs["finalSnapshotIdentifier"]).toBeUndefined();
+  });
+
+  it("puts the instance in private subnets with force_ssl and slow-query logging", async () => {
+    const { recorder } = await rds("staging");
+    expect(one(recorder, "database-subnets").inputs["subnetIds"]).toEqual([
+      "cloud-private-a-id",
+      "cloud-private-b-id",
+    ]);
+    const pg = one(recorder, "database-parameters").inputs;
+    expect(pg["family"]).toBe("postgres17");
+    expect(pg["parameters"]).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "rds.force_ssl", value: "1" }),
+        expect.objectContaining({ name: "log_min_duration_statement", value: "500" }),
+      ]),
+    );
+  });
+
+  it("opens 5432 on the database group to the services group only", async () => {
+    const { recorder } = await rds("production");
+    const ingress = recorder.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0]!.inputs).toMatchObject({
+      securityGroupId: "cloud-database-sg-id",
+      referencedSecurityGroupId: "cloud-services-sg-id",
+      ipProtocol: "tcp",
+      fromPort: 5432,
+      toPort: 5432,
+    });
+    expect(ingress[0]!.inputs["cidrIpv4"]).toBeUndefined();
+  });
+
+  it("stores each role's password in Secrets Manager as a secret, never in plain text", async () => {
+    const { recorder, result } = await rds("production", { monitoringUser: true });
+    const roles = ["db-admin", "app-writer", "app-reader", "monitoring"];
+    for (const role of roles) {
+      const secret = one(recorder, `database-${role}-secret`);
+      expect(secret.inputs["name"]).toBe(`stackport/test/database/${role.replace(/-/g, "_")}`);
+      expect(secret.inputs["recoveryWindowInDays"]).toBe(7);
+      const value = one(recorder, `database-${role}-secret-value`);
+      expect(value.inputs["secretString"]).toBe("[secret]");
+    }
+    // The recorder masks secrets, so a mock password showing up anywhere means it leaked in plain text.
+    expect(JSON.stringify(recorder.resources.map((r) => r.inputs))).not.toMatch(/mock-password/);
+    expect(await isSecret(result.connection.roles.app_writer.password)).toBe(true);
+    expect(await isSecret(result.connection.roles.app_writer.url)).toBe(true);
+    expect(await valueOf(result.connection.roles.app_reader.user)).toBe("app_reader");
+    expect(await valueOf(result.connection.roles.app_reader.port)).toBe(5432);
+    expect(Object.keys(result.roleSecretArns).sort()).toEqual([
+      "app_reader",
+      "app_writer",
+      "db_admin",
+      "monitoring",
+    ]);
+  });
+
+  it("runs the shared bootstrap as a one-off ECS task, with secrets injected and logs in CloudWatch", async () => {
+    const { recorder } = await rds("staging");
+    const task = one(recorder, "database-bootstrap-task").inputs;
+    expect(task).toMatchObject({ requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc" });
+    const [container] = JSON.parse(String(task["containerDefinitions"]));
+    expect(container.image).toBe("postgis/postgis:17-3.5");
+    expect(container.command).toEqual([
+      renderBootstrapScript({ database: "platform", monitoringUser: false, managedServer: true }),
+    ]);
+    expect(container.secrets.map((s: { name: string }) => s.name)).toEqual([
+      "PGPASSWORD",
+      "DB_ADMIN_PASSWORD",
+      "APP_WRITER_PASSWORD",
+      "APP_READER_PASSWORD",
+    ]);
+    for (const s of container.secrets) expect(s.valueFrom).toMatch(/:password::$/);
+    expect(container.environment).not.toContainEqual(expect.objectContaining({ name: "PGPASSWORD" }));
+    expect(container.logConfiguration).toMatchObject({
+      logDriver: "awslogs",
+      options: { "awslogs-group": "/stackport/test/database-bootstrap", "awslogs-region": "eu-west-1" },
+    });
+    expect(one(recorder, "database-bootstrap-logs").inputs["retentionInDays"]).toBe(30);
+
+    const run = one(recorder, "database-bootstrap-run");
+    expect(run.type).toBe("command:local:Command");
+    expect(String(run.inputs["create"])).toContain("aws ecs run-task");
+    expect(run.inputs["environment"]).toMatchObject({
+      CLUSTER: "stackport-test-cloud",
+      SUBNETS: "cloud-private-a-id,cloud-private-b-id",
+      SECURITY_GROUP: "cloud-services-sg-id",
+      AWS_REGION: "eu-west-1",
+    });
+    expect(run.inputs["triggers"]).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/)]);
+    expect(run.dependsOn).toEqual(
+      expect.arrayContaining([
+        "database-instance",
+        "database-from-services",
+        "database-app-writer-secret-value",
+      ]),
+    );
+  });
+
+  it("re-runs the bootstrap only when its SQL changes", async () => {
+    const trigger = async (extra: Record<string, unknown>) =>
+      one(
+        (
+          await record(() => {
+            const placement = new AwsTarget("cloud", {
+              config: {
+                kind: "aws",
+                region: "eu-west-1",
+                vpc: { cidr: "10.40.0.0/16", availabilityZones: 2 },
+              },
+              environment: "staging",
+            }).placement;
+            return new RdsDatabase("database", {
+              config: databaseConfig(extra),
+              aws: resolveAwsDatabase("staging", awsDatabaseSchema.parse({})),
+              placement,
+              safety: { protect: true, retainOnDelete: true },
+              environment: "staging",
+            });
+          })
+        ).recorder,
+        "database-bootstrap-run",
+      ).inputs["triggers"];
+    const base = await trigger({});
+    expect(await trigger({ memoryMb: 4096 })).toEqual(base);
+    expect(await trigger({ name: "other" })).not.toEqual(base);
+  });
+});
+
+describe("stackport:database.aws settings", () => {
+  it("defaults depend on the environment", () => {
+    expect(resolveAwsDatabase("production", undefined)).toMatchObject({
+      multiAz: true,
+      backupRetentionDays: 7,
+      major: 17,
+    });
+    expect(resolveAwsDatabase("staging", awsDatabaseSchema.parse({ engineVersion: "16.4" }))).toMatchObject({
+      multiAz: false,
+      backupRetentionDays: 1,
+      major: 16,
+    });
+  });
+
+  it("refuses storage ceilings below the allocation and backups off in production", () => {
+    const r = awsDatabaseSchema.safeParse({ allocatedStorageGb: 200, maxAllocatedStorageGb: 100 });
+    expect(r.error?.issues[0]).toMatchObject({
+      path: ["maxAllocatedStorageGb"],
+      message: "must be at least allocatedStorageGb",
+    });
+    expect(awsDatabaseSchema.safeParse({ backupRetentionDays: 36 }).success).toBe(false);
+    expect(
+      awsSettingsIssues(
+        "production",
+        { database: awsDatabaseSchema.parse({ backupRetentionDays: 0 }) },
+        configKey,
+      ),
+    ).toEqual([
+      { key: "stackport:database.aws.backupRetentionDays", message: expect.stringContaining("1–35") },
+    ]);
+  });
+});

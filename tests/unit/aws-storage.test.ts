@@ -1,0 +1,206 @@
+import { resolveConfig } from "../../src/config";
+import { awsStorageSchema, awsSettingsIssues, resolveAwsStorage } from "../../src/config/tiers/aws";
+import { configKey } from "../../src/config/resolve";
+import {
+  S3Storage,
+  bucketAccessPolicy,
+  bucketPhysicalName,
+  bucketPolicyDocument,
+} from "../../components/storage/s3Storage";
+import { AwsTarget } from "../../src/targets/aws";
+import type { Recorder } from "../../src/synth/recorder";
+import { isSecret, one, record, valueOf } from "../harness";
+
+const storageConfig = (buckets?: Record<string, unknown>) =>
+  resolveConfig({
+    environment: "staging",
+    targets: { t: { kind: "docker" } },
+    storage: { on: "t", ...(buckets && { buckets }) },
+  }).storage!;
+
+const placement = () =>
+  new AwsTarget("cloud", {
+    config: { kind: "aws", region: "eu-west-1", vpc: { cidr: "10.40.0.0/16", availabilityZones: 2 } },
+    environment: "staging",
+  }).placement;
+
+const storage = (aws: Record<string, unknown> = {}, buckets?: Record<string, unknown>) =>
+  record(
+    () =>
+      new S3Storage("storage", {
+        config: storageConfig(buckets),
+        aws: resolveAwsStorage(awsStorageSchema.parse(aws)),
+        placement: placement(),
+        safety: { protect: true, retainOnDelete: true },
+      }),
+  );
+
+const sideOf = (recorder: Recorder, type: string, bucket: string) =>
+  one(recorder, `storage-${bucket}-${type}`).inputs;
+
+describe("S3Storage", () => {
+  const DEFAULT_BUCKETS = ["derived", "logs", "raw", "tiles"];
+
+  it("creates every configured bucket, protected and retained, with a unique predictable name", async () => {
+    const { recorder, result } = await storage();
+    const buckets = recorder.byType("aws:s3/bucket:Bucket");
+    expect(buckets.map((b) => b.name).sort()).toEqual(DEFAULT_BUCKETS.map((b) => `storage-${b}`));
+    for (const b of buckets) {
+      expect([b.protect, b.retainOnDelete]).toEqual([true, true]);
+      expect(b.provider).toBe("cloud-aws");
+      expect(b.inputs["forceDestroy"]).toBe(false);
+      expect(b.inputs["bucket"]).toMatch(/^stackport-test-[a-z]+-[0-9a-f]{8}$/);
+    }
+    const raw = one(recorder, "storage-raw").inputs["bucket"];
+    expect(await valueOf(result.connection.buckets["raw"]!)).toBe(raw);
+    expect(result.bucketArns["raw"]).toBe(`arn:aws:s3:::${raw}`);
+  });
+
+  it("bucket names are stable for a stack and differ by seed and region", async () => {
+    await record(() => {
+      const a = bucketPhysicalName("eu-west-1", "raw");
+      expect(bucketPhysicalName("eu-west-1", "raw")).toBe(a);
+      expect(bucketPhysicalName("eu-west-1", "raw", "example.org")).not.toBe(a);
+      expect(bucketPhysicalName("eu-central-1", "raw")).not.toBe(a);
+      expect(bucketPhysicalName("eu-west-1", "x".repeat(63)).length).toBeLessThanOrEqual(63);
+      return placement();
+    });
+  });
+
+  it("blocks public access, encrypts, versions per config and enforces TLS on every bucket", async () => {
+    const { recorder } = await storage();
+    for (const b of DEFAULT_BUCKETS) {
+      expect(sideOf(recorder, "public-access-block", b)).toMatchObject({
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(sideOf(recorder, "ownership", b)["rule"]).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+      expect(sideOf(recorder, "encryption", b)["rules"]).toEqual([
+        { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+      ]);
+      const policy = JSON.parse(String(sideOf(recorder, "policy", b)["policy"]));
+      const name = one(recorder, `storage-${b}`).inputs["bucket"];
+      expect(policy.Statement).toContainEqual({
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      });
+      // Side resources depend on their bucket (policies join them through this).
+      expect(one(recorder, `storage-${b}-policy`).dependsOn).toContain(`storage-${b}`);
+    }
+    const status = (b: string) =>
+      (sideOf(recorder, "versioning", b)["versioningConfiguration"] as { status: string }).status;
+    expect(DEFAULT_BUCKETS.map(status)).toEqual(["Enabled", "Suspended", "Enabled", "Suspended"]);
+  });
+
+  it("uses the customer KMS key with a bucket key, except on the logs bucket (ALB logs need SSE-S3)", async () => {
+    const kmsKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/0000-1111";
+    const { recorder } = await storage({ kmsKeyArn });
+    expect(sideOf(recorder, "encryption", "raw")["rules"]).toEqual([
+      {
+        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kmsKeyArn },
+        bucketKeyEnabled: true,
+      },
+    ]);
+    expect(sideOf(recorder, "encryption", "logs")["rules"]).toEqual([
+      { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+    ]);
+  });
+
+  it("lets only the logs bucket receive ALB access logs, and exports its name", async () => {
+    const { recorder, result } = await storage();
+    const statements = (b: string) => JSON.parse(String(sideOf(recorder, "policy", b)["policy"])).Statement;
+    const logsName = one(recorder, "storage-logs").inputs["bucket"];
+    expect(statements("logs")).toContainEqual({
+      Sid: "AllowAlbAccessLogDelivery",
+      Effect: "Allow",
+      Principal: { Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
+      Action: "s3:PutObject",
+      Resource: `arn:aws:s3:::${logsName}/AWSLogs/*`,
+    });
+    expect(statements("raw").some((s: { Effect: string }) => s.Effect === "Allow")).toBe(false);
+    expect(await valueOf(result.accessLogsBucket!)).toBe(logsName);
+  });
+
+  it("creates lifecycle rules only where expiry is configured", async () => {
+    const { recorder } = await storage(
+      {},
+      {
+        raw: { versioning: true, noncurrentExpireAfterDays: 90 },
+        logs: { versioning: false, expireAfterDays: 7 },
+        tiles: { versioning: false },
+      },
+    );
+    expect(
+      recorder
+        .byType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["storage-logs-lifecycle", "storage-raw-lifecycle"]);
+    expect(sideOf(recorder, "lifecycle", "logs")["rules"]).toEqual([
+      expect.objectContaining({ id: "stackport-expire", status: "Enabled", expiration: { days: 7 } }),
+    ]);
+    expect(sideOf(recorder, "lifecycle", "raw")["rules"]).toEqual([
+      expect.objectContaining({ noncurrentVersionExpiration: { noncurrentDays: 90 } }),
+    ]);
+  });
+
+  it("exposes the same StorageConnection contract as MinIO, with task-role (empty, secret) keys", async () => {
+    const { result } = await storage();
+    expect(await valueOf(result.connection.endpoint)).toBe("https://s3.eu-west-1.amazonaws.com");
+    expect(await valueOf(result.connection.region)).toBe("eu-west-1");
+    expect(result.connection.forcePathStyle).toBe(false);
+    expect(await isSecret(result.connection.secretAccessKey)).toBe(true);
+    expect(await valueOf(result.connection.accessKeyId)).toBe("");
+  });
+});
+
+describe("bucket policies (pure)", () => {
+  it("gives a service only its declared buckets, and writes only where it declared readwrite", () => {
+    const doc = bucketAccessPolicy([
+      { arn: "arn:aws:s3:::b", access: "readwrite" },
+      { arn: "arn:aws:s3:::a", access: "read" },
+    ]);
+    const bySid = Object.fromEntries(doc.Statement.map((s) => [s.Sid, s]));
+    expect(bySid["ListDeclaredBuckets"]!.Resource).toEqual(["arn:aws:s3:::a", "arn:aws:s3:::b"]);
+    expect(bySid["ReadObjects"]!.Resource).toEqual(["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"]);
+    expect(bySid["WriteObjects"]).toMatchObject({ Resource: ["arn:aws:s3:::b/*"] });
+    expect(JSON.stringify(doc)).not.toMatch(/s3:\*|"\*"/);
+    const readOnly = bucketAccessPolicy([{ arn: "arn:aws:s3:::a", access: "read" }]);
+    expect(JSON.stringify(readOnly)).not.toMatch(/PutObject|DeleteObject/);
+    expect(() => bucketAccessPolicy([])).toThrow(/at least one/);
+  });
+
+  it("the TLS statement is a Deny on aws:SecureTransport=false for bucket and objects", () => {
+    const doc = bucketPolicyDocument("arn:aws:s3:::x", { acceptsAlbLogs: false });
+    expect(doc.Statement).toHaveLength(1);
+    expect(doc.Statement[0]).toMatchObject({
+      Effect: "Deny",
+      Resource: ["arn:aws:s3:::x", "arn:aws:s3:::x/*"],
+    });
+  });
+});
+
+describe("stackport:storage.aws settings", () => {
+  it("refuses forceDestroy in production, naming the key", () => {
+    const settings = awsStorageSchema.parse({ forceDestroy: true });
+    expect(awsSettingsIssues("production", { storage: settings }, configKey)).toEqual([
+      {
+        key: "stackport:storage.aws.forceDestroy",
+        message: expect.stringContaining("refused in production"),
+      },
+    ]);
+    expect(awsSettingsIssues("staging", { storage: settings }, configKey)).toEqual([]);
+  });
+
+  it("refuses a KMS value that is not a key ARN", () => {
+    const r = awsStorageSchema.safeParse({ kmsKeyArn: "my-key" });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.message).toMatch(/KMS key or alias ARN/);
+  });
+});

@@ -1,0 +1,246 @@
+import fc from "fast-check";
+import { isConfigError, type AwsTargetConfig } from "../../src/config";
+import {
+  AwsTarget,
+  availabilityZones,
+  carveSubnets,
+  natFor,
+  natMode,
+  vpcCidrProblem,
+} from "../../src/targets/aws";
+import type { Environment } from "../../src/config";
+import { one, record, valueOf } from "../harness";
+
+const awsConfig = (vpc: Partial<AwsTargetConfig["vpc"]> = {}, extra: Partial<AwsTargetConfig> = {}) =>
+  ({
+    kind: "aws",
+    region: "eu-west-1",
+    vpc: { cidr: "10.40.0.0/16", availabilityZones: 2, ...vpc },
+    ...extra,
+  }) as AwsTargetConfig;
+
+const target = (environment: Environment, config = awsConfig()) =>
+  record(() => new AwsTarget("cloud", { config, environment }));
+
+const toRange = (cidr: string) => {
+  const [ip, prefix] = cidr.split("/");
+  const base = ip!.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+  return { start: base, end: base + 2 ** (32 - Number(prefix)) - 1 };
+};
+
+describe("subnet carving (pure)", () => {
+  it("gives each AZ a private and a public /20 out of a /16", () => {
+    expect(carveSubnets("10.40.0.0/16", "eu-west-1", 3)).toEqual([
+      {
+        letter: "a",
+        availabilityZone: "eu-west-1a",
+        privateCidr: "10.40.0.0/20",
+        publicCidr: "10.40.128.0/20",
+      },
+      {
+        letter: "b",
+        availabilityZone: "eu-west-1b",
+        privateCidr: "10.40.16.0/20",
+        publicCidr: "10.40.144.0/20",
+      },
+      {
+        letter: "c",
+        availabilityZone: "eu-west-1c",
+        privateCidr: "10.40.32.0/20",
+        publicCidr: "10.40.160.0/20",
+      },
+    ]);
+  });
+
+  const vpcs = fc
+    .record({
+      octets: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }),
+      prefix: fc.integer({ min: 16, max: 24 }),
+    })
+    .map(({ octets, prefix }) => {
+      const raw = octets.reduce((a, o) => a * 256 + o, 0);
+      const base = raw - (raw % 2 ** (32 - prefix));
+      const ip = [24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) % 256).join(".");
+      return `${ip}/${prefix}`;
+    });
+
+  it("never overlaps, stays inside the VPC, and never moves a subnet when AZs are added (property)", () => {
+    fc.assert(
+      fc.property(vpcs, fc.integer({ min: 2, max: 6 }), (vpc, azs) => {
+        const plan = carveSubnets(vpc, "eu-west-1", azs);
+        const blocks = plan.flatMap((p) => [p.privateCidr, p.publicCidr]).map(toRange);
+        const outer = toRange(vpc);
+        for (const b of blocks) expect(b.start >= outer.start && b.end <= outer.end).toBe(true);
+        blocks.forEach((a, i) =>
+          blocks.slice(i + 1).forEach((b) => expect(a.end < b.start || b.end < a.start).toBe(true)),
+        );
+        expect(carveSubnets(vpc, "eu-west-1", 6).slice(0, azs)).toEqual(plan);
+      }),
+    );
+  });
+
+  it.each([
+    ["10.40.0.0/8", /\/16 to \/24/],
+    ["10.40.0.0/26", /\/16 to \/24/],
+    ["10.40.1.0/16", /host bits set; use the network address 10.40.0.0\/16/],
+    ["10.40.0.1", /\/16 to \/24/],
+  ])("refuses %s", (cidr, message) => {
+    expect(vpcCidrProblem(cidr)).toMatch(message);
+  });
+
+  it("derives AZ names from the region instead of looking them up", () => {
+    expect(availabilityZones("us-east-2", 3).map((a) => a.name)).toEqual([
+      "us-east-2a",
+      "us-east-2b",
+      "us-east-2c",
+    ]);
+  });
+
+  it("NAT layout: perAz in production, one shared elsewhere, none when asked", () => {
+    expect(natMode("production", undefined)).toBe("perAz");
+    expect(natMode("staging", undefined)).toBe("single");
+    expect(natMode("production", "single")).toBe("single");
+    expect(natFor("single", ["a", "b", "c"])).toEqual({ a: "a", b: "a", c: "a" });
+    expect(natFor("perAz", ["a", "b"])).toEqual({ a: "a", b: "b" });
+    expect(natFor("none", ["a", "b"])).toEqual({ a: undefined, b: undefined });
+  });
+});
+
+describe("AwsTarget", () => {
+  it("refuses a bad VPC CIDR naming the config key, before registering anything", () => {
+    let error: unknown;
+    try {
+      new AwsTarget("cloud", { config: awsConfig({ cidr: "10.0.0.0/8" }), environment: "staging" });
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect(String(error)).toContain("stackport:targets.cloud.vpc.cidr");
+  });
+
+  it("creates the provider with region, default tags and the assumed role", async () => {
+    const role = "arn:aws:iam::123456789012:role/deploy";
+    const { recorder } = await target("staging", awsConfig({}, { assumeRoleArn: role }));
+    const provider = one(recorder, "cloud-aws");
+    expect(provider.type).toBe("pulumi:providers:aws");
+    expect(provider.inputs["region"]).toBe("eu-west-1");
+    // Provider inputs are JSON-encoded on the wire.
+    const decode = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v);
+    expect(decode(provider.inputs["defaultTags"])).toEqual({
+      tags: {
+        "stackport.stack": "test",
+        "stackport.tier": "platform",
+        "stackport.managed-by": "stackport",
+        "stackport.target": "cloud",
+      },
+    });
+    expect(decode(provider.inputs["assumeRoles"])).toEqual([expect.objectContaining({ roleArn: role })]);
+    // Every AWS child uses the explicit provider, never the ambient default.
+    const awsChildren = recorder.resources.filter((r) => r.custom && r.type.startsWith("aws:"));
+    expect(awsChildren.length).toBeGreaterThan(10);
+    for (const r of awsChildren) expect(r.provider).toBe("cloud-aws");
+  });
+
+  it.each([
+    ["staging", 2, undefined, 1],
+    ["production", 3, undefined, 3],
+    ["production", 2, "single", 1],
+    ["staging", 2, "none", 0],
+  ] as const)("%s with %i AZs (nat %s) has %i NAT gateways", async (env, azs, nat, expected) => {
+    const { recorder } = await target(
+      env,
+      awsConfig({ availabilityZones: azs, ...(nat && { natGateways: nat }) }),
+    );
+    const subnets = recorder.byType("aws:ec2/subnet:Subnet");
+    expect(subnets.map((s) => s.name).sort()).toEqual(
+      [..."abcdef".slice(0, azs)].flatMap((l) => [`cloud-private-${l}`, `cloud-public-${l}`]).sort(),
+    );
+    expect(recorder.byType("aws:ec2/natGateway:NatGateway")).toHaveLength(expected);
+    expect(recorder.byType("aws:ec2/eip:Eip")).toHaveLength(expected);
+    const egress = recorder.byType("aws:ec2/route:Route").filter((r) => r.inputs["natGatewayId"]);
+    expect(egress).toHaveLength(expected === 0 ? 0 : azs);
+    if (nat === "single") {
+      expect(new Set(egress.map((r) => r.inputs["natGatewayId"]))).toEqual(new Set(["cloud-nat-a-id"]));
+    }
+  });
+
+  it("keeps NAT gateways in public subnets, gives no subnet public IPs, and hands out subnet ids that wait for routes", async () => {
+    const { recorder, result } = await target("production");
+    expect(one(recorder, "cloud-nat-b").inputs["subnetId"]).toBe("cloud-public-b-id");
+    for (const s of recorder.byType("aws:ec2/subnet:Subnet"))
+      expect(s.inputs["mapPublicIpOnLaunch"]).toBe(false);
+    // Placement subnet ids resolve only after the routes exist: consumers wait for egress implicitly.
+    expect(await Promise.all(result.placement.privateSubnetIds.map(valueOf))).toEqual([
+      "cloud-private-a-id",
+      "cloud-private-b-id",
+    ]);
+    expect(await Promise.all(result.placement.publicSubnetIds.map(valueOf))).toEqual([
+      "cloud-public-a-id",
+      "cloud-public-b-id",
+    ]);
+  });
+
+  it("turns on VPC flow logs in production only (unless configured)", async () => {
+    const prod = (await target("production")).recorder;
+    const flow = prod.byType("aws:ec2/flowLog:FlowLog");
+    expect(flow).toHaveLength(1);
+    expect(flow[0]!.inputs).toMatchObject({
+      vpcId: "cloud-vpc-id",
+      trafficType: "ALL",
+      logDestinationType: "cloud-watch-logs",
+    });
+    expect(one(prod, "cloud-flow-logs").inputs["retentionInDays"]).toBe(90);
+    expect((await target("staging")).recorder.byType("aws:ec2/flowLog:FlowLog")).toHaveLength(0);
+    expect(
+      (await target("staging", awsConfig({ flowLogs: true }))).recorder.byType("aws:ec2/flowLog:FlowLog"),
+    ).toHaveLength(1);
+  });
+
+  it("creates four described security groups with no inline rules and least-privilege egress", async () => {
+    const { recorder } = await target("staging");
+    const groups = recorder.byType("aws:ec2/securityGroup:SecurityGroup");
+    expect(groups.map((g) => g.name).sort()).toEqual([
+      "cloud-alb-sg",
+      "cloud-broker-sg",
+      "cloud-database-sg",
+      "cloud-services-sg",
+    ]);
+    for (const g of groups) {
+      expect(g.inputs["ingress"] ?? []).toEqual([]);
+      expect(g.inputs["egress"] ?? []).toEqual([]);
+      expect(String(g.inputs["description"]).length).toBeGreaterThan(20);
+    }
+    expect(recorder.byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")).toEqual([]);
+    const egress = Object.fromEntries(
+      recorder
+        .byType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        .map((r) => [r.name, r.inputs]),
+    );
+    expect(Object.keys(egress).sort()).toEqual([
+      "cloud-alb-to-vpc",
+      "cloud-services-to-broker",
+      "cloud-services-to-database",
+      "cloud-services-to-https",
+    ]);
+    expect(egress["cloud-alb-to-vpc"]).toMatchObject({
+      securityGroupId: "cloud-alb-sg-id",
+      cidrIpv4: "10.40.0.0/16",
+    });
+    // The only rule open to the internet is HTTPS out of the services.
+    const open = Object.values(egress).filter((r) => r["cidrIpv4"] === "0.0.0.0/0");
+    expect(open).toEqual([
+      expect.objectContaining({ securityGroupId: "cloud-services-sg-id", fromPort: 443, toPort: 443 }),
+    ]);
+    expect(egress["cloud-services-to-database"]).toMatchObject({
+      fromPort: 5432,
+      referencedSecurityGroupId: "cloud-database-sg-id",
+    });
+  });
+
+  it("creates the ECS cluster with Container Insights", async () => {
+    const { recorder, result } = await target("staging");
+    const cluster = one(recorder, "cloud-cluster");
+    expect(cluster.inputs["settings"]).toEqual([{ name: "containerInsights", value: "enabled" }]);
+    expect(await valueOf(result.placement.cluster.name)).toBe("stackport-test-cloud");
+  });
+});

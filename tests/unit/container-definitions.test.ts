@@ -1,0 +1,223 @@
+/**
+ * The pure renderers behind every ECS task: container definitions (no secret in `environment`, ever — property
+ * tested), IAM policy documents (exactly the referenced secrets; scheduled tasks), and the Fargate
+ * size rules of the `aws` config block.
+ */
+import fc from "fast-check";
+import {
+  type ContainerSpec,
+  looksSecret,
+  referencedSecretArns,
+  renderContainerDefinitions,
+  runTaskPolicy,
+  secretsReadPolicy,
+} from "../../components/ingestion/containerDefinitions";
+import { isConfigError } from "../../src/config/errors";
+import { FARGATE_MEMORY, awsServiceSchema, resolveAwsService } from "../../src/config/tiers/awsServices";
+
+const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:svc-AbCdEf";
+const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => ({
+  name: "api",
+  image: "ghcr.io/acme/api:1.2.3",
+  port: 8000,
+  environment: { LOG_LEVEL: "info" },
+  secrets: { DATABASE_URL: { secretArn: SECRET_ARN, jsonKey: "DATABASE_URL" } },
+  healthPath: "/health",
+  logGroup: "/stackport/test/ingestion/api",
+  region: "eu-west-1",
+  configKey: "stackport:ingestion.services.api",
+  ...over,
+});
+interface Rendered {
+  environment: { name: string; value: string }[];
+  secrets: { name: string; valueFrom: string }[];
+  healthCheck: { command: string[] };
+  [key: string]: unknown;
+}
+const parse = (json: string) => JSON.parse(json) as Rendered[];
+
+describe("renderContainerDefinitions", () => {
+  test("one essential container: awslogs to its own group, port, JSON-key secret, health probe", () => {
+    const [c] = parse(renderContainerDefinitions(spec()));
+    expect(c).toMatchObject({
+      name: "api",
+      image: "ghcr.io/acme/api:1.2.3",
+      essential: true,
+      portMappings: [{ containerPort: 8000, protocol: "tcp" }],
+      environment: [{ name: "LOG_LEVEL", value: "info" }],
+      secrets: [{ name: "DATABASE_URL", valueFrom: `${SECRET_ARN}:DATABASE_URL::` }],
+      logConfiguration: {
+        logDriver: "awslogs",
+        options: {
+          "awslogs-group": "/stackport/test/ingestion/api",
+          "awslogs-region": "eu-west-1",
+          "awslogs-stream-prefix": "api",
+        },
+      },
+    });
+    expect(c!["healthCheck"].command[1]).toContain("http://127.0.0.1:8000/health");
+  });
+
+  test("a secret-looking variable or a URL with credentials in environment is refused, naming the key", () => {
+    const environments: Record<string, string>[] = [
+      { DB_PASSWORD: "x" },
+      { API_KEY: "x" },
+      { SENTRY_DSN: "https://abc@sentry.io/1" },
+      { UPSTREAM: "postgresql://app:hunter2@db:5432/x" },
+    ];
+    for (const environment of environments) {
+      let error: unknown;
+      try {
+        renderContainerDefinitions(spec({ environment }));
+      } catch (e) {
+        error = e;
+      }
+      expect(isConfigError(error)).toBe(true);
+      expect(String(error)).toContain(
+        `stackport:ingestion.services.api.environment.${Object.keys(environment)[0]}`,
+      );
+    }
+  });
+
+  test("a variable cannot be both plain and secret", () => {
+    expect(() => renderContainerDefinitions(spec({ environment: { DATABASE_URL: "x" } }))).toThrow(
+      /environment\.DATABASE_URL: is also injected as a secret/,
+    );
+  });
+
+  // Names a service might plausibly use, secret-looking or not, plus arbitrary ones.
+  const names = fc.oneof(
+    fc.constantFrom(
+      "LOG_LEVEL",
+      "DB_PASSWORD",
+      "AWS_SECRET_ACCESS_KEY",
+      "GITHUB_TOKEN",
+      "PORT",
+      "BROKER_URL",
+      "KEY",
+    ),
+    fc.stringMatching(/^[A-Z][A-Z0-9_]{0,20}$/),
+  );
+  const values = fc.oneof(fc.string(), fc.constant("redis://:pw@broker:6379/0"));
+
+  test("property: whatever the environment, no secret-looking name or credentialed URL lands in `environment`", () => {
+    fc.assert(
+      fc.property(fc.dictionary(names, values), fc.uniqueArray(names), (environment, secretNames) => {
+        const secrets = Object.fromEntries(
+          secretNames.map((n) => [n, { secretArn: SECRET_ARN, jsonKey: n }]),
+        );
+        let json: string;
+        try {
+          json = renderContainerDefinitions(spec({ environment, secrets }));
+        } catch (e) {
+          // Refusing is fine — as a readable config error, never anything else.
+          return isConfigError(e);
+        }
+        const [c] = parse(json);
+        const env = c!["environment"] as { name: string; value: string }[];
+        const injected = (c!["secrets"] as { name: string }[]).map((s) => s.name);
+        return (
+          env.every((v) => !looksSecret(v.name, v.value)) &&
+          env.every((v) => !injected.includes(v.name)) &&
+          secretNames.every((n) => injected.includes(n))
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("deterministic: variables sorted by name whatever the input order", () => {
+    const a = renderContainerDefinitions(spec({ environment: { B: "2", A: "1" } }));
+    const b = renderContainerDefinitions(spec({ environment: { A: "1", B: "2" } }));
+    expect(a).toBe(b);
+    expect(parse(a)[0]!["environment"].map((v: { name: string }) => v.name)).toEqual(["A", "B"]);
+  });
+});
+
+describe("IAM policy documents", () => {
+  test("the execution role reads exactly the referenced secrets (deduplicated), nothing else", () => {
+    const other = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds-XyZ";
+    const arns = referencedSecretArns({
+      DATABASE_URL: { secretArn: SECRET_ARN, jsonKey: "DATABASE_URL" },
+      BROKER_URL: { secretArn: SECRET_ARN, jsonKey: "BROKER_URL" },
+      PGPASSWORD: { secretArn: other, jsonKey: "password" },
+    });
+    const policy = secretsReadPolicy(arns);
+    expect(policy.Statement).toEqual([
+      {
+        Sid: "ReadReferencedSecrets",
+        Effect: "Allow",
+        Action: ["secretsmanager:GetSecretValue"],
+        Resource: [SECRET_ARN, other].sort(),
+      },
+    ]);
+  });
+
+  test("scheduled tasks: EventBridge may run any revision of the family on this cluster and pass its roles", () => {
+    const policy = runTaskPolicy({
+      taskDefinitionArn: "arn:aws:ecs:eu-west-1:1:task-definition/test-ingestion-beat:7",
+      clusterArn: "arn:aws:ecs:eu-west-1:1:cluster/test",
+      roleArns: ["arn:aws:iam::1:role/b", "arn:aws:iam::1:role/a"],
+    });
+    expect(policy.Statement[0]).toMatchObject({
+      Action: ["ecs:RunTask"],
+      Resource: ["arn:aws:ecs:eu-west-1:1:task-definition/test-ingestion-beat:*"],
+      Condition: { ArnEquals: { "ecs:cluster": "arn:aws:ecs:eu-west-1:1:cluster/test" } },
+    });
+    expect(policy.Statement[1]!.Resource).toEqual(["arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b"]);
+  });
+});
+
+describe("Fargate sizes (stackport:…aws)", () => {
+  const KEY = "stackport:ingestion.services.api.aws";
+  const issuesOf = (input: unknown) => {
+    try {
+      resolveAwsService(input as never, "production", KEY);
+    } catch (e) {
+      if (isConfigError(e)) return e.issues;
+      throw e;
+    }
+    return [];
+  };
+
+  test("a memory size Fargate refuses names the key and lists what that cpu allows", () => {
+    expect(issuesOf({ cpu: 256, memoryMb: 4096 })).toEqual([
+      {
+        key: `${KEY}.memoryMb`,
+        message: "4096 MiB is not a Fargate size for cpu 256; allowed: 512, 1024, 2048",
+      },
+    ]);
+    expect(issuesOf({ cpu: 1024, memoryMb: 1024 })[0]!.message).toContain(
+      "allowed: 2048–8192 in steps of 1024",
+    );
+  });
+
+  test("an unknown cpu names the key and the allowed values", () => {
+    expect(issuesOf({ cpu: 300 })).toEqual([
+      { key: `${KEY}.cpu`, message: "must be one of 256, 512, 1024, 2048, 4096 (Fargate CPU units)" },
+    ]);
+  });
+
+  test("every listed combination is accepted; defaults: smallest memory, 2–10 tasks in production, 1–2 elsewhere", () => {
+    for (const [cpu, sizes] of Object.entries(FARGATE_MEMORY)) {
+      for (const memoryMb of sizes)
+        expect(awsServiceSchema.safeParse({ cpu: Number(cpu), memoryMb }).success).toBe(true);
+    }
+    expect(resolveAwsService({ cpu: 512 }, "production", KEY)).toMatchObject({
+      memoryMb: 1024,
+      minTasks: 2,
+      maxTasks: 10,
+      cpuTargetPercent: 60,
+    });
+    expect(resolveAwsService({}, "staging", KEY)).toMatchObject({ minTasks: 1, maxTasks: 2 });
+  });
+
+  test("min > max and scaling keys on a scheduled task are refused", () => {
+    expect(issuesOf({ minTasks: 5, maxTasks: 3 })).toEqual([
+      { key: `${KEY}.maxTasks`, message: "must be ≥ minTasks (5)" },
+    ]);
+    expect(issuesOf({ schedule: "rate(15 minutes)", minTasks: 2 })[0]!.key).toBe(`${KEY}.minTasks`);
+    expect(issuesOf({ schedule: "every 5 minutes" })[0]!.key).toBe(`${KEY}.schedule`);
+    expect(issuesOf({ schedule: "cron(0 3 * * ? *)" })).toEqual([]);
+  });
+});
