@@ -62,4 +62,7 @@ export function main(argv: string[]): number {
   return review.failed ? 1 : 0;
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) {
+  const code = main(process.argv.slice(2));
+  process.stdout.write("", () => process.exit(code));
+}

@@ -1,54 +1,316 @@
 /**
  * Places each tier on its target and wires tiers together through their connection contracts. This is the only
- * file that knows which backend class serves which tier on which kind of target.
+ * file that knows which backend class serves which tier on which kind of target. AWS classes are required lazily:
+ * a stack without an AWS target never loads `@pulumi/aws`.
  */
+/* eslint-disable @typescript-eslint/no-require-imports -- AWS backends are required lazily so Docker-only stacks never load @pulumi/aws */
 import * as pulumi from "@pulumi/pulumi";
-import { type ResolvedConfig, dockerTarget, upstreamCatalog } from "./config";
-import { DockerTarget } from "./targets/docker";
+import type { ResolvedConfig } from "./config";
+import type { AwsTargetConfig, DockerTargetConfig } from "./config/schema";
+import { upstreamCatalog } from "./config/upstreams";
+import { basemapScrapeTargets } from "./config/tiers/basemap";
+import { ingestionScrapeTargets } from "./config/tiers/ingestion";
+import { DockerTarget, type DockerPlacement } from "./targets/docker";
+import type { AwsPlacement } from "./targets/awsPlacement";
+import type { ScrapeTarget } from "../components/observability/contract";
+import type { DatabaseConnection } from "../components/database/contract";
+import type { StorageConnection } from "../components/storage/contract";
+import type { ProxyEndpoint } from "../components/proxy/contract";
 import { DockerObjectStorage } from "../components/storage/dockerObjectStorage";
-import { DockerDatabase } from "../components/database/dockerDatabase";
+import {
+  DockerDatabase,
+  DATABASE_HOST,
+  DATABASE_PORT,
+  SUPERUSER,
+} from "../components/database/dockerDatabase";
 import { DockerProxy } from "../components/proxy/dockerProxy";
+import { DockerIngestion } from "../components/ingestion/dockerIngestion";
+import { DockerBasemap } from "../components/basemap/dockerBasemap";
+import { DockerObservability } from "../components/observability/dockerObservability";
+import { DockerBackups } from "../components/backups/dockerBackups";
 
+type Placement = { kind: "docker"; placement: DockerPlacement } | { kind: "aws"; placement: AwsPlacement };
+
+/** The tiers as built, each exposing its contract; `resources` are the component instances (for dependsOn). */
 export interface Platform {
-  targets: Record<string, DockerTarget>;
-  storage?: DockerObjectStorage;
-  database?: DockerDatabase;
-  proxy?: DockerProxy;
+  targets: Record<string, pulumi.ComponentResource>;
+  storage?: { connection: StorageConnection; resource: pulumi.ComponentResource };
+  database?: { connection: DatabaseConnection; resource: pulumi.ComponentResource };
+  proxy?: {
+    endpoint: ProxyEndpoint;
+    apiKeys: Record<string, pulumi.Output<string>>;
+    resource: pulumi.ComponentResource;
+  };
+  extraOutputs: Record<string, unknown>;
 }
 
-export function createPlatform(cfg: ResolvedConfig): Platform {
-  const targets: Record<string, DockerTarget> = {};
-  // Only targets that carry a tier are created: a declared but unused target costs nothing.
-  const placeOn = (name: string) =>
-    (targets[name] ??= new DockerTarget(name, { config: dockerTarget(cfg, name) })).placement;
+const present = <T>(xs: (T | undefined | false)[]): T[] => xs.filter((x): x is T => Boolean(x));
 
-  const storage =
-    cfg.storage &&
-    new DockerObjectStorage("storage", {
-      config: cfg.storage,
-      placement: placeOn(cfg.storage.on),
-      safety: cfg.safety,
+export function createPlatform(cfg: ResolvedConfig): Platform {
+  const targets: Record<string, pulumi.ComponentResource> = {};
+  const placements: Record<string, Placement> = {};
+  const logRetentionDays =
+    cfg.observability?.aws.logRetentionDays ?? (cfg.environment === "production" ? 90 : 30);
+  // Only targets that carry a tier are created: a declared but unused target costs nothing.
+  const placeOn = (name: string): Placement => {
+    const existing = placements[name];
+    if (existing) return existing;
+    const config = cfg.targets[name]!;
+    if (config.kind === "docker") {
+      const target = new DockerTarget(name, { config: config as DockerTargetConfig });
+      targets[name] = target;
+      return (placements[name] = { kind: "docker", placement: target.placement });
+    }
+    const { AwsTarget } = require("./targets/aws") as typeof import("./targets/aws");
+    const target = new AwsTarget(name, {
+      config: config as AwsTargetConfig,
+      environment: cfg.environment,
+      logRetentionDays,
     });
-  const database =
-    cfg.database &&
-    new DockerDatabase("database", {
-      config: cfg.database,
-      placement: placeOn(cfg.database.on),
-      safety: cfg.safety,
-    });
-  const proxy =
-    cfg.proxy &&
-    new DockerProxy(
-      "proxy",
-      {
-        config: cfg.proxy,
-        placement: placeOn(cfg.proxy.on),
+    targets[name] = target;
+    return (placements[name] = { kind: "aws", placement: target.placement });
+  };
+  const extraOutputs: Record<string, unknown> = {};
+
+  // --- storage
+  let storage: Platform["storage"];
+  let s3AccessLogsBucket: pulumi.Output<string> | undefined;
+  if (cfg.storage) {
+    const where = placeOn(cfg.storage.on);
+    if (where.kind === "docker") {
+      const s = new DockerObjectStorage("storage", {
+        config: cfg.storage,
+        placement: where.placement,
         safety: cfg.safety,
-        upstreams: upstreamCatalog(cfg),
-      },
-      { dependsOn: [storage, database].filter((t): t is NonNullable<typeof t> => Boolean(t)) },
+      });
+      storage = { connection: s.connection, resource: s };
+    } else {
+      const { S3Storage } =
+        require("../components/storage/s3Storage") as typeof import("../components/storage/s3Storage");
+      const s = new S3Storage("storage", {
+        config: cfg.storage,
+        aws: cfg.storage.aws,
+        placement: where.placement,
+        safety: cfg.safety,
+      });
+      storage = { connection: s.connection, resource: s };
+      s3AccessLogsBucket = s.accessLogsBucket;
+    }
+  }
+
+  // --- database (+ backups beside it on Docker)
+  let database: Platform["database"];
+  let dockerDatabase: DockerDatabase | undefined;
+  let rdsMetrics: import("../components/observability/alarms").DatabaseAlarmInputs | undefined;
+  if (cfg.database) {
+    const where = placeOn(cfg.database.on);
+    if (where.kind === "docker") {
+      dockerDatabase = new DockerDatabase("database", {
+        config: cfg.database,
+        placement: where.placement,
+        safety: cfg.safety,
+      });
+      database = { connection: dockerDatabase.connection, resource: dockerDatabase };
+      if (cfg.backups) {
+        new DockerBackups("backups", {
+          config: cfg.backups,
+          placement: where.placement,
+          safety: cfg.safety,
+          database: {
+            name: cfg.database.name,
+            host: DATABASE_HOST,
+            port: DATABASE_PORT,
+            user: SUPERUSER,
+            password: dockerDatabase.nodes.superuserPassword.result,
+            dependsOn: [dockerDatabase.nodes.bootstrap],
+          },
+          ...(storage && { storage: storage.connection, storageDependsOn: [storage.resource] }),
+        });
+      }
+    } else {
+      const { RdsDatabase } =
+        require("../components/database/rdsDatabase") as typeof import("../components/database/rdsDatabase");
+      const awsTarget = cfg.targets[cfg.database.on] as AwsTargetConfig;
+      const rds = new RdsDatabase("database", {
+        config: cfg.database,
+        aws: cfg.database.aws,
+        placement: where.placement,
+        safety: cfg.safety,
+        environment: cfg.environment,
+        logRetentionDays,
+        ...(awsTarget.assumeRoleArn && { assumeRoleArn: awsTarget.assumeRoleArn }),
+      });
+      database = { connection: rds.connection, resource: rds };
+      rdsMetrics = rds.metrics;
+    }
+  }
+  const dataTiers = present([storage?.resource, database?.resource]);
+
+  // --- proxy on AWS comes first: ECS services attach to its target groups.
+  const catalog = upstreamCatalog(cfg);
+  let albTargetGroups: Record<string, import("../components/proxy/albProxy").ProxyTargetGroup> | undefined;
+  let proxy: Platform["proxy"];
+  const proxyWhere = cfg.proxy && placeOn(cfg.proxy.on);
+  if (cfg.proxy && proxyWhere?.kind === "aws") {
+    const { AlbProxy } =
+      require("../components/proxy/albProxy") as typeof import("../components/proxy/albProxy");
+    const ecsUpstreams = Object.fromEntries(
+      Object.entries(catalog)
+        .filter(([, u]) => u.tier === "ingestion" || u.tier === "basemap")
+        .map(([n, u]) => [n, { port: u.port, ...(u.healthPath && { healthPath: u.healthPath }) }]),
     );
-  return { targets, storage, database, proxy };
+    const alb = new AlbProxy("proxy", {
+      config: { domain: cfg.proxy.domain, routes: cfg.proxy.routes },
+      aws: cfg.proxy.aws,
+      environment: cfg.environment,
+      placement: proxyWhere.placement,
+      upstreams: ecsUpstreams,
+      ...(s3AccessLogsBucket && { accessLogsBucket: s3AccessLogsBucket }),
+    });
+    albTargetGroups = alb.targetGroups;
+    proxy = { endpoint: alb.endpoint, apiKeys: {}, resource: alb };
+  }
+
+  // --- ingestion and basemap
+  const alarmSpecs: import("../components/observability/alarms").AlarmSpec[] = [];
+  const appTiers: pulumi.ComponentResource[] = [];
+  if (cfg.ingestion) {
+    const where = placeOn(cfg.ingestion.on);
+    if (where.kind === "docker") {
+      appTiers.push(
+        new DockerIngestion(
+          "ingestion",
+          {
+            config: cfg.ingestion,
+            placement: where.placement,
+            safety: cfg.safety,
+            database: database?.connection,
+            storage: storage?.connection,
+          },
+          { dependsOn: dataTiers },
+        ),
+      );
+    } else {
+      const { EcsIngestion } =
+        require("../components/ingestion/ecsIngestion") as typeof import("../components/ingestion/ecsIngestion");
+      const ecs = new EcsIngestion(
+        "ingestion",
+        {
+          config: { services: cfg.ingestion.services, broker: cfg.ingestion.broker },
+          environment: cfg.environment,
+          placement: where.placement,
+          ...(database && { database: database.connection }),
+          ...(storage && { storage: storage.connection }),
+          ...(albTargetGroups && { targetGroups: albTargetGroups }),
+          logRetentionDays,
+        },
+        { dependsOn: present([...dataTiers, proxy?.resource]) },
+      );
+      alarmSpecs.push(...ecs.alarmSpecs);
+      appTiers.push(ecs);
+    }
+  }
+  if (cfg.basemap) {
+    const where = placeOn(cfg.basemap.on);
+    if (where.kind === "docker") {
+      appTiers.push(
+        new DockerBasemap(
+          "basemap",
+          {
+            config: cfg.basemap,
+            placement: where.placement,
+            safety: cfg.safety,
+            database: database?.connection,
+            storage: storage?.connection,
+            dependsOn: dockerDatabase ? [dockerDatabase.nodes.bootstrap] : [],
+          },
+          { dependsOn: present([storage?.resource]) },
+        ),
+      );
+    } else {
+      const { EcsBasemap } =
+        require("../components/basemap/ecsBasemap") as typeof import("../components/basemap/ecsBasemap");
+      const tg = albTargetGroups?.["basemap"];
+      const ecs = new EcsBasemap(
+        "basemap",
+        {
+          config: cfg.basemap,
+          environment: cfg.environment,
+          placement: where.placement,
+          ...(database && { database: database.connection }),
+          ...(storage && { storage: storage.connection }),
+          ...(tg && { targetGroup: tg }),
+          logRetentionDays,
+        },
+        { dependsOn: present([...dataTiers, proxy?.resource]) },
+      );
+      alarmSpecs.push(...ecs.alarmSpecs);
+      appTiers.push(ecs);
+    }
+  }
+
+  // --- proxy on Docker comes last: it routes to the tiers above.
+  if (cfg.proxy && proxyWhere?.kind === "docker") {
+    const caddy = new DockerProxy(
+      "proxy",
+      { config: cfg.proxy, placement: proxyWhere.placement, safety: cfg.safety, upstreams: catalog },
+      { dependsOn: [...dataTiers, ...appTiers] },
+    );
+    proxy = { endpoint: caddy.endpoint, apiKeys: caddy.apiKeys, resource: caddy };
+  }
+
+  // --- observability
+  if (cfg.observability) {
+    const where = placeOn(cfg.observability.on);
+    if (where.kind === "docker") {
+      const obs = new DockerObservability("observability", {
+        config: cfg.observability,
+        placement: where.placement,
+        safety: cfg.safety,
+        targets: dockerScrapeTargets(cfg, cfg.observability.on),
+        routed: Object.values(cfg.proxy?.routes ?? {}).some((r) => r.to === "grafana"),
+      });
+      extraOutputs["grafanaAdminPassword"] = obs.grafanaAdminPassword;
+      extraOutputs["prometheusUrl"] = obs.prometheusUrl;
+    } else {
+      const { CloudWatchObservability } =
+        require("../components/observability/cloudwatch") as typeof import("../components/observability/cloudwatch");
+      const cw = new CloudWatchObservability("observability", {
+        config: cfg.observability.aws,
+        placement: where.placement,
+        ...(rdsMetrics && { database: rdsMetrics }),
+        extraAlarms: alarmSpecs,
+      });
+      extraOutputs["alarmTopicArn"] = cw.topicArn;
+    }
+  }
+
+  return { targets, storage, database, proxy, extraOutputs };
+}
+
+/** What Prometheus on a Docker target scrapes: the tiers placed on that same target (its backend network). */
+export function dockerScrapeTargets(cfg: ResolvedConfig, target: string): ScrapeTarget[] {
+  const onTarget = (t?: { on: string }) => t?.on === target;
+  return [
+    ...(onTarget(cfg.storage)
+      ? [
+          {
+            job: "storage",
+            tier: "storage",
+            addresses: ["storage:9000"],
+            metricsPath: "/minio/v2/metrics/cluster",
+          },
+          {
+            job: "storage-buckets",
+            tier: "storage",
+            addresses: ["storage:9000"],
+            metricsPath: "/minio/v2/metrics/bucket",
+          },
+        ]
+      : []),
+    ...(onTarget(cfg.ingestion) ? ingestionScrapeTargets(cfg) : []),
+    ...(onTarget(cfg.basemap) ? basemapScrapeTargets(cfg) : []),
+  ];
 }
 
 /** What `pulumi stack output` shows. Credentials are secrets; `pulumi stack output --show-secrets` reveals them. */
@@ -69,6 +331,11 @@ export function platformOutputs(cfg: ResolvedConfig, platform: Platform): Record
         Object.entries(database.connection.roles).map(([role, c]) => [role, { url: pulumi.secret(c.url) }]),
       ),
     }),
-    ...(proxy && { urls: proxy.endpoint.urls, basicAuthPasswords: proxy.endpoint.basicAuthPasswords }),
+    ...(proxy && {
+      urls: proxy.endpoint.urls,
+      basicAuthPasswords: proxy.endpoint.basicAuthPasswords,
+      ...(Object.keys(proxy.apiKeys).length > 0 && { apiKeys: proxy.apiKeys }),
+    }),
+    ...platform.extraOutputs,
   };
 }

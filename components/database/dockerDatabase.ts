@@ -28,7 +28,7 @@ export interface DockerDatabaseArgs {
 /** The DNS name of the database server on the backend network. */
 export const DATABASE_HOST = "database";
 export const DATABASE_PORT = 5432;
-const SUPERUSER = "postgres";
+export const SUPERUSER = "postgres";
 
 /**
  * The image's PostgreSQL major version, from its tag (`postgis/postgis:17-3.5` → 17).

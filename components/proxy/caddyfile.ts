@@ -5,7 +5,8 @@
  * Shape of the output:
  *   global options → `(security_headers)` snippet → one site block per host, sorted by host. In each site:
  *   `/healthz`, then one `handle @<route>` per route, most specific path first, the catch-all last. Every route's
- *   body is a `route { … }` so the order inside is literal: IP allow-list → basic auth → (strip prefix) → proxy.
+ *   body is a `route { … }` so the order inside is literal: IP allow-list → basic auth or API key → (strip prefix)
+ *   → proxy.
  *
  * Every value that lands in the file comes from config the zod schema already restricts; this module checks it
  * again against the same alphabets and throws rather than emit a space, quote, brace or newline from input.
@@ -39,10 +40,17 @@ export interface CaddyfileInput {
   routes: Record<string, ResolvedRoute>;
   /** Accounts allowed on `auth: basic` routes. */
   basicAuth: BasicAuthAccount[];
+  /**
+   * The key each `auth: apiKey` route requires, by route name. Secret: a Caddyfile rendered with keys must stay a
+   * secret Output. @default {}
+   */
+  apiKeys?: Record<string, string>;
 }
 
 /** Where Caddy's admin API listens (inside the container only): the container health check reads it. */
 export const ADMIN_ADDRESS = "localhost:2019";
+/** The request header an `auth: apiKey` route compares with its key. */
+export const API_KEY_HEADER = "X-API-Key";
 /** Every site answers this path itself, without touching an upstream. */
 export const HEALTH_PATH = "/healthz";
 
@@ -51,6 +59,8 @@ const ROUTE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const URL_PATH = /^\/[A-Za-z0-9._~/-]*$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/(3[0-2]|[12]?\d))?$/;
 const UPSTREAM_HOST = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+// No `*` (Caddy's header matcher reads a leading or trailing one as a wildcard), no space, quote or brace.
+const API_KEY = /^[A-Za-z0-9_-]{24,256}$/;
 const BCRYPT = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]+$/;
 const EMAIL =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`|~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
@@ -161,7 +171,8 @@ export function renderCaddyfile(input: CaddyfileInput): string {
     if (input.tls.mode === "internal") out.push("\ttls internal");
     out.push("\timport security_headers", "");
     out.push(`\thandle ${HEALTH_PATH} {`, '\t\trespond "ok" 200', "\t}");
-    for (const r of routes) out.push("", ...renderRoute(r, accounts).map((l) => `\t${l}`));
+    for (const r of routes)
+      out.push("", ...renderRoute(r, accounts, input.apiKeys ?? {}).map((l) => `\t${l}`));
     if (!routes.some((r) => r.path === undefined)) {
       out.push("", "\thandle {", '\t\trespond "not found" 404', "\t}");
     }
@@ -170,7 +181,11 @@ export function renderCaddyfile(input: CaddyfileInput): string {
   return `${out.join("\n")}\n`;
 }
 
-function renderRoute({ name, path, route }: SiteRoute, accounts: { user: string; hash: string }[]): string[] {
+function renderRoute(
+  { name, path, route }: SiteRoute,
+  accounts: { user: string; hash: string }[],
+  apiKeys: Record<string, string>,
+): string[] {
   const lines: string[] = [`# route ${name}`];
   let opener = "handle {";
   if (path !== undefined) {
@@ -194,6 +209,15 @@ function renderRoute({ name, path, route }: SiteRoute, accounts: { user: string;
     // `basicauth`, not `basic_auth`: Caddy renamed the directive in 2.8 but still accepts the old name, and the
     // Debian caddy (2.6) the tests validate with only knows `basicauth`.
     body.push("basicauth {", ...accounts.map((a) => `\t${a.user} ${a.hash}`), "}");
+  }
+  if (route.auth === "apiKey") {
+    const key = apiKeys[name];
+    if (key === undefined) throw new Error(`stackport: route '${name}' needs an API key but none was given`);
+    check(key, API_KEY, `route '${name}' API key`);
+    body.push(`@${name}_no_key not header ${API_KEY_HEADER} ${key}`);
+    body.push(`respond @${name}_no_key "unauthorized" 401`);
+    // The upstream never sees the key (nor logs it).
+    body.push(`request_header -${API_KEY_HEADER}`);
   }
   if (route.stripPrefix) {
     // Not `handle_path`: Caddy sorts every `handle_path` after every `handle`, so a shorter `handle` prefix

@@ -90,9 +90,13 @@ export function siteUrls(
  */
 export class DockerProxy extends pulumi.ComponentResource {
   readonly endpoint: ProxyEndpoint;
+  /** The key each `auth: apiKey` route requires (header `X-API-Key`), by route name; secrets. */
+  readonly apiKeys: Record<string, pulumi.Output<string>>;
   readonly nodes: {
     image: docker.RemoteImage;
     passwords: Record<string, random.RandomPassword>;
+    /** One per `auth: apiKey` route, by route name. */
+    apiKeys: Record<string, random.RandomPassword>;
     dataVolume: docker.Volume;
     server: docker.Container;
   };
@@ -103,11 +107,15 @@ export class DockerProxy extends pulumi.ComponentResource {
     // once with a placeholder hash; the real one is only known after the passwords exist).
     const routes = resolveRoutes(config.routes, args.upstreams ?? {});
     const placeholder = "$2a$10$validationplaceholder";
+    const keyRoutes = Object.keys(routes)
+      .filter((r) => routes[r]!.auth === "apiKey")
+      .sort();
     renderCaddyfile({
       domain: config.domain,
       tls: config.tls,
       routes,
       basicAuth: config.basicAuthUsers.map((user) => ({ user, bcryptHash: placeholder })),
+      apiKeys: Object.fromEntries(keyRoutes.map((r) => [r, "validationplaceholderkey000"])),
     });
 
     super("stackport:docker:Proxy", name, { config }, opts);
@@ -120,6 +128,18 @@ export class DockerProxy extends pulumi.ComponentResource {
         new random.RandomPassword(
           `${name}-${user}-password`,
           { length: 32, special: false },
+          { parent: this },
+        ),
+      ]),
+    );
+
+    // Alphanumeric: the key is matched literally in a header matcher.
+    const apiKeys = Object.fromEntries(
+      keyRoutes.map((route) => [
+        route,
+        new random.RandomPassword(
+          `${name}-${route}-api-key`,
+          { length: 40, special: false },
           { parent: this },
         ),
       ]),
@@ -138,14 +158,21 @@ export class DockerProxy extends pulumi.ComponentResource {
     const dataVolume = new docker.Volume(`${name}-data`, volumeArgs, volumeOpts);
 
     const users = Object.keys(passwords).sort();
-    const caddyfile = pulumi.all(users.map((u) => passwords[u]!.bcryptHash)).apply((hashes) =>
-      renderCaddyfile({
-        domain: config.domain,
-        tls: config.tls,
-        routes,
-        basicAuth: users.map((user, i) => ({ user, bcryptHash: hashes[i]! })),
-      }),
-    );
+    // Secret whenever an API key is in it (pulumi.all of secrets is secret).
+    const caddyfile = pulumi
+      .all([
+        pulumi.all(users.map((u) => passwords[u]!.bcryptHash)),
+        pulumi.all(keyRoutes.map((r) => apiKeys[r]!.result)),
+      ])
+      .apply(([hashes, keys]) =>
+        renderCaddyfile({
+          domain: config.domain,
+          tls: config.tls,
+          routes,
+          basicAuth: users.map((user, i) => ({ user, bcryptHash: hashes[i]! })),
+          apiKeys: Object.fromEntries(keyRoutes.map((r, i) => [r, keys[i]!])),
+        }),
+      );
 
     const binding = (port: number) => ({ port, address: config.bindAddress });
     const ports = [
@@ -180,17 +207,23 @@ export class DockerProxy extends pulumi.ComponentResource {
         wait: true,
         waitTimeout: 120,
         restart: "unless-stopped",
+        memory: config.memoryMb,
         labels: dockerLabels("proxy", { "stackport.role": "server" }),
       },
       { parent: this, provider },
     );
     const server = new docker.Container(`${name}-server`, serverArgs, serverOpts);
 
-    this.nodes = { image, passwords, dataVolume, server };
+    this.nodes = { image, passwords, apiKeys, dataVolume, server };
     this.endpoint = {
       urls: pulumi.output(siteUrls(config)),
       basicAuthPasswords: Object.fromEntries(users.map((u) => [u, pulumi.secret(passwords[u]!.result)])),
     };
-    this.registerOutputs({ urls: this.endpoint.urls, basicAuthPasswords: this.endpoint.basicAuthPasswords });
+    this.apiKeys = Object.fromEntries(keyRoutes.map((r) => [r, pulumi.secret(apiKeys[r]!.result)]));
+    this.registerOutputs({
+      urls: this.endpoint.urls,
+      basicAuthPasswords: this.endpoint.basicAuthPasswords,
+      apiKeys: this.apiKeys,
+    });
   }
 }

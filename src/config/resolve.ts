@@ -3,21 +3,39 @@
  * tested (and property-tested) without the Pulumi runtime. Nothing here registers resources.
  */
 import { z } from "zod";
+import { crossCheck } from "./checks";
 import { ConfigError, type ConfigIssue } from "./errors";
-import {
-  type DatabaseConfig,
-  type DockerTargetConfig,
-  type Environment,
-  type ProxyConfig,
-  type PublishConfig,
-  type StackConfig,
-  type StorageConfig,
-  type TargetConfig,
-  stackConfigSchema,
+import { configKey } from "./keys";
+import { type Published, publishing } from "./publishing";
+import { allRoutes } from "./routes";
+import type {
+  DatabaseConfig,
+  DockerTargetConfig,
+  Environment,
+  ProxyConfig,
+  RouteConfig,
+  StorageConfig,
+  TargetConfig,
 } from "./schema";
-import { upstreamCatalog } from "./upstreams";
+import { type StackConfig, stackConfigSchema } from "./stack";
+import {
+  type AwsDatabaseSettings,
+  type AwsObservabilitySettings,
+  type AwsStorageSettings,
+  resolveAwsDatabase,
+  resolveAwsObservability,
+  resolveAwsStorage,
+} from "./tiers/aws";
+import type { AwsProxyConfig } from "./tiers/awsServices";
+import { awsProxySchema } from "./tiers/awsServices";
+import { type ResolvedBackups, resolveBackups } from "./tiers/backups";
+import type { BasemapConfig } from "./tiers/basemap";
+import type { CutoverConfig } from "./tiers/cutover";
+import type { IngestionConfig } from "./tiers/ingestion";
+import { type ResolvedObservability, resolveObservability } from "./tiers/observability";
 
-export const CONFIG_NAMESPACE = "stackport";
+export { CONFIG_NAMESPACE, configKey } from "./keys";
+export type { Published } from "./publishing";
 
 /** Stateful-resource safety, decided once per stack and applied explicitly to each stateful child. */
 export interface Safety {
@@ -25,18 +43,23 @@ export interface Safety {
   retainOnDelete: boolean;
 }
 
-export type Published = PublishConfig | undefined;
-
 export interface ResolvedStorage extends Omit<StorageConfig, "publishApi" | "publishConsole"> {
   publishApi: Published;
   publishConsole: Published;
+  /** Settings used when the tier is on an AWS target. */
+  aws: AwsStorageSettings;
 }
 export interface ResolvedDatabase extends Omit<DatabaseConfig, "publish"> {
   publish: Published;
+  aws: AwsDatabaseSettings;
 }
-export interface ResolvedProxy extends Omit<ProxyConfig, "bindAddress"> {
+export interface ResolvedProxy extends Omit<ProxyConfig, "bindAddress" | "routes"> {
   bindAddress: string;
+  /** The proxy's own routes plus those derived from tiers (routed ingestion services, the basemap). */
+  routes: Record<string, RouteConfig>;
+  aws: AwsProxyConfig;
 }
+export type ResolvedObservabilityTier = ResolvedObservability & { aws: AwsObservabilitySettings };
 
 export interface ResolvedConfig {
   environment: Environment;
@@ -45,14 +68,12 @@ export interface ResolvedConfig {
   storage?: ResolvedStorage;
   database?: ResolvedDatabase;
   proxy?: ResolvedProxy;
+  ingestion?: IngestionConfig;
+  basemap?: BasemapConfig;
+  observability?: ResolvedObservabilityTier;
+  backups?: ResolvedBackups;
+  cutover?: CutoverConfig;
 }
-
-export type TierName = "storage" | "database" | "proxy";
-export const TIERS: TierName[] = ["storage", "database", "proxy"];
-
-/** The full config key for a path inside the namespace: `stackport:proxy.routes.api.to`, `…allowFrom[0]`. */
-export const configKey = (path: PropertyKey[]) =>
-  `${CONFIG_NAMESPACE}:${path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("")}`;
 
 /**
  * Validates and defaults the `stackport:` config of a stack.
@@ -123,156 +144,47 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
 
-/** Rules that span keys: placements, port clashes on one host, route upstreams. */
-function crossCheck(cfg: StackConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const targetNames = Object.keys(cfg.targets);
-  for (const tier of TIERS) {
-    const placed = cfg[tier];
-    if (!placed) continue;
-    const target = cfg.targets[placed.on];
-    if (!target) {
-      issues.push({
-        key: configKey([tier, "on"]),
-        message: `unknown target '${placed.on}'; targets of this stack: ${targetNames.join(", ")}`,
-      });
-    } else if (target.kind !== "docker") {
-      issues.push({
-        key: configKey([tier, "on"]),
-        message: `target '${placed.on}' is of kind '${target.kind}'; the ${tier} tier has no '${target.kind}' backend yet (allowed: docker targets)`,
-      });
-    }
-  }
-  issues.push(...portClashes(cfg), ...routeProblems(cfg));
-  if (cfg.database?.publish && isWildcard(cfg.database.publish.address)) {
-    issues.push({
-      key: configKey(["database", "publish", "address"]),
-      message: "the database is never published on all interfaces; use 127.0.0.1 or a specific LAN address",
-    });
-  }
-  return issues;
-}
-
-const isWildcard = (address: string) => address === "0.0.0.0";
-
-interface Binding {
-  key: string;
-  target: string;
-  address: string;
-  port: number;
-}
-
-function portClashes(cfg: StackConfig): ConfigIssue[] {
-  const bindings: Binding[] = [];
-  const resolved = normalizePublishing(cfg);
-  const add = (path: PropertyKey[], target: string, p: Published) => {
-    if (p) bindings.push({ key: configKey(path), target, address: p.address, port: p.port });
-  };
-  if (cfg.storage && resolved.storage) {
-    add(["storage", "publishApi", "port"], cfg.storage.on, resolved.storage.publishApi);
-    add(["storage", "publishConsole", "port"], cfg.storage.on, resolved.storage.publishConsole);
-  }
-  if (cfg.database && resolved.database)
-    add(["database", "publish", "port"], cfg.database.on, resolved.database.publish);
-  if (cfg.proxy && resolved.proxy) {
-    const address = resolved.proxy.bindAddress;
-    add(["proxy", "httpPort"], cfg.proxy.on, { address, port: cfg.proxy.httpPort });
-    if (cfg.proxy.tls.mode !== "http")
-      add(["proxy", "httpsPort"], cfg.proxy.on, { address, port: cfg.proxy.httpsPort });
-  }
-  const issues: ConfigIssue[] = [];
-  bindings.forEach((b, i) => {
-    const clash = bindings
-      .slice(0, i)
-      .find(
-        (o) =>
-          o.target === b.target &&
-          o.port === b.port &&
-          (o.address === b.address || isWildcard(o.address) || isWildcard(b.address)),
-      );
-    if (clash) {
-      issues.push({
-        key: b.key,
-        message: `port ${b.port} on target '${b.target}' is already taken by ${clash.key}; choose another port`,
-      });
-    }
-  });
-  return issues;
-}
-
-function routeProblems(cfg: StackConfig): ConfigIssue[] {
-  if (!cfg.proxy) return [];
-  const issues: ConfigIssue[] = [];
-  const catalog = upstreamCatalog(cfg);
-  const seen = new Map<string, string>();
-  for (const [name, route] of Object.entries(cfg.proxy.routes)) {
-    if (!/^[^:]+:\d{1,5}$/.test(route.to) && !catalog[route.to]) {
-      const known = Object.keys(catalog);
-      issues.push({
-        key: configKey(["proxy", "routes", name, "to"]),
-        message: `unknown upstream '${route.to}'; allowed: ${known.length ? known.join(", ") : "(no tier exposes a service yet)"}, or host:port`,
-      });
-    }
-    if (route.auth === "basic" && cfg.proxy.basicAuthUsers.length === 0) {
-      issues.push({
-        key: configKey(["proxy", "routes", name, "auth"]),
-        message: "'basic' needs at least one user in stackport:proxy.basicAuthUsers",
-      });
-    }
-    if (route.stripPrefix && !route.path) {
-      issues.push({
-        key: configKey(["proxy", "routes", name, "stripPrefix"]),
-        message: "needs a 'path' to strip",
-      });
-    }
-    if (route.path && route.path.replace(/\/+$/, "") === "/healthz") {
-      issues.push({
-        key: configKey(["proxy", "routes", name, "path"]),
-        message: "/healthz is the proxy's own health endpoint; choose another path",
-      });
-    }
-    // `/x` and `/x/` match the same requests.
-    const match = `${route.host ?? cfg.proxy.domain}${(route.path ?? "/").replace(/(.)\/+$/, "$1")}`;
-    const other = seen.get(match);
-    if (other) {
-      issues.push({
-        key: configKey(["proxy", "routes", name]),
-        message: `matches the same host and path (${match}) as route '${other}'; give it another host or path`,
-      });
-    }
-    seen.set(match, name);
-  }
-  return issues;
-}
-
-/** Environment-driven defaults: publish on loopback in `local`, nothing published on hosts elsewhere. */
-function normalizePublishing(cfg: StackConfig) {
-  const local = cfg.environment === "local";
-  const publish = (value: PublishConfig | false | undefined, localPort: number): Published =>
-    value === false ? undefined : (value ?? (local ? { port: localPort, address: "127.0.0.1" } : undefined));
-  return {
-    storage: cfg.storage && {
-      publishApi: publish(cfg.storage.publishApi, 9000),
-      publishConsole: publish(cfg.storage.publishConsole, 9001),
-    },
-    database: cfg.database && { publish: publish(cfg.database.publish, 5432) },
-    proxy: cfg.proxy && { bindAddress: cfg.proxy.bindAddress ?? (local ? "127.0.0.1" : "0.0.0.0") },
-  };
-}
-
 function normalize(cfg: StackConfig): ResolvedConfig {
   const local = cfg.environment === "local";
-  const p = normalizePublishing(cfg);
+  const env = cfg.environment;
+  const p = publishing(cfg);
+  const storage: ResolvedStorage | undefined = cfg.storage && {
+    ...cfg.storage,
+    ...p.storage!,
+    aws: resolveAwsStorage(cfg.storage.aws),
+  };
+  const database: ResolvedDatabase | undefined = cfg.database && {
+    ...cfg.database,
+    ...p.database!,
+    aws: resolveAwsDatabase(env, cfg.database.aws),
+  };
   return {
-    environment: cfg.environment,
+    environment: env,
     targets: cfg.targets,
     safety: {
       protect: cfg.safety.protect ?? !local,
       retainOnDelete: cfg.safety.retainOnDelete ?? !local,
     },
-    ...(cfg.storage && { storage: { ...cfg.storage, ...p.storage! } }),
-    ...(cfg.database && { database: { ...cfg.database, ...p.database! } }),
-    ...(cfg.proxy && { proxy: { ...cfg.proxy, ...p.proxy! } }),
+    ...(storage && { storage }),
+    ...(database && { database }),
+    ...(cfg.proxy && {
+      proxy: {
+        ...cfg.proxy,
+        ...p.proxy!,
+        routes: allRoutes(cfg),
+        aws: cfg.proxy.aws ?? awsProxySchema.parse({}),
+      },
+    }),
+    ...(cfg.ingestion && { ingestion: cfg.ingestion }),
+    ...(cfg.basemap && { basemap: cfg.basemap }),
+    ...(cfg.observability && {
+      observability: {
+        ...resolveObservability(cfg.observability, env),
+        aws: resolveAwsObservability(env, cfg.observability.aws),
+      },
+    }),
+    ...(cfg.backups && database && { backups: resolveBackups(cfg.backups, database, storage) }),
+    ...(cfg.cutover && { cutover: cfg.cutover }),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * The stack configuration, as zod schemas. Every key a user can write in `Pulumi.<stack>.yaml` under the
- * `stackport:` namespace is described here; `docs/configuration.md` is the prose version of this file.
+ * The building blocks of the stack configuration and the core tiers (targets, safety, storage, database, proxy), as
+ * zod schemas. The whole namespace is assembled in `stack.ts` (tiers in `tiers/` build on this file, so it imports
+ * none of them). `docs/configuration.md` is the prose version.
  *
  * Schemas are strict: an unknown key is an error (a typo must never silently fall back to a default).
  */
@@ -115,7 +116,7 @@ export const safetySchema = z.strictObject({
 // Tiers
 
 /** A host port binding. The address defaults to loopback: nothing is reachable from the LAN unless asked for. */
-const publishSchema = z.strictObject({
+export const publishSchema = z.strictObject({
   port,
   address: ipv4.default("127.0.0.1"),
 });
@@ -184,7 +185,7 @@ export const databaseSchema = z.strictObject({
 });
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 
-const routeSchema = z.strictObject({
+export const routeSchema = z.strictObject({
   /** Host name this route answers on. @default the proxy's `domain` */
   host: z
     .string()
@@ -199,8 +200,11 @@ const routeSchema = z.strictObject({
   stripPrefix: z.boolean().default(false),
   /** The upstream: a service another tier exposes (e.g. `storage`, `storage-console`) or `host:port`. */
   to: z.string().min(1),
-  /** `basic`: HTTP basic auth with the proxy's generated users (bcrypt). */
-  auth: z.enum(["none", "basic"]).default("none"),
+  /**
+   * `basic`: HTTP basic auth with the proxy's generated users (bcrypt). `apiKey`: the request must carry header
+   * `X-API-Key` equal to the route's generated key (a secret stack output), otherwise 401.
+   */
+  auth: z.enum(["none", "basic", "apiKey"]).default("none"),
   /** Only these client networks may use the route; others get 403. */
   allowFrom: z.array(cidr).optional(),
 });
@@ -228,22 +232,6 @@ export const proxySchema = z.strictObject({
   /** Users for `auth: basic` routes; each gets a generated password (a stack output, secret). */
   basicAuthUsers: z.array(keyName).default(["admin"]),
   routes: z.record(keyName, routeSchema).default({}),
+  memoryMb: z.number().int().min(64).default(256),
 });
 export type ProxyConfig = z.infer<typeof proxySchema>;
-
-/** The whole `stackport:` namespace of a stack. */
-export const stackConfigSchema = z.strictObject({
-  environment: z.enum(ENVIRONMENTS),
-  targets: z
-    .record(keyName, targetSchema)
-    .refine((t) => Object.keys(t).length > 0, "must name at least one target"),
-  safety: safetySchema.default({}),
-  storage: storageSchema.optional(),
-  database: databaseSchema.optional(),
-  proxy: proxySchema.optional(),
-});
-export type StackConfigInput = z.input<typeof stackConfigSchema>;
-export type StackConfig = z.infer<typeof stackConfigSchema>;
-
-/** The config keys a stack may set, in the order the docs list them. */
-export const CONFIG_KEYS = Object.keys(stackConfigSchema.shape) as (keyof StackConfig)[];

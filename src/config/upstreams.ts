@@ -1,4 +1,7 @@
-import type { StackConfig } from "./schema";
+import type { StackConfig } from "./stack";
+import { basemapUpstreams } from "./tiers/basemap";
+import { ingestionUpstreams } from "./tiers/ingestion";
+import { observabilityUpstreams } from "./tiers/observability";
 
 /** A service a tier exposes to the proxy: reachable as `host:port` on the target's backend network. */
 export interface Upstream {
@@ -13,11 +16,18 @@ export interface Upstream {
  * Every upstream the placed tiers expose, by the name routes use in `to:`. Pure and static: known from config
  * alone, so bad routes fail before any resource is registered.
  */
-export function upstreamCatalog(cfg: Pick<StackConfig, "storage" | "database">): Record<string, Upstream> {
+export function upstreamCatalog(
+  cfg: Partial<Pick<StackConfig, "storage" | "ingestion" | "basemap" | "observability">>,
+): Record<string, Upstream> {
   const catalog: Record<string, Upstream> = {};
   if (cfg.storage) {
     catalog["storage"] = { tier: "storage", host: "storage", port: 9000, healthPath: "/minio/health/live" };
     catalog["storage-console"] = { tier: "storage", host: "storage", port: 9001 };
   }
-  return catalog;
+  return {
+    ...catalog,
+    ...ingestionUpstreams(cfg),
+    ...basemapUpstreams(cfg),
+    ...(cfg.observability && observabilityUpstreams()),
+  };
 }

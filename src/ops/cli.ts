@@ -346,7 +346,8 @@ export function defaultDeps(root = process.cwd()): CliDeps {
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    // Exit once stdout has drained: a piped plan is larger than one pipe buffer.
+    (code) => process.stdout.write("", () => process.exit(code)),
     (e: unknown) => {
       process.stderr.write(`stackport failed unexpectedly: ${e instanceof Error ? e.message : String(e)}\n`);
       process.exit(1);

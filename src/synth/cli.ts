@@ -51,7 +51,8 @@ export async function main(argv: string[], root = process.cwd()): Promise<number
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    // Exit once stdout has drained: a piped plan is larger than one pipe buffer.
+    (code) => process.stdout.write("", () => process.exit(code)),
     (e: unknown) => {
       process.stderr.write(
         `stackport synth failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,

@@ -82,9 +82,26 @@ describe("resolveConfig", () => {
       {
         targets: { laptop: { kind: "docker" }, cloud: { kind: "aws", region: "eu-west-1" } },
         database: { on: "cloud" },
+        ingestion: {
+          on: "laptop",
+          services: { api: { image: "x/api:1", connections: { database: "app_writer" } } },
+        },
       },
-      "stackport:database.on",
-      /no 'aws' backend yet/,
+      "stackport:ingestion.services.api.connections.database",
+      /uses the database, but stackport:database is on 'cloud' and stackport:ingestion on 'laptop'/,
+    ],
+    [
+      {
+        targets: { cloud: { kind: "aws", region: "eu-west-1" } },
+        proxy: {
+          on: "cloud",
+          domain: "example.org",
+          routes: { console: { to: "storage-console", auth: "basic" } },
+        },
+        storage: { on: "cloud" },
+      },
+      "stackport:proxy.routes.console.auth",
+      /an ALB cannot do HTTP basic auth/,
     ],
     [
       { proxy: { on: "laptop", routes: { x: { to: "grafana" } } } },

@@ -264,3 +264,63 @@ describe("DockerProxy under the mock runtime", () => {
     expect(recorder.resources.filter((r) => r.name.startsWith("proxy"))).toEqual([]);
   });
 });
+
+describe("auth: apiKey", () => {
+  const KEY = "abcdefghijklmnopqrstuvwxyz012345";
+
+  test("allow-list, then the X-API-Key check (401), then the key is dropped, then the proxy", () => {
+    const text = renderCaddyfile(
+      input({
+        routes: { trigger: route({ path: "/trigger", auth: "apiKey", allowFrom: ["10.0.0.0/8"] }) },
+        apiKeys: { trigger: KEY },
+      }),
+    );
+    const order = [
+      "@trigger_blocked not remote_ip 10.0.0.0/8",
+      `@trigger_no_key not header X-API-Key ${KEY}`,
+      'respond @trigger_no_key "unauthorized" 401',
+      "request_header -X-API-Key",
+      "reverse_proxy api:8000",
+    ].map((line) => text.indexOf(line));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(text).not.toContain("basicauth");
+  });
+
+  test("a missing key, or one that is not plain letters and digits, is refused", () => {
+    const routes = { trigger: route({ auth: "apiKey" }) };
+    expect(() => renderCaddyfile(input({ routes }))).toThrow(/route 'trigger' needs an API key/);
+    // `*` would make Caddy's header matcher a wildcard; whitespace would break the file.
+    expect(() => renderCaddyfile(input({ routes, apiKeys: { trigger: `${KEY}*` } }))).toThrow(/API key/);
+    expect(() => renderCaddyfile(input({ routes, apiKeys: { trigger: `${KEY}\n}` } }))).toThrow(/API key/);
+  });
+
+  test("DockerProxy generates one key per apiKey route, exposed as a secret; the Caddyfile stays secret", async () => {
+    const cfg = resolveConfig({
+      environment: "local",
+      targets: { home: { kind: "docker" } },
+      storage: { on: "home" },
+      proxy: {
+        on: "home",
+        basicAuthUsers: [],
+        routes: { s3: { to: "storage", path: "/s3", auth: "apiKey" } },
+      },
+    });
+    const { recorder, result } = await record(
+      () =>
+        new DockerProxy("proxy", {
+          config: cfg.proxy!,
+          placement: testPlacement(),
+          safety: cfg.safety,
+          upstreams: upstreamCatalog({ storage: {} as never }),
+        }),
+    );
+    expect(recorder.byType("random:index/randomPassword:RandomPassword").map((r) => r.name)).toEqual([
+      "proxy-s3-api-key",
+    ]);
+    expect(one(recorder, "proxy-server").inputs["uploads"]).toBe(SECRET_MASK);
+    expect(Object.keys(result.apiKeys)).toEqual(["s3"]);
+    expect(await isSecret(result.apiKeys["s3"]!)).toBe(true);
+    expect(await valueOf(result.apiKeys["s3"]!)).toBe("mock-password-proxy-s3-api-key");
+  });
+});

@@ -1,0 +1,261 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { ConfigError, type ConfigIssue, type Safety, configKey } from "../../src/config";
+import {
+  BROKER_HOST,
+  BROKER_PORT,
+  type BrokerConfig,
+  type IngestionConfig,
+  type ServiceConfig,
+  replicaAlias,
+} from "../../src/config/tiers/ingestion";
+import type { DockerPlacement } from "../../src/targets/docker";
+import type { DatabaseConnection } from "../database/contract";
+import { type Transform, statefulOptions, transformed } from "../shared/component";
+import { attachNetworks, containerName, pullImage } from "../shared/docker";
+import { dockerLabels } from "../shared/labels";
+import { physicalName } from "../shared/naming";
+import type { StorageConnection } from "../storage/contract";
+import { serviceEnv } from "./serviceEnv";
+
+export interface DockerIngestionArgs {
+  /** The parsed `stackport:ingestion` settings. A service's image, command, env or networks change replaces it. */
+  config: IngestionConfig;
+  /** Where the containers run. */
+  placement: DockerPlacement;
+  /** Protect/retain settings for the broker's data volume. */
+  safety: Safety;
+  /** The database, for services that declare `connections.database`. @default none */
+  database?: DatabaseConnection | undefined;
+  /** Object storage, for services that declare `connections.storage`. @default none */
+  storage?: StorageConnection | undefined;
+  /** Per-child escape hatches. */
+  transform?: {
+    brokerVolume?: Transform<docker.VolumeArgs>;
+    broker?: Transform<docker.ContainerArgs>;
+    /** By service name; applied to every replica of that service. */
+    services?: Record<string, Transform<docker.ContainerArgs>>;
+  };
+}
+
+/** The broker's password variable, read by its start and health commands (never written into the command). */
+const BROKER_PASSWORD_ENV = "BROKER_PASSWORD";
+
+/**
+ * The broker's start command. Re-enters the image's entrypoint with the server name first, so the entrypoint still
+ * drops root privileges (it only does that for `redis-server`/`valkey-server`). The password is expanded from the
+ * environment at start, so it is not part of the container's command.
+ */
+export function brokerStartScript(broker: Pick<BrokerConfig, "persistence" | "memoryMb">): string {
+  // Redis refuses writes at maxmemory instead of being OOM-killed by Docker; noeviction: never drop queued tasks.
+  const maxMemoryMb = Math.floor(broker.memoryMb * 0.8);
+  const persistence = broker.persistence ? "--appendonly yes" : "--appendonly no --save ''";
+  return [
+    "server=redis-server",
+    "if command -v valkey-server >/dev/null 2>&1; then server=valkey-server; fi",
+    `exec docker-entrypoint.sh "$server" ${persistence} --maxmemory ${maxMemoryMb}mb --maxmemory-policy noeviction --requirepass "$${BROKER_PASSWORD_ENV}"`,
+  ].join("\n");
+}
+
+/** The broker's health command: an authenticated PING. */
+export const BROKER_HEALTH_SCRIPT = [
+  "cli=redis-cli",
+  "if command -v valkey-cli >/dev/null 2>&1; then cli=valkey-cli; fi",
+  `"$cli" --no-auth-warning -a "$${BROKER_PASSWORD_ENV}" ping | grep -q PONG`,
+].join("\n");
+
+/** Docker healthcheck test for a service: the explicit command, or a wget of its HTTP health path. */
+export function serviceHealthTest(service: Pick<ServiceConfig, "health" | "port">): string[] | undefined {
+  const health = service.health;
+  if (!health) return undefined;
+  if (health.command) return health.command;
+  // Assumes wget in the image (busybox/Alpine, most Debian images); images without it set health.command.
+  return [
+    "CMD-SHELL",
+    `wget -qO /dev/null http://127.0.0.1:${health.port ?? service.port}${health.path} || exit 1`,
+  ];
+}
+
+/** Where a service is reachable on the backend network. */
+export interface ServiceAddress {
+  /** The alias every replica answers to (Docker DNS round-robin). */
+  host: string;
+  port?: number;
+  /** One alias per replica (`api-1`, `api-2`), e.g. for scraping each replica. */
+  replicas: string[];
+}
+
+/**
+ * The ingestion tier on Docker: a Redis broker (password from `@pulumi/random`, data on a protected volume when
+ * persistent) and every configured service as `replicas` containers. Each service gets only the connections it
+ * declares; routed services also join the edge network, everything else stays on the backend network.
+ */
+export class DockerIngestion extends pulumi.ComponentResource {
+  /** By service name. */
+  readonly addresses: Record<string, ServiceAddress>;
+  /** `redis://:<password>@broker:6379/0` (secret); undefined when the broker is disabled. */
+  readonly brokerUrl?: pulumi.Output<string>;
+  readonly nodes: {
+    broker?: {
+      image: docker.RemoteImage;
+      password: random.RandomPassword;
+      volume?: docker.Volume;
+      container: docker.Container;
+    };
+    /** By service name. */
+    images: Record<string, docker.RemoteImage>;
+    /** By service name, replica 1 first. */
+    containers: Record<string, docker.Container[]>;
+  };
+
+  constructor(name: string, args: DockerIngestionArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { config, placement, transform } = args;
+    // Validate before super(): a declared connection whose tier is missing fails before anything is registered.
+    const missing = missingConnections(config, args);
+    if (missing.length > 0) throw new ConfigError(missing);
+
+    super("stackport:docker:Ingestion", name, { config }, opts);
+    const provider = placement.provider;
+
+    const broker = config.broker === false ? undefined : this.broker(name, config.broker, args);
+    const brokerUrl =
+      broker &&
+      pulumi.secret(pulumi.interpolate`redis://:${broker.password.result}@${BROKER_HOST}:${BROKER_PORT}/0`);
+
+    const images: Record<string, docker.RemoteImage> = {};
+    const containers: Record<string, docker.Container[]> = {};
+    const addresses: Record<string, ServiceAddress> = {};
+    for (const svc of Object.keys(config.services).sort()) {
+      const service = config.services[svc]!;
+      const image = pullImage(`${name}-${svc}-image`, service.image, this, placement);
+      const envs = serviceEnv(svc, service, { database: args.database, storage: args.storage, brokerUrl });
+      const health = serviceHealthTest(service);
+      const dependsOn = service.connections.broker && broker ? [broker.container] : [];
+      const replicas = Array.from({ length: service.replicas }, (_, i) => i + 1);
+      containers[svc] = replicas.map((n) => {
+        const [containerArgs, containerOpts] = transformed<docker.ContainerArgs>(
+          transform?.services?.[svc],
+          {
+            name: containerName("ingestion", svc, String(n)),
+            image: image.imageId,
+            ...(service.command && { command: service.command }),
+            envs,
+            // Only routed services are on the edge network; egress works from the backend network (not internal
+            // unless the target sets isolateBackend, which the config check refuses for egress services).
+            networksAdvanced: attachNetworks(placement, svc, { edge: service.route !== undefined }).map(
+              (net) => ({
+                ...net,
+                aliases: [...net.aliases, replicaAlias(svc, n)],
+              }),
+            ),
+            ...(health && {
+              healthcheck: { tests: health, interval: "15s", timeout: "5s", retries: 4, startPeriod: "20s" },
+              wait: true,
+              waitTimeout: 120,
+            }),
+            restart: service.restart,
+            memory: service.memoryMb,
+            cpus: String(service.cpus),
+            labels: dockerLabels("ingestion", {
+              "stackport.role": "service",
+              "stackport.service": svc,
+              "stackport.replica": String(n),
+              "stackport.egress": String(service.egress),
+            }),
+          },
+          { parent: this, provider, dependsOn },
+        );
+        return new docker.Container(`${name}-${svc}-${n}`, containerArgs, containerOpts);
+      });
+      images[svc] = image;
+      addresses[svc] = {
+        host: svc,
+        ...(service.port !== undefined && { port: service.port }),
+        replicas: replicas.map((n) => replicaAlias(svc, n)),
+      };
+    }
+
+    this.addresses = addresses;
+    if (brokerUrl) this.brokerUrl = brokerUrl;
+    this.nodes = { ...(broker && { broker }), images, containers };
+    this.registerOutputs({
+      addresses,
+      broker: broker ? { host: BROKER_HOST, port: BROKER_PORT } : undefined,
+    });
+  }
+
+  private broker(name: string, broker: BrokerConfig, args: DockerIngestionArgs) {
+    const { placement, safety, transform } = args;
+    const provider = placement.provider;
+    const image = pullImage(`${name}-broker-image`, broker.image, this, placement);
+    // Alphanumeric: it goes into a redis:// URL unescaped.
+    const password = new random.RandomPassword(
+      `${name}-broker-password`,
+      { length: 40, special: false },
+      { parent: this },
+    );
+
+    let volume: docker.Volume | undefined;
+    if (broker.persistence) {
+      const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
+        transform?.brokerVolume,
+        {
+          name: physicalName([pulumi.getStack(), "ingestion", "broker"]),
+          labels: dockerLabels("ingestion", { "stackport.role": "broker" }),
+        },
+        statefulOptions(this, safety, { provider }),
+      );
+      volume = new docker.Volume(`${name}-broker-data`, volumeArgs, volumeOpts);
+    }
+
+    const [containerArgs, containerOpts] = transformed<docker.ContainerArgs>(
+      transform?.broker,
+      {
+        name: containerName("ingestion", "broker"),
+        image: image.imageId,
+        command: ["sh", "-c", brokerStartScript(broker)],
+        envs: [pulumi.secret(pulumi.interpolate`${BROKER_PASSWORD_ENV}=${password.result}`)],
+        ...(volume && { volumes: [{ volumeName: volume.name, containerPath: "/data" }] }),
+        networksAdvanced: attachNetworks(placement, BROKER_HOST),
+        healthcheck: {
+          tests: ["CMD-SHELL", BROKER_HEALTH_SCRIPT],
+          interval: "10s",
+          timeout: "5s",
+          retries: 6,
+          startPeriod: "5s",
+        },
+        wait: true,
+        waitTimeout: 60,
+        restart: "unless-stopped",
+        // Time to write the append-only file on shutdown.
+        stopTimeout: 30,
+        memory: broker.memoryMb,
+        labels: dockerLabels("ingestion", { "stackport.role": "broker" }),
+      },
+      { parent: this, provider },
+    );
+    const container = new docker.Container(`${name}-broker`, containerArgs, containerOpts);
+    return { image, password, ...(volume && { volume }), container };
+  }
+}
+
+/** Declared connections whose tier was not handed to the component, with the config key that declares them. */
+function missingConnections(
+  config: IngestionConfig,
+  available: Pick<DockerIngestionArgs, "database" | "storage">,
+) {
+  const issues: ConfigIssue[] = [];
+  for (const [svc, service] of Object.entries(config.services)) {
+    const key = (c: string) => configKey(["ingestion", "services", svc, "connections", c]);
+    const { database, storage, broker } = service.connections;
+    if (database && !available.database)
+      issues.push({ key: key("database"), message: "the database tier is not placed" });
+    if (storage && !available.storage)
+      issues.push({ key: key("storage"), message: "the storage tier is not placed" });
+    if (broker && config.broker === false) {
+      issues.push({ key: key("broker"), message: "stackport:ingestion.broker is false" });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,77 @@
+/**
+ * Each ingestion service's environment, built from the connections it declares and nothing else — the place the
+ * "least privilege" promise of `connections` is kept. Pure (no resources); credentials stay Pulumi secrets.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { configKey } from "../../src/config";
+import { SERVICE_DATABASE_ROLES, type ServiceConfig } from "../../src/config/tiers/ingestion";
+import type { DatabaseConnection } from "../database/contract";
+import type { StorageConnection } from "../storage/contract";
+
+/** What the platform can offer a service; each is used only if the service declares it. */
+export interface AvailableConnections {
+  database?: DatabaseConnection | undefined;
+  storage?: StorageConnection | undefined;
+  /** `redis://:<password>@broker:6379/0` (secret). */
+  brokerUrl?: pulumi.Output<string> | undefined;
+}
+
+/** `STORAGE_BUCKET_RAW`, `STORAGE_BUCKET_TILE_CACHE` (`-` is not allowed in variable names). */
+export const bucketEnvName = (bucket: string) => `STORAGE_BUCKET_${bucket.toUpperCase().replace(/-/g, "_")}`;
+
+const secretEnv = (name: string, value: pulumi.Input<string>) =>
+  pulumi.secret(pulumi.interpolate`${name}=${value}`);
+
+/**
+ * The `KEY=VALUE` list for one service: its plain `environment`, then one group per declared connection:
+ * - `database: <role>` → `DATABASE_URL` of that role (`db_admin` is impossible: refused here as well as by the schema);
+ * - `storage: [buckets]` → `STORAGE_ENDPOINT`, `STORAGE_REGION`, `STORAGE_FORCE_PATH_STYLE`, `STORAGE_ACCESS_KEY_ID`,
+ *   `STORAGE_SECRET_ACCESS_KEY` and `STORAGE_BUCKET_<NAME>` for the declared buckets only;
+ * - `broker: true` → `BROKER_URL`.
+ * @throws naming the config key when a declared connection is not available (its tier is not placed)
+ */
+export function serviceEnv(
+  svc: string,
+  service: Pick<ServiceConfig, "environment" | "connections">,
+  available: AvailableConnections,
+): pulumi.Input<string>[] {
+  const key = (...path: PropertyKey[]) => configKey(["ingestion", "services", svc, "connections", ...path]);
+  const envs: pulumi.Input<string>[] = Object.entries(service.environment)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`);
+  const { database: role, storage: buckets, broker } = service.connections;
+
+  if (role !== undefined) {
+    // The type already excludes db_admin; this guards callers that bypass the schema.
+    if (!(SERVICE_DATABASE_ROLES as readonly string[]).includes(role)) {
+      throw new Error(
+        `${key("database")}: '${role}' is not a service role (allowed: ${SERVICE_DATABASE_ROLES.join(", ")})`,
+      );
+    }
+    if (!available.database) throw new Error(`${key("database")}: the database tier is not placed`);
+    envs.push(secretEnv("DATABASE_URL", available.database.roles[role].url));
+  }
+
+  if (buckets !== undefined) {
+    const storage = available.storage;
+    if (!storage) throw new Error(`${key("storage")}: the storage tier is not placed`);
+    envs.push(
+      pulumi.interpolate`STORAGE_ENDPOINT=${storage.endpoint}`,
+      pulumi.interpolate`STORAGE_REGION=${storage.region}`,
+      `STORAGE_FORCE_PATH_STYLE=${storage.forcePathStyle}`,
+      secretEnv("STORAGE_ACCESS_KEY_ID", storage.accessKeyId),
+      secretEnv("STORAGE_SECRET_ACCESS_KEY", storage.secretAccessKey),
+    );
+    buckets.forEach((bucket, i) => {
+      const physical = storage.buckets[bucket];
+      if (!physical) throw new Error(`${key("storage", i)}: the storage tier has no bucket '${bucket}'`);
+      envs.push(pulumi.interpolate`${bucketEnvName(bucket)}=${physical}`);
+    });
+  }
+
+  if (broker) {
+    if (!available.brokerUrl) throw new Error(`${key("broker")}: the ingestion broker is disabled`);
+    envs.push(secretEnv("BROKER_URL", available.brokerUrl));
+  }
+  return envs;
+}

@@ -1,0 +1,288 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { Safety } from "../../src/config";
+import { OBSERVABILITY_SERVICES, type ResolvedObservability } from "../../src/config/tiers/observability";
+import type { DockerPlacement } from "../../src/targets/docker";
+import { type Transform, statefulOptions, transformed } from "../shared/component";
+import { attachNetworks, containerName, publishedPorts, pullImage } from "../shared/docker";
+import { dockerLabels } from "../shared/labels";
+import { physicalName } from "../shared/naming";
+import { DOCKER_SOCKET, renderAlloyConfig } from "./alloy";
+import type { ScrapeTarget } from "./contract";
+import {
+  DASHBOARDS_DIR,
+  renderGrafanaDashboardProvider,
+  renderGrafanaDatasources,
+  renderPlatformDashboard,
+} from "./grafana";
+import { OBSERVABILITY_TIER, ownScrapeTargets, renderAlertRules, renderPrometheusConfig } from "./prometheus";
+
+export interface DockerObservabilityArgs {
+  /** The resolved `stackport:observability` settings. Changing an image or a rendered file replaces that container. */
+  config: ResolvedObservability;
+  /** Where the containers run. */
+  placement: DockerPlacement;
+  /** Protect/retain settings for the data volumes (metrics, Grafana's database, logs). */
+  safety: Safety;
+  /** The other tiers' metrics endpoints. Job names must be unique and differ from this tier's own jobs. */
+  targets: ScrapeTarget[];
+  /** A proxy route points at Grafana: it joins the edge network too. @default false */
+  routed?: boolean;
+  /** Per-child escape hatches. */
+  transform?: {
+    prometheusData?: Transform<docker.VolumeArgs>;
+    prometheus?: Transform<docker.ContainerArgs>;
+    grafanaData?: Transform<docker.VolumeArgs>;
+    grafana?: Transform<docker.ContainerArgs>;
+    lokiData?: Transform<docker.VolumeArgs>;
+    loki?: Transform<docker.ContainerArgs>;
+    alloy?: Transform<docker.ContainerArgs>;
+  };
+}
+
+const { prometheus: PROM, grafana: GRAFANA, loki: LOKI, alloy: ALLOY } = OBSERVABILITY_SERVICES;
+const PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml";
+/** Relative to the config file, so `promtool check config` resolves it the same way in tests. */
+const RULES_FILE = "rules/stackport.yml";
+const GRAFANA_PROVISIONING = "/etc/grafana/provisioning";
+export const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
+const GRAFANA_ADMIN_USER = "admin";
+
+/** Health probing common to every container that has a probe. */
+const probe = (tests: string[], startPeriod: string) => ({
+  tests,
+  interval: "10s",
+  timeout: "5s",
+  retries: 10,
+  startPeriod,
+});
+
+/**
+ * Observability on Docker: Prometheus (rendered scrape config and alert rules), Grafana (provisioned datasources and
+ * the platform dashboard, admin password from `@pulumi/random`), and — unless `logs: false` — Loki with Grafana
+ * Alloy shipping the stack's container logs. Metrics, Grafana's database and logs live on protected named volumes.
+ * Only Alloy reaches the Docker socket. Nothing is published on the host unless configured (loopback in `local`).
+ */
+export class DockerObservability extends pulumi.ComponentResource {
+  /** Grafana's `admin` password (secret). */
+  readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** Prometheus on the backend network. */
+  readonly prometheusUrl: pulumi.Output<string>;
+  /** Grafana on the backend network. */
+  readonly grafanaUrl: pulumi.Output<string>;
+  readonly nodes: {
+    images: Record<"prometheus" | "grafana", docker.RemoteImage> &
+      Partial<Record<"loki" | "alloy", docker.RemoteImage>>;
+    grafanaAdminPassword: random.RandomPassword;
+    prometheusData: docker.Volume;
+    prometheus: docker.Container;
+    grafanaData: docker.Volume;
+    grafana: docker.Container;
+    lokiData?: docker.Volume;
+    loki?: docker.Container;
+    alloy?: docker.Container;
+  };
+
+  constructor(name: string, args: DockerObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { config, placement, safety, transform } = args;
+    // Every file is rendered before anything is registered: a duplicate job name or a bad address fails here.
+    const targets = [...args.targets, ...ownScrapeTargets(config.logs)];
+    const prometheusYml = renderPrometheusConfig({
+      scrapeIntervalSeconds: config.scrapeIntervalSeconds,
+      targets,
+      ruleFiles: [RULES_FILE],
+    });
+    const rules = renderAlertRules(config.alerts);
+    const lokiUrl = `http://${LOKI.host}:${LOKI.port}`;
+    const prometheusUrl = `http://${PROM.host}:${PROM.port}`;
+    const datasources = renderGrafanaDatasources({
+      prometheusUrl,
+      ...(config.logs && { lokiUrl }),
+      scrapeIntervalSeconds: config.scrapeIntervalSeconds,
+    });
+    const dashboard = renderPlatformDashboard({ jobs: targets.map((t) => t.job), logs: config.logs });
+
+    super("stackport:docker:Observability", name, { config, targets: args.targets }, opts);
+    const provider = placement.provider;
+    const stack = pulumi.getStack();
+    const labels = (role: string) => dockerLabels(OBSERVABILITY_TIER, { "stackport.role": role });
+
+    const volume = (role: string, t?: Transform<docker.VolumeArgs>) => {
+      const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
+        t,
+        { name: physicalName([stack, OBSERVABILITY_TIER, role, "data"]), labels: labels(`${role}-data`) },
+        statefulOptions(this, safety, { provider }),
+      );
+      return new docker.Volume(`${name}-${role}-data`, volumeArgs, volumeOpts);
+    };
+    const container = (
+      role: string,
+      t: Transform<docker.ContainerArgs> | undefined,
+      containerArgs: docker.ContainerArgs,
+      extra: pulumi.CustomResourceOptions = {},
+    ) => {
+      const [finalArgs, finalOpts] = transformed<docker.ContainerArgs>(t, containerArgs, {
+        ...extra,
+        parent: this,
+        provider,
+      });
+      return new docker.Container(`${name}-${role}`, finalArgs, finalOpts);
+    };
+
+    const images = {
+      prometheus: pullImage(`${name}-prometheus-image`, config.prometheusImage, this, placement),
+      grafana: pullImage(`${name}-grafana-image`, config.grafanaImage, this, placement),
+      ...(config.logs && {
+        loki: pullImage(`${name}-loki-image`, config.lokiImage, this, placement),
+        alloy: pullImage(`${name}-alloy-image`, config.alloyImage, this, placement),
+      }),
+    };
+
+    const prometheusData = volume("prometheus", transform?.prometheusData);
+    const prometheus = container("prometheus", transform?.prometheus, {
+      name: containerName(OBSERVABILITY_TIER, "prometheus"),
+      image: images.prometheus.imageId,
+      command: [
+        `--config.file=${PROMETHEUS_CONFIG}`,
+        "--storage.tsdb.path=/prometheus",
+        `--storage.tsdb.retention.time=${config.retentionDays}d`,
+        // POST /-/reload after an in-place edit during an incident; stackport itself replaces the container when
+        // the rendered files change (uploads force replacement).
+        "--web.enable-lifecycle",
+      ],
+      uploads: [
+        { file: PROMETHEUS_CONFIG, content: prometheusYml },
+        { file: `/etc/prometheus/${RULES_FILE}`, content: rules },
+      ],
+      volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }],
+      networksAdvanced: attachNetworks(placement, PROM.host),
+      ports: publishedPorts(PROM.port, config.publishPrometheus),
+      // The image is busybox-based: wget is there.
+      healthcheck: probe(
+        ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PROM.port}/-/ready`],
+        "10s",
+      ),
+      wait: true,
+      waitTimeout: 120,
+      restart: "unless-stopped",
+      memory: config.memoryMb.prometheus,
+      labels: labels("prometheus"),
+    });
+
+    const grafanaAdminPassword = new random.RandomPassword(
+      `${name}-grafana-admin-password`,
+      { length: 32, special: false },
+      { parent: this },
+    );
+    const grafanaData = volume("grafana", transform?.grafanaData);
+    const grafana = container("grafana", transform?.grafana, {
+      name: containerName(OBSERVABILITY_TIER, "grafana"),
+      image: images.grafana.imageId,
+      envs: [
+        `GF_SECURITY_ADMIN_USER=${GRAFANA_ADMIN_USER}`,
+        // Applied when Grafana creates its database (first start on an empty volume).
+        pulumi.interpolate`GF_SECURITY_ADMIN_PASSWORD=${grafanaAdminPassword.result}`,
+        "GF_USERS_ALLOW_SIGN_UP=false",
+        "GF_AUTH_ANONYMOUS_ENABLED=false",
+        // No calls home from a self-hosted platform.
+        "GF_ANALYTICS_REPORTING_ENABLED=false",
+        "GF_ANALYTICS_CHECK_FOR_UPDATES=false",
+        `GF_PATHS_PROVISIONING=${GRAFANA_PROVISIONING}`,
+      ],
+      uploads: [
+        { file: `${GRAFANA_PROVISIONING}/datasources/stackport.yaml`, content: datasources },
+        {
+          file: `${GRAFANA_PROVISIONING}/dashboards/stackport.yaml`,
+          content: renderGrafanaDashboardProvider(),
+        },
+        { file: `${DASHBOARDS_DIR}/platform.json`, content: dashboard },
+      ],
+      volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }],
+      networksAdvanced: attachNetworks(placement, GRAFANA.host, { edge: args.routed ?? false }),
+      ports: publishedPorts(GRAFANA.port, config.publishGrafana),
+      // The default image is Alpine-based: busybox wget.
+      healthcheck: probe(
+        ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${GRAFANA.port}/api/health`],
+        "30s",
+      ),
+      wait: true,
+      waitTimeout: 180,
+      restart: "unless-stopped",
+      memory: config.memoryMb.grafana,
+      labels: labels("grafana"),
+    });
+
+    let lokiData: docker.Volume | undefined;
+    let loki: docker.Container | undefined;
+    let alloy: docker.Container | undefined;
+    if (images.loki && images.alloy) {
+      lokiData = volume("loki", transform?.lokiData);
+      loki = container("loki", transform?.loki, {
+        name: containerName(OBSERVABILITY_TIER, "loki"),
+        image: images.loki.imageId,
+        // The image's single-binary filesystem config: auth off, TSDB schema v13, data under /loki.
+        command: ["-config.file=/etc/loki/local-config.yaml"],
+        volumes: [{ volumeName: lokiData.name, containerPath: "/loki" }],
+        networksAdvanced: attachNetworks(placement, LOKI.host),
+        // Distroless since 3.6 (no shell, no wget: grafana/loki#20149); 3.7 added a self-check (grafana/loki#20313).
+        healthcheck: probe(["CMD", "/usr/bin/loki", "-health"], "30s"),
+        wait: true,
+        waitTimeout: 180,
+        restart: "unless-stopped",
+        memory: config.memoryMb.loki,
+        labels: labels("loki"),
+      });
+      alloy = container(
+        "alloy",
+        transform?.alloy,
+        {
+          name: containerName(OBSERVABILITY_TIER, "alloy"),
+          image: images.alloy.imageId,
+          command: [
+            "run",
+            `--server.http.listen-addr=0.0.0.0:${ALLOY.port}`,
+            "--storage.path=/var/lib/alloy/data",
+            ALLOY_CONFIG_PATH,
+          ],
+          uploads: [
+            {
+              file: ALLOY_CONFIG_PATH,
+              content: renderAlloyConfig({ lokiUrl: `${lokiUrl}/loki/api/v1/push`, stack }),
+            },
+          ],
+          // The only container with the Docker socket: it discovers containers and reads their logs. Read-only
+          // stops the mount being replaced, not API calls — see docs/observability.md.
+          volumes: [{ hostPath: DOCKER_SOCKET, containerPath: DOCKER_SOCKET, readOnly: true }],
+          networksAdvanced: attachNetworks(placement, ALLOY.host),
+          // No probe: the image's tools are not documented; Prometheus scrapes Alloy, so `up` covers it.
+          restart: "unless-stopped",
+          memory: config.memoryMb.alloy,
+          labels: labels("log-collector"),
+        },
+        { dependsOn: [loki] },
+      );
+    }
+
+    this.nodes = {
+      images,
+      grafanaAdminPassword,
+      prometheusData,
+      prometheus,
+      grafanaData,
+      grafana,
+      ...(lokiData && { lokiData }),
+      ...(loki && { loki }),
+      ...(alloy && { alloy }),
+    };
+    this.grafanaAdminPassword = pulumi.secret(grafanaAdminPassword.result);
+    this.prometheusUrl = pulumi.output(prometheusUrl);
+    this.grafanaUrl = pulumi.output(`http://${GRAFANA.host}:${GRAFANA.port}`);
+    this.registerOutputs({
+      prometheusUrl: this.prometheusUrl,
+      grafanaUrl: this.grafanaUrl,
+      grafanaAdminUser: GRAFANA_ADMIN_USER,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+    });
+  }
+}

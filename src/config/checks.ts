@@ -1,0 +1,300 @@
+/**
+ * Rules that span keys and tiers — placements, backends per target kind, tiers that must share a target, port
+ * clashes on one host, routes — run on the parsed config before anything is normalized or registered. Pure.
+ */
+import { checkAlbRoutes } from "../../components/proxy/albRules";
+import { awsTargetIssues } from "../targets/awsNetwork";
+import { isConfigError, type ConfigIssue } from "./errors";
+import { configKey } from "./keys";
+import { type SourcedRoute, routeSources } from "./routes";
+import type { PublishConfig } from "./schema";
+import type { StackConfig } from "./stack";
+import { awsSettingsIssues } from "./tiers/aws";
+import { resolveAwsService } from "./tiers/awsServices";
+import { checkBackups } from "./tiers/backups";
+import { checkBasemap } from "./tiers/basemap";
+import { CUTOVER_TIERS } from "./tiers/cutover";
+import { checkIngestion } from "./tiers/ingestion";
+import { checkObservability, observabilityBindings, resolveObservability } from "./tiers/observability";
+import { cutoverProblems } from "../ops/cutover/phases";
+import { upstreamCatalog } from "./upstreams";
+import { publishing } from "./publishing";
+
+/** Tiers placed with `on:`; every one has a Docker and an AWS backend. */
+export const PLACED_TIERS = [
+  "storage",
+  "database",
+  "proxy",
+  "ingestion",
+  "basemap",
+  "observability",
+] as const;
+export type PlacedTier = (typeof PLACED_TIERS)[number];
+
+export function crossCheck(cfg: StackConfig): ConfigIssue[] {
+  const issues = [...placementIssues(cfg), ...sharedTargetIssues(cfg)];
+  issues.push(
+    ...checkIngestion(cfg),
+    ...checkBasemap(cfg),
+    ...checkObservability(cfg),
+    ...checkBackups(cfg),
+    ...portClashes(cfg),
+    ...routeProblems(cfg),
+    ...awsIssues(cfg),
+    ...cutoverIssues(cfg),
+  );
+  if (cfg.database?.publish && isWildcard(cfg.database.publish.address)) {
+    issues.push({
+      key: configKey(["database", "publish", "address"]),
+      message: "the database is never published on all interfaces; use 127.0.0.1 or a specific LAN address",
+    });
+  }
+  // A key may be reported by two rules (e.g. a tier check and the route check); say it once.
+  const seen = new Set<string>();
+  return issues.filter((i) => !seen.has(`${i.key}\n${i.message}`) && seen.add(`${i.key}\n${i.message}`));
+}
+
+function placementIssues(cfg: StackConfig): ConfigIssue[] {
+  const targetNames = Object.keys(cfg.targets);
+  return PLACED_TIERS.flatMap((tier) => {
+    const placed = cfg[tier];
+    if (!placed || cfg.targets[placed.on]) return [];
+    return [
+      {
+        key: configKey([tier, "on"]),
+        message: `unknown target '${placed.on}'; targets of this stack: ${targetNames.join(", ")}`,
+      },
+    ];
+  });
+}
+
+const targetOf = (cfg: StackConfig, tier: PlacedTier) => cfg[tier]?.on;
+const kindOf = (cfg: StackConfig, tier: PlacedTier) => {
+  const on = targetOf(cfg, tier);
+  return on ? cfg.targets[on]?.kind : undefined;
+};
+
+/**
+ * Tiers that talk over a private network must share a target: a Docker backend network or an AWS VPC does not
+ * reach another host's. (During a cutover the tier runs on both targets; consumers follow `serving`.)
+ */
+function sharedTargetIssues(cfg: StackConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const needs = (consumer: PlacedTier, provider: PlacedTier, path: PropertyKey[], why: string) => {
+    const a = targetOf(cfg, consumer);
+    const b = targetOf(cfg, provider);
+    if (a && b && a !== b && cfg.targets[a] && cfg.targets[b]) {
+      issues.push({
+        key: configKey(path),
+        message: `${why}, but stackport:${provider} is on '${b}' and stackport:${consumer} on '${a}'; place both on one target`,
+      });
+    }
+  };
+  for (const [svc, s] of Object.entries(cfg.ingestion?.services ?? {})) {
+    if (s.connections.database) {
+      needs(
+        "ingestion",
+        "database",
+        ["ingestion", "services", svc, "connections", "database"],
+        "uses the database",
+      );
+    }
+    if (s.connections.storage) {
+      needs(
+        "ingestion",
+        "storage",
+        ["ingestion", "services", svc, "connections", "storage"],
+        "uses object storage",
+      );
+    }
+  }
+  if (cfg.basemap?.postgis) needs("basemap", "database", ["basemap", "postgis"], "serves PostGIS tables");
+  if (cfg.basemap?.pmtiles.length)
+    needs("basemap", "storage", ["basemap", "pmtiles"], "serves PMTiles from storage");
+  const catalog = upstreamCatalog(cfg);
+  for (const { route, path } of routeSources(cfg)) {
+    const upstream = catalog[route.to];
+    if (upstream && upstream.tier !== "proxy") {
+      needs("proxy", upstream.tier as PlacedTier, [...path, "to"], `routes to '${route.to}'`);
+    }
+  }
+  return issues;
+}
+
+const isWildcard = (address: string) => address === "0.0.0.0";
+
+interface Binding {
+  key: string;
+  target: string;
+  address: string;
+  port: number;
+}
+
+function portClashes(cfg: StackConfig): ConfigIssue[] {
+  const bindings: Binding[] = [];
+  const p = publishing(cfg);
+  const add = (path: PropertyKey[], target: string, b: PublishConfig | undefined) => {
+    if (b) bindings.push({ key: configKey(path), target, address: b.address, port: b.port });
+  };
+  if (cfg.storage && p.storage) {
+    add(["storage", "publishApi", "port"], cfg.storage.on, p.storage.publishApi);
+    add(["storage", "publishConsole", "port"], cfg.storage.on, p.storage.publishConsole);
+  }
+  if (cfg.database && p.database) add(["database", "publish", "port"], cfg.database.on, p.database.publish);
+  if (cfg.proxy && p.proxy && kindOf(cfg, "proxy") === "docker") {
+    const address = p.proxy.bindAddress;
+    add(["proxy", "httpPort"], cfg.proxy.on, { address, port: cfg.proxy.httpPort });
+    if (cfg.proxy.tls.mode !== "http")
+      add(["proxy", "httpsPort"], cfg.proxy.on, { address, port: cfg.proxy.httpsPort });
+  }
+  if (cfg.observability) {
+    for (const { key, binding } of observabilityBindings(
+      resolveObservability(cfg.observability, cfg.environment),
+    )) {
+      bindings.push({ key, target: cfg.observability.on, ...binding });
+    }
+  }
+  const issues: ConfigIssue[] = [];
+  bindings.forEach((b, i) => {
+    const clash = bindings
+      .slice(0, i)
+      .find(
+        (o) =>
+          o.target === b.target &&
+          o.port === b.port &&
+          (o.address === b.address || isWildcard(o.address) || isWildcard(b.address)),
+      );
+    if (clash) {
+      issues.push({
+        key: b.key,
+        message: `port ${b.port} on target '${b.target}' is already taken by ${clash.key}; choose another port`,
+      });
+    }
+  });
+  return issues;
+}
+
+function routeProblems(cfg: StackConfig): ConfigIssue[] {
+  if (!cfg.proxy) return [];
+  const issues: ConfigIssue[] = [];
+  const catalog = upstreamCatalog(cfg);
+  const seen = new Map<string, SourcedRoute>();
+  for (const sourced of routeSources(cfg)) {
+    const { route, path } = sourced;
+    if (!/^[^:]+:\d{1,5}$/.test(route.to) && !catalog[route.to]) {
+      const known = Object.keys(catalog);
+      issues.push({
+        key: configKey([...path, "to"]),
+        message: `unknown upstream '${route.to}'; allowed: ${known.length ? known.join(", ") : "(no tier exposes a service yet)"}, or host:port`,
+      });
+    }
+    if (route.auth === "basic" && cfg.proxy.basicAuthUsers.length === 0) {
+      issues.push({
+        key: configKey([...path, "auth"]),
+        message: "'basic' needs at least one user in stackport:proxy.basicAuthUsers",
+      });
+    }
+    if (route.stripPrefix && !route.path) {
+      issues.push({ key: configKey([...path, "stripPrefix"]), message: "needs a 'path' to strip" });
+    }
+    if (route.path && route.path.replace(/\/+$/, "") === "/healthz") {
+      issues.push({
+        key: configKey([...path, "path"]),
+        message: "/healthz is the proxy's own health endpoint; choose another path",
+      });
+    }
+    // `/x` and `/x/` match the same requests.
+    const match = `${route.host ?? cfg.proxy.domain}${(route.path ?? "/").replace(/(.)\/+$/, "$1")}`;
+    const other = seen.get(match);
+    if (other) {
+      issues.push({
+        key: configKey(path),
+        message: `matches the same host and path (${match}) as ${other.path[0] === "proxy" ? `route '${other.name}'` : configKey(other.path)}; give it another host or path`,
+      });
+    }
+    seen.set(match, sourced);
+  }
+  return issues;
+}
+
+/** AWS-only rules, checked here so they fail before registration (and without loading @pulumi/aws). */
+function awsIssues(cfg: StackConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const [name, target] of Object.entries(cfg.targets)) {
+    if (target.kind === "aws") issues.push(...awsTargetIssues(name, target));
+  }
+  issues.push(
+    ...awsSettingsIssues(
+      cfg.environment,
+      {
+        ...(cfg.storage?.aws && { storage: cfg.storage.aws }),
+        ...(cfg.database?.aws && { database: cfg.database.aws }),
+      },
+      configKey,
+    ),
+  );
+  const collect = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      if (!isConfigError(e)) throw e;
+      issues.push(...e.issues);
+    }
+  };
+  if (cfg.ingestion && kindOf(cfg, "ingestion") === "aws") {
+    for (const [svc, s] of Object.entries(cfg.ingestion.services)) {
+      collect(() =>
+        resolveAwsService(s.aws, cfg.environment, configKey(["ingestion", "services", svc, "aws"])),
+      );
+    }
+  }
+  if (cfg.basemap && kindOf(cfg, "basemap") === "aws") {
+    collect(() => resolveAwsService(cfg.basemap!.aws, cfg.environment, configKey(["basemap", "aws"])));
+    if (cfg.basemap.import) {
+      issues.push({
+        key: configKey(["basemap", "import"]),
+        message:
+          "the import job runs on Docker targets only; run the import against RDS from a Docker target or CI",
+      });
+    }
+  }
+  if (cfg.proxy && kindOf(cfg, "proxy") === "aws") {
+    const catalog = upstreamCatalog(cfg);
+    const ecsUpstreams = Object.fromEntries(
+      Object.entries(catalog)
+        .filter(([, u]) => u.tier === "ingestion" || u.tier === "basemap")
+        .map(([name, u]) => [name, { port: u.port, ...(u.healthPath && { healthPath: u.healthPath }) }]),
+    );
+    const routes = Object.fromEntries(routeSources(cfg).map((r) => [r.name, r.route]));
+    collect(() => checkAlbRoutes(routes, ecsUpstreams, cfg.proxy!.aws ?? {}, cfg.proxy!.domain));
+  }
+  if (cfg.backups && kindOf(cfg, "database") === "aws") {
+    issues.push({
+      key: configKey(["backups"]),
+      message:
+        "on AWS the database is backed up by RDS (automated backups and a final snapshot); remove stackport:backups and set stackport:database.aws.backupRetentionDays",
+    });
+  }
+  return issues;
+}
+
+function cutoverIssues(cfg: StackConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const tier of CUTOVER_TIERS) {
+    const cutover = cfg.cutover?.[tier];
+    if (!cutover) continue;
+    const placed = cfg[tier];
+    if (!placed) {
+      issues.push({
+        key: configKey(["cutover", tier]),
+        message: `stackport:${tier} is not placed; nothing to move`,
+      });
+      continue;
+    }
+    for (const message of cutoverProblems(tier, placed.on, cutover, Object.keys(cfg.targets))) {
+      const [key, ...rest] = message.split(": ");
+      issues.push({ key: key!, message: rest.join(": ") });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,363 @@
+/**
+ * The generated Prometheus config and alert rules, checked by the real tool: `promtool check config` (which also
+ * loads the rule files it names), `promtool check rules`, and `promtool test rules` unit tests that prove each alert
+ * fires on the situation it is for — and stays quiet when things are fine.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import {
+  ALERTS,
+  ownScrapeTargets,
+  renderAlertRules,
+  renderPrometheusConfig,
+} from "../../components/observability/prometheus";
+import type { ScrapeTarget } from "../../components/observability/contract";
+import type { ObservabilityAlerts } from "../../src/config/tiers/observability";
+import { DockerObservability } from "../../components/observability/dockerObservability";
+import { observabilitySchema as schema, resolveObservability } from "../../src/config/tiers/observability";
+import { one, record } from "../harness";
+import { testPlacement } from "../support/placement";
+import { requireTool, run } from "../support/tools";
+
+let promtool: string;
+let dir: string;
+
+beforeAll(() => {
+  promtool = requireTool("promtool", "prometheus");
+  dir = mkdtempSync(join(tmpdir(), "stackport-prometheus-"));
+});
+afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+const defaults = schema.parse({ on: "t" });
+const alertsWith = (over: Partial<ObservabilityAlerts> = {}): ObservabilityAlerts => ({
+  ...defaults.alerts,
+  ...over,
+});
+
+/** The targets a full local stack hands over: storage (both MinIO endpoints), proxy, ingestion, basemap. */
+const platformTargets: ScrapeTarget[] = [
+  { job: "storage", tier: "storage", addresses: ["storage:9000"], metricsPath: "/minio/v2/metrics/cluster" },
+  {
+    job: "storage-buckets",
+    tier: "storage",
+    addresses: ["storage:9000"],
+    metricsPath: "/minio/v2/metrics/bucket",
+  },
+  { job: "proxy", tier: "proxy", addresses: ["proxy:2019"] },
+  { job: "ingestion-api", tier: "ingestion", addresses: ["api:8000"] },
+  { job: "ingestion-worker", tier: "ingestion", addresses: ["worker-1:9100", "worker-2:9100"] },
+  { job: "basemap", tier: "basemap", addresses: ["basemap:3000"], metricsPath: "/_/metrics" },
+];
+
+let counter = 0;
+/** Writes a config and its rule file into a fresh directory, the rules at the relative path the config names. */
+function writeConfig(config: string, rules: string): string {
+  const here = join(dir, `case-${counter++}`);
+  mkdirSync(join(here, "rules"), { recursive: true });
+  writeFileSync(join(here, "rules", "stackport.yml"), rules);
+  const file = join(here, "prometheus.yml");
+  writeFileSync(file, config);
+  return file;
+}
+
+function promtoolOk(args: string[]) {
+  const r = run(promtool, args);
+  if (r.code !== 0)
+    throw new Error(`promtool ${args.join(" ")} failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+describe("prometheus.yml", () => {
+  it.each([
+    ["logs on, every tier", platformTargets, true, 30],
+    ["logs off, no other tier", [], false, 30],
+    ["fast scrape (timeout must shrink below the interval)", platformTargets, true, 5],
+  ])("%s passes promtool check config, rule files included", (_name, targets, logs, interval) => {
+    const config = renderPrometheusConfig({
+      scrapeIntervalSeconds: interval,
+      targets: [...targets, ...ownScrapeTargets(logs)],
+      ruleFiles: ["rules/stackport.yml"],
+    });
+    const out = promtoolOk(["check", "config", writeConfig(config, renderAlertRules(alertsWith()))]);
+    expect(out).toMatch(/SUCCESS: 5 rules found/);
+  });
+
+  it("the files the Prometheus container really gets pass promtool check config at their container paths", async () => {
+    const { recorder } = await record(
+      () =>
+        new DockerObservability("observability", {
+          config: resolveObservability(schema.parse({ on: "t" }), "staging"),
+          placement: testPlacement(),
+          safety: { protect: true, retainOnDelete: true },
+          targets: platformTargets,
+        }),
+    );
+    const prometheus = one(recorder, "observability-prometheus");
+    const uploads = prometheus.inputs["uploads"] as { file: string; content: string }[];
+    // Recreate /etc/prometheus under a temp root: the config names its rule file relative to itself.
+    const root = join(dir, `container-${counter++}`);
+    for (const u of uploads) {
+      mkdirSync(join(root, u.file, ".."), { recursive: true });
+      writeFileSync(join(root, u.file), u.content);
+    }
+    const configFlag = (prometheus.inputs["command"] as string[]).find((a) =>
+      a.startsWith("--config.file="),
+    )!;
+    const out = promtoolOk(["check", "config", join(root, configFlag.slice("--config.file=".length))]);
+    expect(out).toMatch(/SUCCESS: 5 rules found/);
+    const config = uploads.find((u) => u.file.endsWith("prometheus.yml"))!.content;
+    for (const job of [...platformTargets.map((t) => t.job), "prometheus", "grafana", "loki", "alloy"]) {
+      expect(config).toContain(`job_name: ${job}\n`);
+    }
+  });
+
+  it("refuses duplicate job names and malformed addresses before anything is rendered", () => {
+    const render = (targets: ScrapeTarget[]) =>
+      renderPrometheusConfig({ scrapeIntervalSeconds: 30, targets, ruleFiles: [] });
+    expect(() =>
+      render([...ownScrapeTargets(false), { job: "grafana", tier: "ingestion", addresses: ["g:1"] }]),
+    ).toThrow(/scrape job 'grafana' is declared twice \(tiers observability and ingestion\)/);
+    expect(() => render([{ job: "api", tier: "ingestion", addresses: ["http://api:8000"] }])).toThrow(
+      /address 'http:\/\/api:8000' is not host:port/,
+    );
+  });
+});
+
+describe("alert rules", () => {
+  it.each([
+    ["defaults", alertsWith()],
+    [
+      "freshness off, tight thresholds",
+      alertsWith({ freshness: false, ingestFailures: { maxPerWindow: 0, windowMinutes: 5 } }),
+    ],
+    ["another bucket", alertsWith({ freshness: { bucket: "derived", maxAgeMinutes: 1440 } })],
+  ])("%s pass promtool check rules", (_name, alerts) => {
+    const file = join(dir, `rules-${counter++}.yml`);
+    writeFileSync(file, renderAlertRules(alerts));
+    expect(promtoolOk(["check", "rules", file])).toMatch(/SUCCESS: \d rules found/);
+  });
+
+  it("every alert carries a severity, a summary and a description", () => {
+    const rules = renderAlertRules(alertsWith());
+    const alerts = rules.match(/- alert: \w+/g) ?? [];
+    expect(alerts.map((a) => a.replace("- alert: ", "")).sort()).toEqual(Object.values(ALERTS).sort());
+    expect(rules.match(/severity: (warning|critical)/g)).toHaveLength(alerts.length);
+    expect(rules.match(/summary: /g)).toHaveLength(alerts.length);
+    expect(rules.match(/description: /g)).toHaveLength(alerts.length);
+  });
+});
+
+/** Runs `promtool test rules` on the default rules with the given unit tests. */
+function promtoolTest(tests: object[]) {
+  const here = join(dir, `unit-${counter++}`);
+  mkdirSync(here);
+  writeFileSync(join(here, "stackport.yml"), renderAlertRules(alertsWith()));
+  const file = join(here, "test.yml");
+  writeFileSync(
+    file,
+    stringify({ rule_files: ["stackport.yml"], evaluation_interval: "30s", tests }, { lineWidth: 0 }),
+  );
+  return run(promtool, ["test", "rules", file]);
+}
+
+function expectPromtoolTestPasses(tests: object[]) {
+  const r = promtoolTest(tests);
+  if (r.code !== 0) throw new Error(`promtool test rules failed:\n${r.stdout}${r.stderr}`);
+}
+
+const at = (minutes: number, alertname: string, exp_alerts: object[] = []) => ({
+  eval_time: `${minutes}m`,
+  alertname,
+  exp_alerts,
+});
+
+describe("alerts fire on what they are for (promtool test rules, default thresholds)", () => {
+  const raw = 'minio_bucket_usage_object_total{bucket="raw", job="storage-buckets", instance="storage:9000"}';
+  const staleRaw = {
+    exp_labels: { bucket: "raw", severity: "warning" },
+    exp_annotations: {
+      summary: "No new object in bucket raw for 60 minutes",
+      description: "The object count of bucket raw has not changed for 60 minutes: data stopped arriving.",
+    },
+  };
+
+  it("data freshness: fires when the raw bucket stays flat for more than 60 minutes, not while it grows", () => {
+    expectPromtoolTestPasses([
+      {
+        interval: "1m",
+        input_series: [{ series: raw, values: "5x150" }],
+        alert_rule_test: [
+          // Not before the bucket has been watched for a whole window (a fresh stack does not alert at once).
+          at(59, ALERTS.bucketStale),
+          at(61, ALERTS.bucketStale, [staleRaw]),
+          at(120, ALERTS.bucketStale, [staleRaw]),
+        ],
+      },
+      {
+        interval: "1m",
+        input_series: [{ series: raw, values: "0+1x150" }],
+        alert_rule_test: [at(90, ALERTS.bucketStale), at(140, ALERTS.bucketStale)],
+      },
+      {
+        // Objects arrive for 30 minutes, then stop: the alert waits a full window after the last new object.
+        interval: "1m",
+        input_series: [{ series: raw, values: "0+1x30 30x120" }],
+        alert_rule_test: [at(85, ALERTS.bucketStale), at(95, ALERTS.bucketStale, [staleRaw])],
+      },
+      {
+        // Another bucket standing still is not what the alert watches.
+        interval: "1m",
+        input_series: [
+          { series: raw, values: "0+1x150" },
+          {
+            series: 'minio_bucket_usage_object_total{bucket="logs", job="storage-buckets"}',
+            values: "7x150",
+          },
+        ],
+        alert_rule_test: [at(120, ALERTS.bucketStale)],
+      },
+    ]);
+  });
+
+  it("ingest staleness: fires when the last success is older than 60 minutes, only for that job", () => {
+    const lastSuccess = (job: string) =>
+      `stackport_ingest_last_success_timestamp_seconds{job="${job}", tier="ingestion", instance="${job}:9100"}`;
+    expectPromtoolTestPasses([
+      {
+        interval: "1m",
+        input_series: [
+          // Succeeded once at t=0, never again.
+          { series: lastSuccess("ingestion-stuck"), values: "0x120" },
+          // Succeeds every minute.
+          { series: lastSuccess("ingestion-healthy"), values: "0+60x120" },
+        ],
+        alert_rule_test: [
+          at(59, ALERTS.ingestStale),
+          at(61, ALERTS.ingestStale, [
+            {
+              exp_labels: { job: "ingestion-stuck", tier: "ingestion", severity: "critical" },
+              exp_annotations: {
+                summary: "No successful ingest for 60 minutes",
+                description: "Job ingestion-stuck last reported a successful ingest 1h 1m 0s ago.",
+              },
+            },
+          ]),
+        ],
+      },
+    ]);
+  });
+
+  it("ingest failures: fires above 3 failures in 15 minutes, not at 2", () => {
+    const failures = (job: string) =>
+      `stackport_ingest_failures_total{job="${job}", tier="ingestion", instance="${job}:9100"}`;
+    const firing = (job: string, count: string) => ({
+      exp_labels: { job, tier: "ingestion", severity: "warning" },
+      exp_annotations: {
+        summary: "More than 3 failed ingests in 15 minutes",
+        description: `Job ${job} recorded ${count} failed ingests in the last 15 minutes.`,
+      },
+    });
+    // Evaluated half-way between samples (rules run every 30s): Prometheus 2.x (closed range) and 3.x (left-open
+    // range) then select the same samples and extrapolate `increase` identically, so these values hold for both.
+    expectPromtoolTestPasses([
+      {
+        interval: "1m",
+        input_series: [
+          { series: failures("ingestion-flaky"), values: "0+1x40" },
+          { series: failures("ingestion-four"), values: "0x8 4x32" },
+          { series: failures("ingestion-two"), values: "0x8 1x4 2x28" },
+          { series: failures("ingestion-clean"), values: "0x40" },
+        ],
+        alert_rule_test: [
+          {
+            eval_time: "20m30s",
+            alertname: ALERTS.ingestFailures,
+            exp_alerts: [firing("ingestion-flaky", "15"), firing("ingestion-four", "4.143")],
+          },
+          // Old failures age out of the window.
+          {
+            eval_time: "39m30s",
+            alertname: ALERTS.ingestFailures,
+            exp_alerts: [firing("ingestion-flaky", "15")],
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("target down: fires after 5 minutes of up == 0, not for a target that answers", () => {
+    expectPromtoolTestPasses([
+      {
+        interval: "1m",
+        input_series: [
+          { series: 'up{job="storage", instance="storage:9000", tier="storage"}', values: "0x10" },
+          { series: 'up{job="proxy", instance="proxy:2019", tier="proxy"}', values: "1x10" },
+        ],
+        alert_rule_test: [
+          at(4, ALERTS.targetDown),
+          at(6, ALERTS.targetDown, [
+            {
+              exp_labels: { job: "storage", instance: "storage:9000", tier: "storage", severity: "critical" },
+              exp_annotations: {
+                summary: "Scrape target down",
+                description: "storage (storage:9000, tier storage) has not answered scrapes for 5 minutes.",
+              },
+            },
+          ]),
+        ],
+      },
+    ]);
+  });
+
+  it("storage filling: fires after 15 minutes below 10% free, not at 50%", () => {
+    expectPromtoolTestPasses([
+      {
+        interval: "1m",
+        input_series: [
+          {
+            series: 'minio_cluster_capacity_usable_free_bytes{job="storage", server="storage:9000"}',
+            values: "5x30",
+          },
+          {
+            series: 'minio_cluster_capacity_usable_total_bytes{job="storage", server="storage:9000"}',
+            values: "100x30",
+          },
+          {
+            series: 'minio_cluster_capacity_usable_free_bytes{job="storage-b", server="b:9000"}',
+            values: "50x30",
+          },
+          {
+            series: 'minio_cluster_capacity_usable_total_bytes{job="storage-b", server="b:9000"}',
+            values: "100x30",
+          },
+        ],
+        alert_rule_test: [
+          at(10, ALERTS.storageFilling),
+          at(16, ALERTS.storageFilling, [
+            {
+              exp_labels: { job: "storage", severity: "warning" },
+              exp_annotations: {
+                summary: "Object storage has less than 10% free capacity",
+                description: "storage reports 5% usable capacity free.",
+              },
+            },
+          ]),
+        ],
+      },
+    ]);
+  });
+
+  it("a wrong expectation fails (the harness really runs promtool's assertions)", () => {
+    const r = promtoolTest([
+      {
+        interval: "1m",
+        input_series: [{ series: raw, values: "0+1x150" }],
+        alert_rule_test: [at(90, ALERTS.bucketStale, [staleRaw])],
+      },
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/StackportBucketStale/);
+  });
+});

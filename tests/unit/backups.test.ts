@@ -1,0 +1,270 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DockerBackups, type DockerBackupsArgs } from "../../components/backups/dockerBackups";
+import {
+  BACKUP_SCRIPT_PATH,
+  RESTORE_SCRIPT_PATH,
+  SYNC_SCRIPT_PATH,
+  renderBackupScript,
+} from "../../components/backups/scripts";
+import type { StorageConnection } from "../../components/storage/contract";
+import { isConfigError } from "../../src/config";
+import {
+  type BackupsConfig,
+  type BackupsContext,
+  backupsSchema,
+  checkBackups,
+  resolveBackups,
+} from "../../src/config/tiers/backups";
+import type { DockerPlacement } from "../../src/targets/docker";
+import { isSecret, one, record, valueOf } from "../harness";
+import { testPlacement } from "../support/placement";
+
+const DATABASE_IMAGE = "postgis/postgis:17-3.5";
+const MC_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z";
+
+const parse = (raw: Record<string, unknown> = {}): BackupsConfig => backupsSchema.parse(raw);
+
+const context = (backups: BackupsConfig, extra: Partial<BackupsContext> = {}): BackupsContext => ({
+  backups,
+  database: { on: "home", image: DATABASE_IMAGE },
+  storage: { on: "home", clientImage: MC_IMAGE, buckets: { raw: {}, backups: {} } },
+  ...extra,
+});
+
+describe("stackport:backups schema", () => {
+  it("defaults to a daily backup kept 14 days on a volume, with the database's image", () => {
+    const cfg = parse();
+    expect(cfg).toMatchObject({ intervalHours: 24, destination: { kind: "volume" }, memoryMb: 512 });
+    expect(checkBackups(context(cfg))).toEqual([]);
+    expect(resolveBackups(cfg, { image: DATABASE_IMAGE })).toEqual({
+      intervalHours: 24,
+      retention: { days: 14 },
+      destination: { kind: "volume" },
+      image: DATABASE_IMAGE,
+      memoryMb: 512,
+    });
+  });
+
+  it("resolves a bucket destination (default bucket 'backups') with the storage tier's mc image", () => {
+    const cfg = parse({ destination: { kind: "bucket" }, retentionCount: 7 });
+    expect(checkBackups(context(cfg))).toEqual([]);
+    expect(resolveBackups(cfg, { image: DATABASE_IMAGE }, { clientImage: MC_IMAGE })).toMatchObject({
+      retention: { count: 7 },
+      destination: { kind: "bucket", bucket: "backups" },
+      clientImage: MC_IMAGE,
+    });
+  });
+
+  it.each([
+    [{ intervalHours: 0 }, ["intervalHours"], /too small|>=1/],
+    [{ intervalHours: 169 }, ["intervalHours"], /too big|<=168/],
+    [{ destination: { kind: "tape" } }, ["destination", "kind"], /./],
+    [{ image: "postgis/postgis:latest" }, ["image"], /:latest/],
+    [{ retentionDayz: 3 }, [], /retentionDayz/],
+  ])("refuses %j at its key", (raw, path, message) => {
+    const result = backupsSchema.safeParse(raw);
+    expect(result.success).toBe(false);
+    const issue = result.error!.issues[0]!;
+    expect(issue.path).toEqual(path);
+    expect(issue.message + JSON.stringify(issue)).toMatch(message);
+  });
+});
+
+describe("checkBackups (rules across tiers)", () => {
+  const keysOf = (ctx: BackupsContext) => checkBackups(ctx).map((i) => i.key);
+
+  it("requires the database tier", () => {
+    const issues = checkBackups(context(parse(), { database: undefined }));
+    expect(issues).toEqual([
+      { key: "stackport:backups", message: expect.stringContaining("add stackport:database") },
+    ]);
+  });
+
+  it("refuses both retention rules at once", () => {
+    expect(keysOf(context(parse({ retentionDays: 3, retentionCount: 3 })))).toEqual([
+      "stackport:backups.retentionCount",
+    ]);
+  });
+
+  it("names the configured buckets when the destination bucket is not one of them", () => {
+    const issues = checkBackups(
+      context(parse({ destination: { kind: "bucket", bucket: "dumps" } }), {
+        storage: { on: "home", clientImage: MC_IMAGE, buckets: { raw: {}, tiles: {} } },
+      }),
+    );
+    expect(issues).toEqual([
+      {
+        key: "stackport:backups.destination.bucket",
+        message: expect.stringMatching(/unknown bucket 'dumps'; buckets of stackport:storage: raw, tiles/),
+      },
+    ]);
+  });
+
+  it("needs the storage tier, on the database's target, for a bucket destination", () => {
+    const bucket = parse({ destination: { kind: "bucket" } });
+    expect(keysOf(context(bucket, { storage: undefined }))).toEqual(["stackport:backups.destination.kind"]);
+    const elsewhere = checkBackups(
+      context(bucket, { storage: { on: "nas", clientImage: MC_IMAGE, buckets: { backups: {} } } }),
+    );
+    expect(elsewhere.map((i) => i.key)).toEqual(["stackport:backups.destination"]);
+    expect(elsewhere[0]!.message).toMatch(/target 'home'.*storage is on 'nas'/);
+  });
+
+  it("refuses a pg_dump image older than the server", () => {
+    expect(keysOf(context(parse({ image: "postgres:16.4" })))).toEqual(["stackport:backups.image"]);
+    expect(keysOf(context(parse({ image: "postgres:17.2" })))).toEqual([]);
+  });
+});
+
+const storageConnection = (): StorageConnection => ({
+  endpoint: pulumi.output("http://storage:9000"),
+  region: pulumi.output("us-east-1"),
+  buckets: { raw: pulumi.output("raw"), backups: pulumi.output("backups") },
+  accessKeyId: pulumi.secret("stackport-root"),
+  secretAccessKey: pulumi.secret("storage-secret"),
+  forcePathStyle: true,
+});
+
+const args = (raw: Record<string, unknown>, extra: Partial<DockerBackupsArgs> = {}): DockerBackupsArgs => ({
+  config: resolveBackups(parse(raw), { image: DATABASE_IMAGE }, { clientImage: MC_IMAGE }),
+  // Only built when the test does not bring its own: a DockerTarget needs the mock runtime.
+  placement: extra.placement ?? testPlacement(),
+  safety: { protect: true, retainOnDelete: true },
+  database: {
+    name: "platform",
+    host: "database",
+    port: 5432,
+    user: "postgres",
+    password: pulumi.secret("db-superuser-secret"),
+  },
+  ...extra,
+});
+
+describe("DockerBackups", () => {
+  it.each([false, true])("registers the runner on a protected volume (preview=%s)", async (preview) => {
+    const { recorder } = await record(() => new DockerBackups("backups", args({ intervalHours: 6 })), {
+      preview,
+    });
+    expect(one(recorder, "backups").type).toBe("stackport:docker:Backups");
+    const children = recorder.resources
+      .filter((r) => r.parent === "backups")
+      .map((r) => `${r.type} ${r.name}`);
+    expect(children.sort()).toEqual(
+      [
+        "docker:index/container:Container backups-runner",
+        "docker:index/remoteImage:RemoteImage backups-image",
+        "docker:index/volume:Volume backups-data",
+      ].sort(),
+    );
+
+    const volume = one(recorder, "backups-data");
+    expect([volume.protect, volume.retainOnDelete]).toEqual([true, true]);
+    expect(volume.inputs["name"]).toBe("test-backups-data");
+
+    const runner = one(recorder, "backups-runner");
+    expect(runner.provider).toBe("test-target-docker");
+    expect(runner.inputs["image"]).toBe(DATABASE_IMAGE);
+    // PGPASSWORD is secret, so the whole envs list is masked: the password never reaches the plan.
+    expect(runner.inputs["envs"]).toBe("[secret]");
+    expect(JSON.stringify(recorder.resources)).not.toContain("db-superuser-secret");
+    expect(runner.inputs).toMatchObject({
+      entrypoints: ["/bin/sh"],
+      command: [BACKUP_SCRIPT_PATH],
+      restart: "unless-stopped",
+      memory: 512,
+      volumes: [{ volumeName: "test-backups-data", containerPath: "/backups" }],
+      networksAdvanced: [{ name: "test-backend" }],
+      healthcheck: { tests: ["CMD", "/bin/sh", BACKUP_SCRIPT_PATH, "--check"] },
+    });
+    expect(runner.inputs["ports"] ?? []).toEqual([]);
+    expect(runner.inputs["labels"]).toEqual(
+      expect.arrayContaining([
+        { label: "stackport.tier", value: "backups" },
+        { label: "stackport.role", value: "runner" },
+      ]),
+    );
+    const uploads = runner.inputs["uploads"] as { file: string; content: string }[];
+    expect(uploads.map((u) => u.file)).toEqual([BACKUP_SCRIPT_PATH, RESTORE_SCRIPT_PATH]);
+    // The uploaded loop is the one rendered for this config: every 6 h, 14 days.
+    expect(uploads[0]!.content).toBe(
+      renderBackupScript({ database: "platform", retention: { days: 14 }, intervalSeconds: 6 * 3600 }),
+    );
+  });
+
+  it("keeps the volume unprotected when the stack's safety says so (local)", async () => {
+    const { recorder } = await record(
+      () => new DockerBackups("b", args({}, { safety: { protect: false, retainOnDelete: false } })),
+    );
+    const volume = one(recorder, "b-data");
+    expect([volume.protect, volume.retainOnDelete]).toEqual([false, false]);
+  });
+
+  it("adds a read-only mc sync container for a bucket destination; the volume stays protected as staging", async () => {
+    const { recorder } = await record(
+      () =>
+        new DockerBackups(
+          "backups",
+          args({ destination: { kind: "bucket" } }, { storage: storageConnection() }),
+        ),
+    );
+    const volume = one(recorder, "backups-data");
+    expect([volume.protect, volume.retainOnDelete]).toEqual([true, true]);
+    expect(one(recorder, "backups-client-image").inputs["name"]).toBe(MC_IMAGE);
+    const sync = one(recorder, "backups-sync");
+    expect(sync.parent).toBe("backups");
+    expect(sync.inputs["image"]).toBe(MC_IMAGE);
+    // MC_HOST_storage carries the storage credentials: masked.
+    expect(sync.inputs["envs"]).toBe("[secret]");
+    expect(JSON.stringify(recorder.resources)).not.toContain("storage-secret");
+    expect(sync.inputs).toMatchObject({
+      command: [SYNC_SCRIPT_PATH],
+      restart: "unless-stopped",
+      volumes: [{ volumeName: "test-backups-data", containerPath: "/backups", readOnly: true }],
+    });
+    const script = (sync.inputs["uploads"] as { content: string }[])[0]!.content;
+    expect(script).toContain("mc mirror --overwrite --remove");
+  });
+
+  it("hands the runner the superuser and the sync the storage credentials, as secrets", async () => {
+    const { result } = await record(
+      () =>
+        new DockerBackups(
+          "backups",
+          args({ destination: { kind: "bucket" } }, { storage: storageConnection() }),
+        ),
+    );
+    const runnerEnvs = result.nodes.runner.envs as pulumi.Output<string[]>;
+    expect(await isSecret(runnerEnvs)).toBe(true);
+    expect(await valueOf(runnerEnvs)).toEqual([
+      "PGHOST=database",
+      "PGPORT=5432",
+      "PGUSER=postgres",
+      "PGPASSWORD=db-superuser-secret",
+      "PGDATABASE=platform",
+      "BACKUP_DIR=/backups",
+    ]);
+    const syncEnvs = result.nodes.sync!.envs as pulumi.Output<string[]>;
+    expect(await isSecret(syncEnvs)).toBe(true);
+    expect(await valueOf(syncEnvs)).toEqual([
+      "MC_HOST_storage=http://stackport-root:storage-secret@storage:9000",
+      "BACKUP_BUCKET=backups",
+      "BACKUP_DIR=/backups",
+    ]);
+    expect(await valueOf(result.volumeName)).toBe("test-backups-data");
+  });
+
+  it("refuses a bucket destination without the storage connection before registering anything", () => {
+    // No mock runtime: getting past validation would fail differently.
+    const bad = {
+      ...args({ destination: { kind: "bucket", bucket: "backups" } }, { placement: {} as DockerPlacement }),
+    };
+    let error: unknown;
+    try {
+      new DockerBackups("b", bad);
+    } catch (e) {
+      error = e;
+    }
+    expect(isConfigError(error)).toBe(true);
+    expect(String(error)).toContain("stackport:backups.destination.bucket");
+  });
+});

@@ -1,0 +1,319 @@
+/**
+ * The basemap tier: config checks with their keys, what it tells the proxy and Prometheus, Martin's rendered config
+ * (parsed, checked against Martin's documented keys, free of secrets), the import script (shellcheck), and
+ * `DockerBasemap` under the mock runtime.
+ */
+import { parse as parseYaml } from "yaml";
+import {
+  DockerBasemap,
+  MARTIN_CONFIG_PATH,
+  renderImportScript,
+} from "../../components/basemap/dockerBasemap";
+import { renderMartinConfig } from "../../components/basemap/martinConfig";
+import { DockerDatabase } from "../../components/database/dockerDatabase";
+import { DockerObjectStorage } from "../../components/storage/dockerObjectStorage";
+import { isConfigError, resolveConfig } from "../../src/config";
+import {
+  type BasemapConfig,
+  basemapRoutes,
+  basemapSchema,
+  basemapScrapeTargets,
+  basemapUpstreams,
+  checkBasemap,
+} from "../../src/config/tiers/basemap";
+import type { TierContext } from "../../src/config/tiers/ingestion";
+import { SECRET_MASK } from "../../src/synth/recorder";
+import { one, record } from "../harness";
+import { testPlacement } from "../support/placement";
+import { shellcheck } from "../support/tools";
+
+const basemap = (raw: Record<string, unknown> = {}): BasemapConfig =>
+  basemapSchema.parse({ on: "home", ...raw });
+const context = (over: Partial<TierContext> = {}): TierContext => ({
+  targets: { home: { kind: "docker", dataRoot: "/srv/stackport", isolateBackend: false } },
+  storage: { buckets: { raw: {}, tiles: {} } },
+  database: {},
+  proxy: { routes: {} },
+  ...over,
+});
+
+describe("basemap schema and checks", () => {
+  test("defaults: pinned Martin, PostGIS on, no PMTiles, 512 MB cache, routed at /tiles with the prefix stripped", () => {
+    expect(basemap()).toEqual({
+      on: "home",
+      image: "ghcr.io/maplibre/martin:1.14.0",
+      postgis: true,
+      pmtiles: [],
+      bucket: "tiles",
+      cacheMb: 512,
+      memoryMb: 1024,
+      route: { path: "/tiles", stripPrefix: true, auth: "none" },
+    });
+    const bad = basemapSchema.safeParse({
+      on: "home",
+      pmtiles: ["a.mbtiles", "../x.pmtiles"],
+      import: { image: "osm2pgsql", command: [] },
+    });
+    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join("."))).toEqual([
+      "pmtiles.0",
+      "pmtiles.1",
+      "import.image",
+      "import.command",
+    ]);
+  });
+
+  test("a valid basemap has no issues", () => {
+    expect(checkBasemap({ ...context(), basemap: basemap({ pmtiles: ["basemap.pmtiles"] }) })).toEqual([]);
+  });
+
+  test("each problem names its config key", () => {
+    const keys = (b: Record<string, unknown>, over: Partial<TierContext> = {}) =>
+      checkBasemap({ ...context(over), basemap: basemap(b) }).map((i) => i.key);
+    expect(keys({ postgis: false })).toEqual(["stackport:basemap"]);
+    expect(
+      keys({ import: { image: "iboates/osm2pgsql:2.1.1", command: ["osm2pgsql"] } }, { database: undefined }),
+    ).toEqual(["stackport:basemap.postgis", "stackport:basemap.import"]);
+    expect(keys({ postgis: false, pmtiles: ["a.pmtiles"] }, { storage: undefined })).toEqual([
+      "stackport:basemap.pmtiles",
+    ]);
+    expect(keys({ pmtiles: ["a/b.pmtiles", "a.b.pmtiles"], bucket: "derived" })).toEqual([
+      "stackport:basemap.bucket",
+      "stackport:basemap.pmtiles[1]",
+    ]);
+    expect(keys({ cacheMb: 1000 })).toEqual(["stackport:basemap.memoryMb"]);
+    expect(keys({ route: { path: "/maps", stripPrefix: false } })).toEqual([
+      "stackport:basemap.route.stripPrefix",
+    ]);
+    expect(keys({}, { proxy: { routes: { basemap: {} } } })).toEqual(["stackport:basemap.route"]);
+    const unknownBucket = checkBasemap({
+      ...context(),
+      basemap: basemap({ pmtiles: ["a.pmtiles"], bucket: "derived" }),
+    });
+    expect(unknownBucket[0]!.message).toBe(
+      "unknown bucket 'derived'; stackport:storage.buckets has: raw, tiles",
+    );
+  });
+
+  test("route only with a proxy; upstream with /health; scraped at /_/metrics", () => {
+    expect(basemapRoutes({ basemap: basemap(), proxy: {} })).toEqual({
+      basemap: { path: "/tiles", stripPrefix: true, auth: "none", to: "basemap" },
+    });
+    expect(basemapRoutes({ basemap: basemap() })).toEqual({});
+    expect(basemapRoutes({ basemap: basemap({ route: false }), proxy: {} })).toEqual({});
+    expect(basemapUpstreams({ basemap: basemap() })).toEqual({
+      basemap: { tier: "basemap", host: "basemap", port: 3000, healthPath: "/health" },
+    });
+    expect(basemapScrapeTargets({ basemap: basemap() })).toEqual([
+      { job: "basemap", tier: "basemap", addresses: ["basemap:3000"], metricsPath: "/_/metrics" },
+    ]);
+    expect(basemapScrapeTargets({})).toEqual([]);
+  });
+});
+
+/** Keys Martin documents (maplibre.org/martin "Configuration File", "PMTiles File Sources", object-store options). */
+const MARTIN_KEYS: Record<string, string[] | null> = {
+  listen_addresses: null,
+  base_path: null,
+  cache: ["size_mb"],
+  postgres: ["connection_string", "auto_publish"],
+  pmtiles: [
+    "endpoint",
+    "region",
+    "allow_http",
+    "virtual_hosted_style_request",
+    "access_key_id",
+    "secret_access_key",
+    "sources",
+  ],
+};
+
+describe("renderMartinConfig", () => {
+  const pmtiles = {
+    bucket: "tiles",
+    keys: ["basemap.pmtiles", "2024/roads.pmtiles"],
+    endpoint: "http://storage:9000",
+    region: "us-east-1",
+  };
+
+  test("parses as YAML with only documented keys, and references credentials instead of containing them", () => {
+    const text = renderMartinConfig({ postgis: true, pmtiles, cacheMb: 256, basePath: "/tiles" });
+    const doc = parseYaml(text) as Record<string, Record<string, unknown>>;
+    for (const [key, value] of Object.entries(doc)) {
+      expect(Object.keys(MARTIN_KEYS)).toContain(key);
+      const allowed = MARTIN_KEYS[key];
+      if (allowed) for (const sub of Object.keys(value)) expect(allowed).toContain(sub);
+    }
+    expect(doc).toEqual({
+      listen_addresses: "0.0.0.0:3000",
+      base_path: "/tiles",
+      cache: { size_mb: 256 },
+      postgres: { connection_string: "${DATABASE_URL}", auto_publish: true },
+      pmtiles: {
+        endpoint: "http://storage:9000",
+        region: "us-east-1",
+        allow_http: true,
+        virtual_hosted_style_request: false,
+        access_key_id: "${AWS_ACCESS_KEY_ID}",
+        secret_access_key: "${AWS_SECRET_ACCESS_KEY}",
+        sources: { "2024.roads": "s3://tiles/2024/roads.pmtiles", basemap: "s3://tiles/basemap.pmtiles" },
+      },
+    });
+  });
+
+  test("only what is asked for: PMTiles-only has no postgres section; https endpoints keep allow_http off", () => {
+    const doc = parseYaml(
+      renderMartinConfig({
+        postgis: false,
+        pmtiles: { ...pmtiles, endpoint: "https://s3.eu-west-1.amazonaws.com" },
+        cacheMb: 0,
+      }),
+    ) as Record<string, Record<string, unknown>>;
+    expect(doc["postgres"]).toBeUndefined();
+    expect(doc["pmtiles"]!["allow_http"]).toBe(false);
+    expect(doc["cache"]).toEqual({ size_mb: 0 });
+    expect(parseYaml(renderMartinConfig({ postgis: true, cacheMb: 512 }))).not.toHaveProperty("pmtiles");
+  });
+
+  test("refuses an empty basemap and values that could not be a bucket, key or path", () => {
+    expect(() => renderMartinConfig({ postgis: false, cacheMb: 1 })).toThrow(/serves nothing/);
+    expect(() =>
+      renderMartinConfig({ postgis: false, pmtiles: { ...pmtiles, keys: ["x\n: y.pmtiles"] }, cacheMb: 1 }),
+    ).toThrow(/object key/);
+    expect(() => renderMartinConfig({ postgis: true, cacheMb: 1, basePath: "tiles" })).toThrow(/base path/);
+  });
+});
+
+test("the import script passes shellcheck and passes each argument through literally", () => {
+  const script = renderImportScript([
+    "osm2pgsql",
+    "--create",
+    "--slim",
+    "-d",
+    "$DATABASE_URL",
+    "/data/it's here.osm.pbf",
+  ]);
+  expect(shellcheck(script)).toEqual({ code: 0, output: "" });
+  expect(shellcheck(renderImportScript(["ogr2ogr", "-f", "PostgreSQL", "PG:", "/data/parks.gpkg"]))).toEqual({
+    code: 0,
+    output: "",
+  });
+  expect(script).toContain(
+    `exec 'osm2pgsql' '--create' '--slim' '-d' '$DATABASE_URL' '/data/it'"'"'s here.osm.pbf'\n`,
+  );
+});
+
+// -------------------------------------------------------------------------------------------------------------
+
+function basemapPlatform(environment: string, raw: Record<string, unknown>) {
+  const cfg = resolveConfig({
+    environment,
+    targets: { home: { kind: "docker" } },
+    storage: { on: "home" },
+    database: { on: "home" },
+  });
+  const placement = testPlacement();
+  const storage = new DockerObjectStorage("storage", { config: cfg.storage!, placement, safety: cfg.safety });
+  const database = new DockerDatabase("database", { config: cfg.database!, placement, safety: cfg.safety });
+  return new DockerBasemap("basemap", {
+    config: basemap(raw),
+    placement,
+    safety: cfg.safety,
+    database: database.connection,
+    storage: storage.connection,
+    dependsOn: [database.nodes.bootstrap],
+  });
+}
+
+const IMPORT = {
+  image: "iboates/osm2pgsql:2.1.1",
+  command: ["osm2pgsql", "--create", "/data/region.osm.pbf"],
+};
+
+describe("DockerBasemap under the mock runtime", () => {
+  test("Martin + import job: exact children, the server waits for the import, the import for the bootstrap", async () => {
+    const { recorder } = await record(() =>
+      basemapPlatform("staging", { pmtiles: ["basemap.pmtiles"], import: IMPORT }),
+    );
+    const mine = recorder.resources.filter((r) => r.name === "basemap" || r.parent === "basemap");
+    expect(mine.map((r) => [r.name, r.type]).sort()).toEqual(
+      [
+        ["basemap", "stackport:docker:Basemap"],
+        ["basemap-image", "docker:index/remoteImage:RemoteImage"],
+        ["basemap-import-image", "docker:index/remoteImage:RemoteImage"],
+        ["basemap-import", "docker:index/container:Container"],
+        ["basemap-server", "docker:index/container:Container"],
+      ].sort(),
+    );
+    // No volume: Martin's tile cache lives in memory.
+    expect(mine.filter((r) => r.type === "docker:index/volume:Volume")).toEqual([]);
+
+    const job = one(recorder, "basemap-import");
+    expect(job.inputs).toMatchObject({
+      name: "test-basemap-import",
+      mustRun: false,
+      restart: "no",
+      envs: SECRET_MASK,
+    });
+    expect(job.dependsOn).toContain("database-bootstrap");
+
+    const server = one(recorder, "basemap-server");
+    expect(server.dependsOn).toContain("basemap-import");
+    expect(server.inputs).toMatchObject({
+      name: "test-basemap",
+      command: ["--config", MARTIN_CONFIG_PATH],
+      envs: SECRET_MASK,
+      memory: 1024,
+      wait: true,
+      healthcheck: { tests: ["CMD-SHELL", "wget --spider -q http://127.0.0.1:3000/health || exit 1"] },
+      networksAdvanced: [{ name: "test-backend", aliases: ["basemap"] }],
+    });
+    // The config is plain text a reviewer can read: credentials are ${VAR} references, never values.
+    const [upload] = server.inputs["uploads"] as { file: string; content: string }[];
+    expect(upload!.file).toBe(MARTIN_CONFIG_PATH);
+    expect(upload!.content).toBe(
+      renderMartinConfig({
+        postgis: true,
+        cacheMb: 512,
+        basePath: "/tiles",
+        pmtiles: {
+          bucket: "tiles",
+          keys: ["basemap.pmtiles"],
+          endpoint: "http://storage:9000",
+          region: "us-east-1",
+        },
+      }),
+    );
+    expect(JSON.stringify(recorder.resources)).not.toContain("mock-password");
+  });
+
+  test("PostGIS only, no import: just Martin, with a config that has no PMTiles section", async () => {
+    const { recorder } = await record(() => basemapPlatform("local", {}));
+    expect(
+      recorder.resources
+        .filter((r) => r.parent === "basemap")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["basemap-image", "basemap-server"]);
+    const [upload] = one(recorder, "basemap-server").inputs["uploads"] as { content: string }[];
+    expect(parseYaml(upload!.content)).not.toHaveProperty("pmtiles");
+  });
+
+  test("a missing database fails before the basemap registers anything", async () => {
+    const { recorder, result } = await record(() => {
+      const placement = testPlacement();
+      try {
+        new DockerBasemap("basemap", {
+          config: basemap(),
+          placement,
+          safety: { protect: false, retainOnDelete: false },
+        });
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    });
+    expect(isConfigError(result)).toBe(true);
+    expect((result as Error).message).toContain("stackport:basemap.postgis: needs the database tier");
+    expect(recorder.resources.filter((r) => r.name.startsWith("basemap"))).toEqual([]);
+  });
+});
