@@ -13,6 +13,7 @@ import {
 import { BROKER_PORT, type BrokerConfig, type ServiceConfig } from "../../src/config/tiers/ingestion";
 import { awsName } from "../../src/targets/aws";
 import type { AwsPlacement } from "../../src/targets/awsPlacement";
+import { standardLabels } from "../shared/labels";
 import type { z } from "zod";
 import type { DatabaseConnection } from "../database/contract";
 import type { AlarmSpec } from "../observability/alarms";
@@ -127,7 +128,7 @@ export class EcsIngestion extends pulumi.ComponentResource {
   ): pulumi.Output<string> {
     const { placement, environment } = args;
     const failover = broker.failover ?? environment === "production";
-    const tags = { "stackport.tier": "ingestion" };
+    const tags = standardLabels("ingestion");
     // ElastiCache AUTH tokens: 16–128 printable characters without @, ", / — alphanumeric is always safe in URLs.
     const token = new random.RandomPassword(
       `${name}-broker-token`,

@@ -5,6 +5,7 @@ import type { ResolvedAwsService } from "../../src/config/tiers/awsServices";
 import { arnPartition, awsName } from "../../src/targets/aws";
 import type { AwsPlacement } from "../../src/targets/awsPlacement";
 import { type Transform, transformed } from "../shared/component";
+import { standardLabels } from "../shared/labels";
 import { physicalName } from "../shared/naming";
 import type { AlarmSpec } from "../observability/alarms";
 import { type BucketGrant, bucketAccessPolicy } from "../storage/s3Storage";
@@ -231,7 +232,7 @@ export class FargateService extends pulumi.ComponentResource {
     super("stackport:aws:Service", name, { tier, service, sizing }, opts);
     const provider = placement.provider;
     const child = { parent: this, provider };
-    const tags = { "stackport.tier": tier, "stackport.service": service };
+    const tags = { ...standardLabels(tier), "stackport.service": service };
     const stack = pulumi.getStack();
 
     this.logGroupName = `/stackport/${stack}/${tier}/${service}`;

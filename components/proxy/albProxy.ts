@@ -4,6 +4,7 @@ import type { Environment } from "../../src/config/schema";
 import type { AwsProxyConfig } from "../../src/config/tiers/awsServices";
 import type { AwsPlacement } from "../../src/targets/awsPlacement";
 import { type Transform, transformed } from "../shared/component";
+import { standardLabels } from "../shared/labels";
 import {
   type AlbRoute,
   type AlbUpstream,
@@ -82,7 +83,7 @@ export class AlbProxy extends pulumi.ComponentResource {
     super("stackport:aws:Proxy", name, { config, aws: args.aws }, opts);
     const provider = placement.provider;
     const child = { parent: this, provider };
-    const tags = { "stackport.tier": "proxy" };
+    const tags = standardLabels("proxy");
     const hosts = albHosts(config.domain, config.routes);
 
     this.ingress(name, placement, ingressCidrs(args.aws.allowedCidrs, config.routes));
@@ -239,6 +240,7 @@ export class AlbProxy extends pulumi.ComponentResource {
             toPort: port,
             cidrIpv4: cidr,
             description: `${port === HTTP ? "HTTP (redirect)" : "HTTPS"} from ${cidr}`,
+            tags: standardLabels("proxy"),
           },
           { parent: this, provider: placement.provider },
         );
@@ -259,6 +261,7 @@ export class AlbProxy extends pulumi.ComponentResource {
           toPort: port,
           referencedSecurityGroupId: placement.securityGroups.services,
           description: `to routed services on ${port}`,
+          tags: standardLabels("proxy"),
         },
         child,
       );
@@ -271,6 +274,7 @@ export class AlbProxy extends pulumi.ComponentResource {
           toPort: port,
           referencedSecurityGroupId: placement.securityGroups.alb,
           description: `from the ALB on ${port}`,
+          tags: standardLabels("proxy"),
         },
         child,
       );
@@ -289,7 +293,7 @@ export class AlbProxy extends pulumi.ComponentResource {
         domainName: primary!,
         subjectAlternativeNames: others,
         validationMethod: "DNS",
-        tags: { "stackport.tier": "proxy" },
+        tags: standardLabels("proxy"),
       },
       // A renewed/changed certificate must exist before the listener lets go of the old one.
       { ...child, deleteBeforeReplace: false },

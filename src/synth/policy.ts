@@ -250,7 +250,14 @@ export async function evaluatePolicies(
   root: string,
   rules: StackportRule[] = allRules,
 ): Promise<Violation[]> {
-  const ctx: EvaluationContext = { stack, environment, config: loadPolicyConfig(root, stack), resources };
+  // A stack without its own policy config (an added stack, an example) gets its environment's.
+  const configStack = existsSync(policyConfigPath(root, stack)) ? stack : environment;
+  const ctx: EvaluationContext = {
+    stack,
+    environment,
+    config: loadPolicyConfig(root, configStack),
+    resources,
+  };
   return evaluateWithConfig(ctx, rules);
 }
 

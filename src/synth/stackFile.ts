@@ -17,6 +17,21 @@ export interface StackFile {
 
 export const OFFLINE_SECRET_PLACEHOLDER = "offline-secret-placeholder";
 
+/** Stack files shipped as examples (`examples/<name>/Pulumi.<stack>.yaml`), as paths relative to the root. */
+export function listExampleStackFiles(root: string): string[] {
+  const dir = join(root, "examples");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .flatMap((example) =>
+      existsSync(join(dir, example))
+        ? readdirSync(join(dir, example))
+            .filter((f) => /^Pulumi\.[A-Za-z0-9_.-]+\.yaml$/.test(f))
+            .map((f) => `examples/${example}/${f}`)
+        : [],
+    )
+    .sort();
+}
+
 export function listStacks(root: string): string[] {
   return readdirSync(root)
     .map((f) => /^Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(f)?.[1])
@@ -24,9 +39,15 @@ export function listStacks(root: string): string[] {
     .sort();
 }
 
-export function readStackFile(root: string, stack: string): StackFile {
+/**
+ * @param stack a stack name (`local` → `Pulumi.local.yaml` in the root) or the path of a stack file
+ *   (`examples/aws-staging/Pulumi.aws-staging.yaml`), read with the root project's `Pulumi.yaml`
+ */
+export function readStackFile(root: string, stackOrPath: string): StackFile {
   const project = (parse(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { name: string }).name;
-  const path = join(root, `Pulumi.${stack}.yaml`);
+  const fromPath = /^(?:.*\/)?Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(stackOrPath);
+  const stack = fromPath ? fromPath[1]! : stackOrPath;
+  const path = fromPath ? join(root, stackOrPath) : join(root, `Pulumi.${stack}.yaml`);
   if (!existsSync(path)) {
     const known = listStacks(root);
     throw new StackNotFoundError(

@@ -62,11 +62,11 @@ describe("RdsDatabase", () => {
     expect(instance.inputs["password"]).toBeUndefined();
   });
 
-  it("staging defaults: single-AZ and 1-day backups, still protected with a final snapshot", async () => {
+  it("staging defaults: single-AZ and 7-day backups, still protected with a final snapshot", async () => {
     const instance = one((await rds("staging")).recorder, "database-instance").inputs;
     expect(instance).toMatchObject({
       multiAz: false,
-      backupRetentionPeriod: 1,
+      backupRetentionPeriod: 7,
       deletionProtection: true,
       skipFinalSnapshot: false,
     });
@@ -214,8 +214,11 @@ describe("stackport:database.aws settings", () => {
     });
     expect(resolveAwsDatabase("staging", awsDatabaseSchema.parse({ engineVersion: "16.4" }))).toMatchObject({
       multiAz: false,
-      backupRetentionDays: 1,
+      backupRetentionDays: 7,
       major: 16,
+    });
+    expect(resolveAwsDatabase("local", awsDatabaseSchema.parse({}))).toMatchObject({
+      backupRetentionDays: 1,
     });
   });
 

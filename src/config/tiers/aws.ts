@@ -48,7 +48,7 @@ export const awsDatabaseSchema = z
     maxAllocatedStorageGb: z.number().int().min(20).max(65536).default(100),
     /** @default true in production, false elsewhere */
     multiAz: z.boolean().optional(),
-    /** Days of automated backups (0 turns them off; refused in production). @default 7 in production, 1 elsewhere */
+    /** Days of automated backups (0 turns them off; refused in production). @default 1 in local, 7 elsewhere */
     backupRetentionDays: z.number().int().min(0).max(35).optional(),
     /** Performance Insights (7 days, free tier). @default true in production, false elsewhere */
     performanceInsights: z.boolean().optional(),
@@ -112,7 +112,7 @@ export function resolveAwsDatabase(
   return {
     ...s,
     multiAz: s.multiAz ?? production(environment),
-    backupRetentionDays: s.backupRetentionDays ?? (production(environment) ? 7 : 1),
+    backupRetentionDays: s.backupRetentionDays ?? (environment === "local" ? 1 : 7),
     performanceInsights: s.performanceInsights ?? production(environment),
     major: Number(s.engineVersion.split(".")[0]),
   };
