@@ -9,10 +9,12 @@ import { ROOT, synthesizeStack } from "../harness";
 const byType = (rs: RecordedResource[], type: string) => rs.filter((r) => r.type === type);
 const STATEFUL = ["aws:s3/bucket:Bucket", "aws:rds/instance:Instance"];
 
-describe.each([
+const awsStacks: [stack: string, environment: string][] = [
   ["production", "production"],
-  ...listExampleStackFiles(ROOT).map((f) => [f, "staging"] as const),
-])("%s (an AWS stack)", (stack, environment) => {
+  ...listExampleStackFiles(ROOT).map((f): [string, string] => [f, "staging"]),
+];
+
+describe.each(awsStacks)("%s (an AWS stack)", (stack, environment) => {
   let resources: RecordedResource[];
   beforeAll(async () => {
     resources = (await synthesizeStack(stack)).resources;
