@@ -1,0 +1,85 @@
+/**
+ * How the Docker stacks wire the tiers together (issue 3): all six tiers present, every metrics port scraped,
+ * every routed service behind a proxy route, only routed services (and the proxy) on the edge network, and no
+ * service ever handed the migration role's credentials.
+ */
+import { parse } from "yaml";
+import { resolveConfig, rawNamespace } from "../../src/config";
+import type { RecordedResource } from "../../src/synth/recorder";
+import { readStackFile } from "../../src/synth/stackFile";
+import { ROOT, synthesizeStack } from "../harness";
+
+const CONTAINER = "docker:index/container:Container";
+const labels = (r: RecordedResource) =>
+  Object.fromEntries(
+    ((r.inputs["labels"] as { label: string; value: string }[]) ?? []).map((l) => [l.label, l.value]),
+  );
+
+describe.each(["local", "staging"])("stack %s", (stack) => {
+  const file = readStackFile(ROOT, stack);
+  const cfg = resolveConfig(rawNamespace(file.config));
+  let resources: RecordedResource[];
+  beforeAll(async () => {
+    resources = (await synthesizeStack(stack)).resources;
+  });
+
+  it("places all six tiers", () => {
+    const tiers = resources
+      .filter((r) => r.type.startsWith("stackport:docker:"))
+      .map((r) => r.type.split(":")[2]);
+    expect(tiers).toEqual(
+      expect.arrayContaining(["ObjectStorage", "Database", "Proxy", "Ingestion", "Basemap", "Observability"]),
+    );
+  });
+
+  it("scrapes every service that exposes metrics, storage and the tile server", () => {
+    // The prometheus.yml the container really receives.
+    const prometheus = resources.find((r) => r.name === "observability-prometheus")!;
+    const uploads = prometheus.inputs["uploads"] as { file: string; content: string }[];
+    const prometheusYaml = uploads.find((u) => u.file.endsWith("prometheus.yml"))!.content;
+    const scraped = new Set<string>(
+      (
+        parse(prometheusYaml) as { scrape_configs: { static_configs: { targets: string[] }[] }[] }
+      ).scrape_configs.flatMap((j) => j.static_configs.flatMap((s) => s.targets)),
+    );
+    for (const [svc, s] of Object.entries(cfg.ingestion!.services)) {
+      if (!s.metrics) continue;
+      for (let n = 1; n <= s.replicas; n++) expect(scraped).toContain(`${svc}-${n}:${s.metrics.port}`);
+    }
+    expect(scraped).toContain("storage:9000");
+    expect(scraped).toContain("basemap:3000");
+  });
+
+  it("gives every routed service a proxy route, and puts only routed services and the proxy on edge", () => {
+    const routed = Object.entries(cfg.ingestion!.services)
+      .filter(([, s]) => s.route)
+      .map(([svc]) => svc);
+    expect(routed.length).toBeGreaterThan(0);
+    for (const svc of routed) expect(cfg.proxy!.routes[svc]?.to).toBe(svc);
+    const edge = `${stack}-edge`;
+    for (const c of resources.filter((r) => r.type === CONTAINER)) {
+      const networks = ((c.inputs["networksAdvanced"] as { name: string }[]) ?? []).map((n) => n.name);
+      if (!networks.includes(edge)) continue;
+      const l = labels(c);
+      const routedService =
+        l["stackport.tier"] === "ingestion" && routed.includes(l["stackport.service"] ?? "");
+      const routedGrafana = c.name === "observability-grafana";
+      expect([c.name, l["stackport.tier"] === "proxy" || routedService || routedGrafana]).toEqual([
+        c.name,
+        true,
+      ]);
+    }
+  });
+
+  it("never hands a service the migration role: only app_writer / app_reader connections", () => {
+    for (const s of Object.values(cfg.ingestion!.services)) {
+      expect([undefined, "app_writer", "app_reader"]).toContain(s.connections.database);
+    }
+    const services = resources.filter(
+      (r) => r.type === CONTAINER && labels(r)["stackport.tier"] === "ingestion",
+    );
+    expect(services.length).toBeGreaterThan(0);
+    // Credentials are secrets (masked); the plan never carries a db_admin URL in the clear.
+    expect(JSON.stringify(services)).not.toMatch(/db_admin/);
+  });
+});
