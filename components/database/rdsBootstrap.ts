@@ -5,7 +5,7 @@
  * shellcheck and against a fake `aws`); `createRdsBootstrap` registers the task definition, its roles and logs, and
  * the `local.Command` that runs it.
  */
-import * as aws from "@pulumi/aws";
+import * as aws from "../shared/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";

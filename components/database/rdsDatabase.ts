@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as aws from "../shared/aws";
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ConfigError, type ConfigIssue } from "../../src/config/errors";

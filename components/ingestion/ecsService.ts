@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../src/config/errors";
 import type { ResolvedAwsService } from "../../src/config/tiers/awsServices";

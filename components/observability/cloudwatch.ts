@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsObservabilitySettings } from "../../src/config/tiers/aws";
 import type { AwsPlacement } from "../../src/targets/awsPlacement";

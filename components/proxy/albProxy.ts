@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../src/config/schema";
 import type { AwsProxyConfig } from "../../src/config/tiers/awsServices";

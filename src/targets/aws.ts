@@ -3,7 +3,7 @@
  * VPC every AWS tier lives in, four empty per-tier security groups and the shared ECS cluster — everything the
  * `AwsPlacement` contract promises. Required lazily by platform.ts, so stacks without AWS never load `@pulumi/aws`.
  */
-import * as aws from "@pulumi/aws";
+import * as aws from "../../components/shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config/errors";
 import type { AwsTargetConfig, Environment } from "../config/schema";

@@ -2,7 +2,7 @@
  * An `AwsPlacement` for component tests that does not need the AWS target: an explicit provider and plain output
  * ids (provider-computed outputs come from the recorder's mockOutputs).
  */
-import * as aws from "@pulumi/aws";
+import * as aws from "../../components/shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsPlacement } from "../../src/targets/awsPlacement";
 
