@@ -8,6 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedConfig } from "./config";
 import type { AwsTargetConfig, DockerTargetConfig } from "./config/schema";
 import { upstreamCatalog } from "./config/upstreams";
+import { frozenServices, maintenanceRoutes, tierComponentName, tierPlacements } from "./config/cutover";
+import type { TierCutover } from "./config/tiers/cutover";
+import { renderCutoverCopyCommand } from "./ops/cutover/copyCommand";
 import { basemapScrapeTargets } from "./config/tiers/basemap";
 import { ingestionScrapeTargets } from "./config/tiers/ingestion";
 import { DockerTarget, type DockerPlacement } from "./targets/docker";
@@ -72,76 +75,110 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   };
   const extraOutputs: Record<string, unknown> = {};
 
-  // --- storage
+  const tiersAt = tierPlacements(cfg);
+
+  // --- storage: on its target, and on the destination too while a cutover is in progress
   let storage: Platform["storage"];
   let s3AccessLogsBucket: pulumi.Output<string> | undefined;
   if (cfg.storage) {
-    const where = placeOn(cfg.storage.on);
-    if (where.kind === "docker") {
-      const s = new DockerObjectStorage("storage", {
-        config: cfg.storage,
-        placement: where.placement,
-        safety: cfg.safety,
-      });
-      storage = { connection: s.connection, resource: s };
-    } else {
-      const { S3Storage } =
-        require("../components/storage/s3Storage") as typeof import("../components/storage/s3Storage");
-      const s = new S3Storage("storage", {
-        config: cfg.storage,
-        aws: cfg.storage.aws,
-        placement: where.placement,
-        safety: cfg.safety,
-      });
-      storage = { connection: s.connection, resource: s };
-      s3AccessLogsBucket = s.accessLogsBucket;
+    const tierConfig = cfg.storage;
+    const placement = tiersAt.storage!;
+    for (const target of placement.targets) {
+      const name = tierComponentName("storage", tierConfig.on, target);
+      const opts = primaryOptions("storage", tierConfig.on, target);
+      const where = placeOn(target);
+      let built: NonNullable<Platform["storage"]>;
+      if (where.kind === "docker") {
+        const s = new DockerObjectStorage(
+          name,
+          { config: tierConfig, placement: where.placement, safety: cfg.safety },
+          opts,
+        );
+        built = { connection: s.connection, resource: s };
+      } else {
+        const { S3Storage } =
+          require("../components/storage/s3Storage") as typeof import("../components/storage/s3Storage");
+        const s = new S3Storage(
+          name,
+          { config: tierConfig, aws: tierConfig.aws, placement: where.placement, safety: cfg.safety },
+          opts,
+        );
+        built = { connection: s.connection, resource: s };
+        if (target === placement.serving) s3AccessLogsBucket = s.accessLogsBucket;
+      }
+      if (target === placement.serving) storage = built;
     }
   }
 
-  // --- database (+ backups beside it on Docker)
+  // --- database (+ backups beside it on Docker), likewise on both sides during a cutover
   let database: Platform["database"];
   let dockerDatabase: DockerDatabase | undefined;
   let rdsMetrics: import("../components/observability/alarms").DatabaseAlarmInputs | undefined;
   if (cfg.database) {
-    const where = placeOn(cfg.database.on);
-    if (where.kind === "docker") {
-      dockerDatabase = new DockerDatabase("database", {
-        config: cfg.database,
-        placement: where.placement,
-        safety: cfg.safety,
-      });
-      database = { connection: dockerDatabase.connection, resource: dockerDatabase };
-      if (cfg.backups) {
-        new DockerBackups("backups", {
-          config: cfg.backups,
-          placement: where.placement,
-          safety: cfg.safety,
-          database: {
-            name: cfg.database.name,
-            host: DATABASE_HOST,
-            port: DATABASE_PORT,
-            user: SUPERUSER,
-            password: dockerDatabase.nodes.superuserPassword.result,
-            dependsOn: [dockerDatabase.nodes.bootstrap],
+    const tierConfig = cfg.database;
+    const placement = tiersAt.database!;
+    const sides: Record<string, DatabaseConnection> = {};
+    const built: pulumi.Resource[] = [];
+    for (const target of placement.targets) {
+      const name = tierComponentName("database", tierConfig.on, target);
+      const opts = primaryOptions("database", tierConfig.on, target);
+      const where = placeOn(target);
+      if (where.kind === "docker") {
+        const db = new DockerDatabase(
+          name,
+          { config: tierConfig, placement: where.placement, safety: cfg.safety },
+          opts,
+        );
+        sides[target] = db.connection;
+        built.push(db);
+        if (target === placement.serving) {
+          dockerDatabase = db;
+          database = { connection: db.connection, resource: db };
+          if (cfg.backups) {
+            new DockerBackups("backups", {
+              config: cfg.backups,
+              placement: where.placement,
+              safety: cfg.safety,
+              database: {
+                name: tierConfig.name,
+                host: DATABASE_HOST,
+                port: DATABASE_PORT,
+                user: SUPERUSER,
+                password: db.nodes.superuserPassword.result,
+                dependsOn: [db.nodes.bootstrap],
+              },
+              ...(storage && { storage: storage.connection, storageDependsOn: [storage.resource] }),
+            });
+          }
+        }
+      } else {
+        const { RdsDatabase } =
+          require("../components/database/rdsDatabase") as typeof import("../components/database/rdsDatabase");
+        const awsTarget = cfg.targets[target] as AwsTargetConfig;
+        const rds = new RdsDatabase(
+          name,
+          {
+            config: tierConfig,
+            aws: tierConfig.aws,
+            placement: where.placement,
+            safety: cfg.safety,
+            environment: cfg.environment,
+            logRetentionDays,
+            ...(awsTarget.assumeRoleArn && { assumeRoleArn: awsTarget.assumeRoleArn }),
           },
-          ...(storage && { storage: storage.connection, storageDependsOn: [storage.resource] }),
-        });
+          opts,
+        );
+        sides[target] = rds.connection;
+        built.push(rds);
+        if (target === placement.serving) {
+          database = { connection: rds.connection, resource: rds };
+          rdsMetrics = rds.metrics;
+        }
       }
-    } else {
-      const { RdsDatabase } =
-        require("../components/database/rdsDatabase") as typeof import("../components/database/rdsDatabase");
-      const awsTarget = cfg.targets[cfg.database.on] as AwsTargetConfig;
-      const rds = new RdsDatabase("database", {
-        config: cfg.database,
-        aws: cfg.database.aws,
-        placement: where.placement,
-        safety: cfg.safety,
-        environment: cfg.environment,
-        logRetentionDays,
-        ...(awsTarget.assumeRoleArn && { assumeRoleArn: awsTarget.assumeRoleArn }),
-      });
-      database = { connection: rds.connection, resource: rds };
-      rdsMetrics = rds.metrics;
+    }
+    const cutover = cfg.cutover?.database;
+    if (cutover && placement.copy !== "none") {
+      databaseCopyJob(placement.copy, tierConfig.name, cutover, sides, built);
     }
   }
   const dataTiers = present([storage?.resource, database?.resource]);
@@ -174,14 +211,20 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   // --- ingestion and basemap
   const alarmSpecs: import("../components/observability/alarms").AlarmSpec[] = [];
   const appTiers: pulumi.ComponentResource[] = [];
-  if (cfg.ingestion) {
+  // Writers of a tier frozen for a cutover are scaled to zero (not built); their routes answer "maintenance".
+  const frozen = new Set(frozenServices(cfg));
+  const ingestionConfig = cfg.ingestion && {
+    ...cfg.ingestion,
+    services: Object.fromEntries(Object.entries(cfg.ingestion.services).filter(([svc]) => !frozen.has(svc))),
+  };
+  if (cfg.ingestion && ingestionConfig) {
     const where = placeOn(cfg.ingestion.on);
     if (where.kind === "docker") {
       appTiers.push(
         new DockerIngestion(
           "ingestion",
           {
-            config: cfg.ingestion,
+            config: ingestionConfig,
             placement: where.placement,
             safety: cfg.safety,
             database: database?.connection,
@@ -196,7 +239,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
       const ecs = new EcsIngestion(
         "ingestion",
         {
-          config: { services: cfg.ingestion.services, broker: cfg.ingestion.broker },
+          config: { services: ingestionConfig.services, broker: ingestionConfig.broker },
           environment: cfg.environment,
           placement: where.placement,
           ...(database && { database: database.connection }),
@@ -253,7 +296,13 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   if (cfg.proxy && proxyWhere?.kind === "docker") {
     const caddy = new DockerProxy(
       "proxy",
-      { config: cfg.proxy, placement: proxyWhere.placement, safety: cfg.safety, upstreams: catalog },
+      {
+        config: cfg.proxy,
+        placement: proxyWhere.placement,
+        safety: cfg.safety,
+        upstreams: catalog,
+        maintenanceRoutes: maintenanceRoutes(cfg),
+      },
       { dependsOn: [...dataTiers, ...appTiers] },
     );
     proxy = { endpoint: caddy.endpoint, apiKeys: caddy.apiKeys, resource: caddy };
@@ -286,6 +335,52 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   }
 
   return { targets, storage, database, proxy, extraOutputs };
+}
+
+/**
+ * The tier's own component keeps its plain name and carries an alias from `<tier>-<target>`: the name a cutover's
+ * destination side had. Ending a cutover (`on: <to>`, no `cutover`) is then a rename, not a replacement.
+ */
+function primaryOptions(tier: string, on: string, target: string): pulumi.ComponentResourceOptions {
+  return target === on ? { aliases: [{ name: `${tier}-${on}` }] } : {};
+}
+
+/**
+ * The cutover's database copy, run by the machine doing `pulumi up` (it reaches both sides through
+ * `cutover.database.access`), as `db_admin` on both sides. The final copy is verified; a difference fails the
+ * update. Named per copy kind so the initial copy does not re-run in later phases.
+ */
+function databaseCopyJob(
+  kind: "initial" | "final",
+  databaseName: string,
+  cutover: TierCutover,
+  sides: Record<string, DatabaseConnection>,
+  dependsOn: pulumi.Resource[],
+): void {
+  const command = require("@pulumi/command") as typeof import("@pulumi/command");
+  const source = sides[cutover.from]!.roles.db_admin;
+  const target = sides[cutover.to]!.roles.db_admin;
+  const access = cutover.access!;
+  new command.local.Command(
+    `database-cutover-${kind}-copy`,
+    {
+      create: renderCutoverCopyCommand(kind),
+      environment: {
+        SOURCE_HOST: access.source.host,
+        SOURCE_PORT: String(access.source.port),
+        SOURCE_USER: "db_admin",
+        SOURCE_DB: databaseName,
+        SOURCE_PASSWORD: source.password,
+        TARGET_HOST: access.target.host,
+        TARGET_PORT: String(access.target.port),
+        TARGET_USER: "db_admin",
+        TARGET_DB: databaseName,
+        TARGET_PASSWORD: target.password,
+      },
+      logging: "stderr",
+    },
+    { dependsOn },
+  );
 }
 
 /** What Prometheus on a Docker target scrapes: the tiers placed on that same target (its backend network). */

@@ -25,7 +25,12 @@ export interface ResolvedUpstream {
 
 export interface ResolvedRoute extends Omit<RouteConfig, "to"> {
   to: ResolvedUpstream;
+  /** Answer 503 "maintenance" instead of proxying (the upstream's writers are frozen during a cutover). */
+  maintenance?: boolean;
 }
+
+/** What a frozen route answers; `Retry-After` tells clients and monitors it is temporary. */
+export const MAINTENANCE_RESPONSE = "maintenance: writes are paused for a migration, try again later";
 
 export interface BasicAuthAccount {
   user: string;
@@ -225,7 +230,9 @@ function renderRoute(
     // rewrite handle_path performs.
     body.push(`uri strip_prefix ${path}`);
   }
-  if (route.to.healthPath !== undefined) {
+  if (route.maintenance) {
+    body.push("header Retry-After 600", `respond "${MAINTENANCE_RESPONSE}" 503`);
+  } else if (route.to.healthPath !== undefined) {
     body.push(
       `reverse_proxy ${route.to.host}:${route.to.port} {`,
       `\thealth_uri ${route.to.healthPath}`,

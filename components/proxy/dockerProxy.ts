@@ -23,6 +23,11 @@ export interface DockerProxyArgs {
    * @default {} (only `host:port` routes)
    */
   upstreams?: Record<string, Upstream>;
+  /**
+   * Routes that answer 503 "maintenance" instead of proxying: during a cutover's freeze the services behind them
+   * are scaled to zero. @default []
+   */
+  maintenanceRoutes?: string[];
   /** Per-child escape hatches. */
   transform?: {
     dataVolume?: Transform<docker.VolumeArgs>;
@@ -44,6 +49,7 @@ const HTTPS_PORT = 443;
 export function resolveRoutes(
   routes: ResolvedProxy["routes"],
   upstreams: Record<string, Upstream>,
+  maintenance: string[] = [],
 ): Record<string, ResolvedRoute> {
   const resolved: Record<string, ResolvedRoute> = {};
   for (const [name, route] of Object.entries(routes)) {
@@ -66,7 +72,7 @@ export function resolveRoutes(
       }
       to = { host: m[1]!, port };
     }
-    resolved[name] = { ...route, to };
+    resolved[name] = { ...route, to, ...(maintenance.includes(name) && { maintenance: true }) };
   }
   return resolved;
 }
@@ -105,7 +111,7 @@ export class DockerProxy extends pulumi.ComponentResource {
     const { config, placement, safety, transform } = args;
     // Validate before anything is registered: upstream names, and every value the Caddyfile will contain (rendered
     // once with a placeholder hash; the real one is only known after the passwords exist).
-    const routes = resolveRoutes(config.routes, args.upstreams ?? {});
+    const routes = resolveRoutes(config.routes, args.upstreams ?? {}, args.maintenanceRoutes);
     const placeholder = "$2a$10$validationplaceholder";
     const keyRoutes = Object.keys(routes)
       .filter((r) => routes[r]!.auth === "apiKey")
@@ -118,7 +124,7 @@ export class DockerProxy extends pulumi.ComponentResource {
       apiKeys: Object.fromEntries(keyRoutes.map((r) => [r, "validationplaceholderkey000"])),
     });
 
-    super("stackport:docker:Proxy", name, { config }, opts);
+    super("stackport:docker:Proxy", name, { config, maintenanceRoutes: args.maintenanceRoutes ?? [] }, opts);
     const provider = placement.provider;
 
     const image = pullImage(`${name}-image`, config.image, this, placement);

@@ -16,7 +16,7 @@ import { checkBasemap } from "./tiers/basemap";
 import { CUTOVER_TIERS } from "./tiers/cutover";
 import { checkIngestion } from "./tiers/ingestion";
 import { checkObservability, observabilityBindings, resolveObservability } from "./tiers/observability";
-import { cutoverProblems } from "../ops/cutover/phases";
+import { type Cutover, cutoverProblems, placementFor } from "../ops/cutover/phases";
 import { upstreamCatalog } from "./upstreams";
 import { publishing } from "./publishing";
 
@@ -80,13 +80,19 @@ const kindOf = (cfg: StackConfig, tier: PlacedTier) => {
  */
 function sharedTargetIssues(cfg: StackConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  // A tier being cut over serves from one side at a time: its consumers must sit with that side.
+  const servingTarget = (tier: PlacedTier) => {
+    const on = targetOf(cfg, tier);
+    const cutover = (cfg.cutover as Record<string, Cutover | undefined> | undefined)?.[tier];
+    return on && cutover ? placementFor(on, cutover).serving : on;
+  };
   const needs = (consumer: PlacedTier, provider: PlacedTier, path: PropertyKey[], why: string) => {
     const a = targetOf(cfg, consumer);
-    const b = targetOf(cfg, provider);
+    const b = servingTarget(provider);
     if (a && b && a !== b && cfg.targets[a] && cfg.targets[b]) {
       issues.push({
         key: configKey(path),
-        message: `${why}, but stackport:${provider} is on '${b}' and stackport:${consumer} on '${a}'; place both on one target`,
+        message: `${why}, but stackport:${provider} ${b === targetOf(cfg, provider) ? "is on" : "is served from (cutover)"} '${b}' and stackport:${consumer} on '${a}'; place both on one target`,
       });
     }
   };
@@ -294,6 +300,13 @@ function cutoverIssues(cfg: StackConfig): ConfigIssue[] {
     for (const message of cutoverProblems(tier, placed.on, cutover, Object.keys(cfg.targets))) {
       const [key, ...rest] = message.split(": ");
       issues.push({ key: key!, message: rest.join(": ") });
+    }
+    const copy = placementFor(placed.on, cutover).copy;
+    if (tier === "database" && copy !== "none" && !cutover.access) {
+      issues.push({
+        key: configKey(["cutover", tier, "access"]),
+        message: `phase '${cutover.phase}' copies the database (${copy} copy) from this machine: give { source: {host, port}, target: {host, port} } as this machine reaches them (an SSH tunnel, a VPN address)`,
+      });
     }
   }
   return issues;

@@ -163,6 +163,26 @@ describe("rendered Caddyfiles pass `caddy validate`", () => {
 });
 
 describe("`caddy adapt`: what the config does", () => {
+  test("a route in maintenance (cutover freeze) answers 503 with Retry-After and never proxies", () => {
+    const input: CaddyfileInput = {
+      domain: "localhost",
+      tls: { mode: "http" },
+      basicAuth: [],
+      routes: {
+        api: route({ path: "/api", to: { host: "api", port: 8000 }, maintenance: true }),
+        tiles: route({ path: "/tiles", to: { host: "basemap", port: 3000 } }),
+      },
+    };
+    const text = renderCaddyfile(input);
+    validate(text);
+    const routes = siteRoutes(adapt(text), "localhost");
+    const api = routes.find((r) => pathsOf(r)?.includes("/api"))!;
+    expect(handlers(api)).toEqual(["headers", "static_response"]);
+    expect(JSON.stringify(api)).toContain('"status_code":503');
+    expect(JSON.stringify(api)).toContain('"Retry-After":["600"]');
+    expect(handlers(routes.find((r) => pathsOf(r)?.includes("/tiles"))!)).toEqual(["reverse_proxy"]);
+  });
+
   test("allow-list then basic auth then proxy, only on the console route", () => {
     const json = adapt(renderCaddyfile(variants()["http local: console with basic auth + allow-list"]!));
     const server = Object.values(json.apps.http.servers)[0]!;

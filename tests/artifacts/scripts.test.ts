@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { renderCutoverCopyCommand } from "../../src/ops/cutover/copyCommand";
 import { renderBucketScript } from "../../components/storage/bucketScript";
 import { resolveConfig } from "../../src/config";
 import { renderHostPrepScript } from "../../src/targets/hostPrep";
@@ -61,5 +62,35 @@ describe("bucket bootstrap against a fake mc", () => {
 
     const failing = run("sh", ["-c", `PATH="${dir}:$PATH" MC_LOG="${log}" FAIL_MB=1 sh "${script}"`]);
     expect(failing.code).not.toBe(0);
+  });
+});
+
+describe("cutover copy command", () => {
+  it.each(["initial", "final"] as const)("%s: passes shellcheck and carries the scripts intact", (kind) => {
+    const script = renderCutoverCopyCommand(kind);
+    const result = shellcheck(script);
+    expect(result.output).toBe("");
+    expect(run("sh", ["-n", tempFile("copy.sh", script)]).code).toBe(0);
+    expect(script.includes("backfill-verify")).toBe(kind === "final");
+  });
+
+  it("fails the update when the final verification finds a difference", () => {
+    // pg_dump/pg_restore/psql stand-ins: the copy succeeds, verification sees different row counts on each side.
+    const dir = tempFile("x", "").replace(/\/x$/, "");
+    for (const tool of ["pg_dump", "pg_restore"]) {
+      writeFileSync(`${dir}/${tool}`, "#!/bin/sh\nexit 0\n");
+    }
+    writeFileSync(
+      `${dir}/psql`,
+      '#!/bin/sh\nif [ "$PGHOST" = source ]; then printf "app.stations\\t3\\tabc\\n"; else printf "app.stations\\t2\\tabc\\n"; fi\n',
+    );
+    run("chmod", ["+x", `${dir}/pg_dump`, `${dir}/pg_restore`, `${dir}/psql`]);
+    const env =
+      "SOURCE_HOST=source SOURCE_USER=db_admin SOURCE_DB=platform TARGET_HOST=target TARGET_USER=db_admin TARGET_DB=platform";
+    const script = tempFile("copy.sh", renderCutoverCopyCommand("final"));
+    const r = run("sh", ["-c", `PATH="${dir}:$PATH" ${env} sh "${script}"`]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toMatch(/DIFFERS app\.stations: 3 rows on the source, 2 on the target/);
+    expect(r.stderr).toContain("the target does not match the source");
   });
 });
