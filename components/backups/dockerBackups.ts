@@ -3,10 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, type Safety } from "../../src/config";
 import type { ResolvedBackups } from "../../src/config/tiers/backups";
 import type { DockerPlacement } from "../../src/targets/docker";
-import { type Transform, statefulOptions, transformed } from "../shared/component";
-import { containerName, pullImage } from "../shared/docker";
+import { type Transform, transformed } from "../shared/component";
+import { containerName, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
-import { physicalName } from "../shared/naming";
 import type { StorageConnection } from "../storage/contract";
 import {
   BACKUP_DIR,
@@ -95,12 +94,13 @@ export class DockerBackups extends pulumi.ComponentResource {
     const image = pullImage(`${name}-image`, config.image, this, placement);
 
     // Protected even with a bucket destination: it holds the newest dumps before (and if) the sync copies them.
-    const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
-      transform?.volume,
-      { name: physicalName([pulumi.getStack(), "backups", "data"]), labels: dockerLabels("backups") },
-      statefulOptions(this, safety, { provider }),
-    );
-    const volume = new docker.Volume(`${name}-data`, volumeArgs, volumeOpts);
+    const volume = statefulVolume(`${name}-data`, this, {
+      placement,
+      safety,
+      tier: "backups",
+      parts: ["backups", "data"],
+      transform: transform?.volume,
+    });
 
     const [runnerArgs, runnerOpts] = transformed<docker.ContainerArgs>(
       transform?.runner,

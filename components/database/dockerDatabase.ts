@@ -3,10 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ConfigError, type ResolvedDatabase, type Safety } from "../../src/config";
 import type { DockerPlacement } from "../../src/targets/docker";
-import { type Transform, statefulOptions, transformed } from "../shared/component";
-import { attachNetworks, containerName, oneShotJob, publishedPorts, pullImage } from "../shared/docker";
+import { type Transform, transformed } from "../shared/component";
+import {
+  attachNetworks,
+  containerName,
+  oneShotJob,
+  publishedPorts,
+  pullImage,
+  statefulVolume,
+} from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
-import { physicalName } from "../shared/naming";
 import { MONITORING_ROLE, bootstrapRoles, passwordEnv, renderBootstrapScript } from "./bootstrapSql";
 import { DATABASE_ROLES, type DatabaseConnection, type DatabaseRole, type RoleConnection } from "./contract";
 
@@ -95,12 +101,13 @@ export class DockerDatabase extends pulumi.ComponentResource {
     const roles = bootstrapRoles(config.monitoringUser);
     const passwords = Object.fromEntries(roles.map((role) => [role, password(role)]));
 
-    const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
-      transform?.volume,
-      { name: physicalName([pulumi.getStack(), "database", "data"]), labels: dockerLabels("database") },
-      statefulOptions(this, safety, { provider }),
-    );
-    const volume = new docker.Volume(`${name}-data`, volumeArgs, volumeOpts);
+    const volume = statefulVolume(`${name}-data`, this, {
+      placement,
+      safety,
+      tier: "database",
+      parts: ["database", "data"],
+      transform: transform?.volume,
+    });
 
     const [serverArgs, serverOpts] = transformed<docker.ContainerArgs>(
       transform?.server,

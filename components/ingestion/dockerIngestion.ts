@@ -12,10 +12,9 @@ import {
 } from "../../src/config/tiers/ingestion";
 import type { DockerPlacement } from "../../src/targets/docker";
 import type { DatabaseConnection } from "../database/contract";
-import { type Transform, statefulOptions, transformed } from "../shared/component";
-import { attachNetworks, containerName, pullImage } from "../shared/docker";
+import { type Transform, transformed } from "../shared/component";
+import { attachNetworks, containerName, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
-import { physicalName } from "../shared/naming";
 import type { StorageConnection } from "../storage/contract";
 import { serviceEnv } from "./serviceEnv";
 
@@ -198,15 +197,14 @@ export class DockerIngestion extends pulumi.ComponentResource {
 
     let volume: docker.Volume | undefined;
     if (broker.persistence) {
-      const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
-        transform?.brokerVolume,
-        {
-          name: physicalName([pulumi.getStack(), "ingestion", "broker"]),
-          labels: dockerLabels("ingestion", { "stackport.role": "broker" }),
-        },
-        statefulOptions(this, safety, { provider }),
-      );
-      volume = new docker.Volume(`${name}-broker-data`, volumeArgs, volumeOpts);
+      volume = statefulVolume(`${name}-broker-data`, this, {
+        placement,
+        safety,
+        tier: "ingestion",
+        parts: ["ingestion", "broker"],
+        role: "broker",
+        transform: transform?.brokerVolume,
+      });
     }
 
     const [containerArgs, containerOpts] = transformed<docker.ContainerArgs>(

@@ -4,10 +4,9 @@ import * as random from "@pulumi/random";
 import type { Safety } from "../../src/config";
 import { OBSERVABILITY_SERVICES, type ResolvedObservability } from "../../src/config/tiers/observability";
 import type { DockerPlacement } from "../../src/targets/docker";
-import { type Transform, statefulOptions, transformed } from "../shared/component";
-import { attachNetworks, containerName, publishedPorts, pullImage } from "../shared/docker";
+import { type Transform, transformed } from "../shared/component";
+import { attachNetworks, containerName, publishedPorts, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
-import { physicalName } from "../shared/naming";
 import { DOCKER_SOCKET, renderAlloyConfig } from "./alloy";
 import type { ScrapeTarget } from "./contract";
 import {
@@ -108,14 +107,15 @@ export class DockerObservability extends pulumi.ComponentResource {
     const stack = pulumi.getStack();
     const labels = (role: string) => dockerLabels(OBSERVABILITY_TIER, { "stackport.role": role });
 
-    const volume = (role: string, t?: Transform<docker.VolumeArgs>) => {
-      const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
-        t,
-        { name: physicalName([stack, OBSERVABILITY_TIER, role, "data"]), labels: labels(`${role}-data`) },
-        statefulOptions(this, safety, { provider }),
-      );
-      return new docker.Volume(`${name}-${role}-data`, volumeArgs, volumeOpts);
-    };
+    const volume = (role: string, t?: Transform<docker.VolumeArgs>) =>
+      statefulVolume(`${name}-${role}-data`, this, {
+        placement,
+        safety,
+        tier: OBSERVABILITY_TIER,
+        parts: [OBSERVABILITY_TIER, role, "data"],
+        role: `${role}-data`,
+        transform: t,
+      });
     const container = (
       role: string,
       t: Transform<docker.ContainerArgs> | undefined,

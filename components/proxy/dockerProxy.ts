@@ -3,10 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ResolvedProxy, Safety, Upstream } from "../../src/config";
 import type { DockerPlacement } from "../../src/targets/docker";
-import { type Transform, statefulOptions, transformed } from "../shared/component";
-import { attachNetworks, containerName, publishedPorts, pullImage } from "../shared/docker";
+import { type Transform, transformed } from "../shared/component";
+import { attachNetworks, containerName, publishedPorts, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
-import { physicalName } from "../shared/naming";
 import { type ResolvedRoute, type ResolvedUpstream, renderCaddyfile } from "./caddyfile";
 import type { ProxyEndpoint } from "./contract";
 
@@ -153,15 +152,14 @@ export class DockerProxy extends pulumi.ComponentResource {
 
     // /data holds issued certificates and the internal CA: losing it means new certificates and a new root to trust.
     // /config (Caddy's autosave of the config it was given) stays in the container: the Caddyfile is the truth.
-    const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
-      transform?.dataVolume,
-      {
-        name: physicalName([pulumi.getStack(), "proxy", "data"]),
-        labels: dockerLabels("proxy", { "stackport.role": "data" }),
-      },
-      statefulOptions(this, safety, { provider }),
-    );
-    const dataVolume = new docker.Volume(`${name}-data`, volumeArgs, volumeOpts);
+    const dataVolume = statefulVolume(`${name}-data`, this, {
+      placement,
+      safety,
+      tier: "proxy",
+      parts: ["proxy", "data"],
+      role: "data",
+      transform: transform?.dataVolume,
+    });
 
     const users = Object.keys(passwords).sort();
     // Secret whenever an API key is in it (pulumi.all of secrets is secret).

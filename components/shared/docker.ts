@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DockerPlacement } from "../../src/targets/docker";
 import { dockerLabels } from "./labels";
 import { physicalName } from "./naming";
-import { type Transform, transformed } from "./component";
+import { type StatefulSafety, type Transform, statefulOptions, transformed } from "./component";
 
 /** A host port binding as the config resolves it (address defaults to loopback). */
 export interface HostBinding {
@@ -27,6 +27,33 @@ export function pullImage(
     { name: image, keepLocally: true },
     { parent, provider: placement.provider },
   );
+}
+
+/**
+ * A named volume that holds a tier's data: physical name `<stack>-<parts…>`, the standard labels, and the stack's
+ * protect/retainOnDelete set on the volume itself.
+ */
+export function statefulVolume(
+  name: string,
+  parent: pulumi.Resource,
+  args: {
+    placement: DockerPlacement;
+    safety: StatefulSafety;
+    tier: string;
+    parts: string[];
+    role?: string;
+    transform?: Transform<docker.VolumeArgs> | undefined;
+  },
+): docker.Volume {
+  const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
+    args.transform,
+    {
+      name: physicalName([pulumi.getStack(), ...args.parts]),
+      labels: dockerLabels(args.tier, args.role ? { "stackport.role": args.role } : {}),
+    },
+    statefulOptions(parent, args.safety, { provider: args.placement.provider }),
+  );
+  return new docker.Volume(name, volumeArgs, volumeOpts);
 }
 
 /** Docker `ports` for an internal port published on the host, or none. Never defaults to 0.0.0.0. */

@@ -3,10 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ResolvedStorage, Safety } from "../../src/config";
 import type { DockerPlacement } from "../../src/targets/docker";
-import { type Transform, statefulOptions, transformed } from "../shared/component";
-import { attachNetworks, containerName, oneShotJob, publishedPorts, pullImage } from "../shared/docker";
+import { type Transform, transformed } from "../shared/component";
+import {
+  attachNetworks,
+  containerName,
+  oneShotJob,
+  publishedPorts,
+  pullImage,
+  statefulVolume,
+} from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
-import { physicalName } from "../shared/naming";
 import { MC_ALIAS, renderBucketScript } from "./bucketScript";
 import type { StorageConnection } from "./contract";
 
@@ -59,12 +65,13 @@ export class DockerObjectStorage extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
-      transform?.volume,
-      { name: physicalName([pulumi.getStack(), "storage", "data"]), labels: dockerLabels("storage") },
-      statefulOptions(this, safety, { provider }),
-    );
-    const volume = new docker.Volume(`${name}-data`, volumeArgs, volumeOpts);
+    const volume = statefulVolume(`${name}-data`, this, {
+      placement,
+      safety,
+      tier: "storage",
+      parts: ["storage", "data"],
+      transform: transform?.volume,
+    });
 
     const [serverArgs, serverOpts] = transformed<docker.ContainerArgs>(
       transform?.server,
