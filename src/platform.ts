@@ -26,7 +26,7 @@ import {
   DATABASE_PORT,
   SUPERUSER,
 } from "../components/database/dockerDatabase";
-import { DockerProxy } from "../components/proxy/dockerProxy";
+import { DockerProxy, PROXY_METRICS_PORT } from "../components/proxy/dockerProxy";
 import { DockerIngestion } from "../components/ingestion/dockerIngestion";
 import { DockerBasemap } from "../components/basemap/dockerBasemap";
 import { DockerObservability } from "../components/observability/dockerObservability";
@@ -402,6 +402,9 @@ export function dockerScrapeTargets(cfg: ResolvedConfig, target: string): Scrape
             metricsPath: "/minio/v2/metrics/bucket",
           },
         ]
+      : []),
+    ...(onTarget(cfg.proxy)
+      ? [{ job: "proxy", tier: "proxy", addresses: [`proxy:${PROXY_METRICS_PORT}`], metricsPath: "/metrics" }]
       : []),
     ...(onTarget(cfg.ingestion) ? ingestionScrapeTargets(cfg) : []),
     ...(onTarget(cfg.basemap) ? basemapScrapeTargets(cfg) : []),

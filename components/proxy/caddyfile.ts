@@ -50,6 +50,11 @@ export interface CaddyfileInput {
    * secret Output. @default {}
    */
   apiKeys?: Record<string, string>;
+  /**
+   * Serve Prometheus metrics on this port (plain HTTP, `/metrics`). The container does not publish it on the host:
+   * only Prometheus on the target's networks reaches it. @default none
+   */
+  metricsPort?: number;
 }
 
 /** Where Caddy's admin API listens (inside the container only): the container health check reads it. */
@@ -182,6 +187,12 @@ export function renderCaddyfile(input: CaddyfileInput): string {
       out.push("", "\thandle {", '\t\trespond "not found" 404', "\t}");
     }
     out.push("}");
+  }
+  if (input.metricsPort !== undefined) {
+    if (!Number.isInteger(input.metricsPort) || input.metricsPort < 1 || input.metricsPort > 65535) {
+      throw new Error(`stackport: metrics port ${input.metricsPort} is not a TCP port`);
+    }
+    out.push("", `http://:${input.metricsPort} {`, "	metrics /metrics", "}");
   }
   return `${out.join("\n")}\n`;
 }

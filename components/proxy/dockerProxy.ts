@@ -41,6 +41,9 @@ export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
 const HTTP_PORT = 80;
 const HTTPS_PORT = 443;
 
+/** Caddy's Prometheus endpoint, on the backend network only (not published). */
+export const PROXY_METRICS_PORT = 2020;
+
 /**
  * Resolves each route's `to` to `{host, port, healthPath}`: a catalog name, or `host:port`.
  * @throws naming the config key when `to` is neither
@@ -121,6 +124,7 @@ export class DockerProxy extends pulumi.ComponentResource {
       routes,
       basicAuth: config.basicAuthUsers.map((user) => ({ user, bcryptHash: placeholder })),
       apiKeys: Object.fromEntries(keyRoutes.map((r) => [r, "validationplaceholderkey000"])),
+      metricsPort: PROXY_METRICS_PORT,
     });
 
     super("stackport:docker:Proxy", name, { config, maintenanceRoutes: args.maintenanceRoutes ?? [] }, opts);
@@ -175,6 +179,7 @@ export class DockerProxy extends pulumi.ComponentResource {
           routes,
           basicAuth: users.map((user, i) => ({ user, bcryptHash: hashes[i]! })),
           apiKeys: Object.fromEntries(keyRoutes.map((r, i) => [r, keys[i]!])),
+          metricsPort: PROXY_METRICS_PORT,
         }),
       );
 

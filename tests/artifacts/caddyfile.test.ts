@@ -163,6 +163,17 @@ describe("rendered Caddyfiles pass `caddy validate`", () => {
 });
 
 describe("`caddy adapt`: what the config does", () => {
+  test("the metrics listener serves Prometheus metrics on its own plain-HTTP port", () => {
+    const text = renderCaddyfile({
+      ...variants()["tls internal: several hosts, stripPrefix path route"]!,
+      metricsPort: 2020,
+    });
+    validate(text);
+    const json = adapt(text);
+    const metricsServer = Object.values(json.apps.http.servers).find((srv) => srv.listen.includes(":2020"))!;
+    expect(JSON.stringify(metricsServer.routes)).toContain('"handler":"metrics"');
+  });
+
   test("a route in maintenance (cutover freeze) answers 503 with Retry-After and never proxies", () => {
     const input: CaddyfileInput = {
       domain: "localhost",

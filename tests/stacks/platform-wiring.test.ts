@@ -48,6 +48,7 @@ describe.each(["local", "staging"])("stack %s", (stack) => {
     }
     expect(scraped).toContain("storage:9000");
     expect(scraped).toContain("basemap:3000");
+    expect(scraped).toContain("proxy:2020");
   });
 
   it("gives every routed service a proxy route, and puts only routed services and the proxy on edge", () => {
