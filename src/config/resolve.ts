@@ -10,7 +10,6 @@ import { type Published, publishing } from "./publishing";
 import { allRoutes } from "./routes";
 import type {
   DatabaseConfig,
-  DockerTargetConfig,
   Environment,
   ProxyConfig,
   RouteConfig,
@@ -186,10 +185,4 @@ function normalize(cfg: StackConfig): ResolvedConfig {
     ...(cfg.backups && database && { backups: resolveBackups(cfg.backups, database, storage) }),
     ...(cfg.cutover && { cutover: cfg.cutover }),
   };
-}
-
-export function dockerTarget(cfg: ResolvedConfig, name: string): DockerTargetConfig {
-  const t = cfg.targets[name];
-  if (t?.kind !== "docker") throw new Error(`internal: target '${name}' is not a docker target`);
-  return t;
 }

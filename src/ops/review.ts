@@ -4,6 +4,7 @@
  * --json`) into one Markdown comment: changes grouped by tier, a policy violations table, and the offline plan
  * diff. Pure functions; scripts/pr-comment.ts does the file I/O and the exit code.
  */
+import { PLACED_TIERS } from "../config/checks";
 import type { PlanDocument, Violation } from "../synth/render";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -65,7 +66,8 @@ export function parseUrn(urn: string): { type: string; name: string } {
   return { type: qualified.split("$").pop() ?? qualified, name };
 }
 
-export const TIERS = ["storage", "database", "proxy", "ingestion", "basemap", "observability"] as const;
+/** Tier order in reports: the placed tiers, as the config declares them. */
+export const TIERS = PLACED_TIERS;
 const COMPONENT_TIERS: Record<string, string> = {
   ObjectStorage: "storage",
   Storage: "storage",
