@@ -100,6 +100,42 @@ export function keySettings(r: RecordedResource): string[] {
     case "random:index/randomPassword:RandomPassword":
       add("length", i.length);
       break;
+    case "aws:ec2/vpc:Vpc":
+    case "aws:ec2/subnet:Subnet":
+      add("cidr", i.cidrBlock);
+      add("az", i.availabilityZone);
+      break;
+    case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+    case "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule":
+      add("ports", i.fromPort === i.toPort ? i.fromPort : `${i.fromPort ?? "all"}-${i.toPort ?? "all"}`);
+      add("from", i.cidrIpv4 ?? (i.referencedSecurityGroupId ? "security group" : undefined));
+      break;
+    case "aws:s3/bucket:Bucket":
+      add("bucket", i.bucket);
+      break;
+    case "aws:rds/instance:Instance":
+      add("class", i.instanceClass);
+      add("engine", `${i.engine ?? ""} ${i.engineVersion ?? ""}`.trim());
+      if (i.multiAz) out.push("multi-AZ");
+      add("backups", i.backupRetentionPeriod !== undefined ? `${i.backupRetentionPeriod}d` : undefined);
+      if (i.deletionProtection) out.push("deletion-protection");
+      break;
+    case "aws:ecs/service:Service":
+      add("desired", i.desiredCount);
+      break;
+    case "aws:appautoscaling/target:Target":
+      add("tasks", `${i.minCapacity}-${i.maxCapacity}`);
+      break;
+    case "aws:lb/listener:Listener":
+      add("port", i.port);
+      add("protocol", i.protocol);
+      break;
+    case "aws:cloudwatch/logGroup:LogGroup":
+      add("retention", i.retentionInDays !== undefined ? `${i.retentionInDays}d` : undefined);
+      break;
+    case "pulumi:providers:aws":
+      add("region", i.region);
+      break;
     case "command:remote:Command":
       add("host", i.connection === "[secret]" ? "[secret]" : i.connection?.host);
       break;
