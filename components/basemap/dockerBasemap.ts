@@ -12,7 +12,7 @@ import type { DockerPlacement } from "../../src/targets/docker";
 import { scriptHeader, shQuote } from "../../src/targets/shell";
 import type { DatabaseConnection, RoleConnection } from "../database/contract";
 import { type Transform, transformed } from "../shared/component";
-import { attachNetworks, containerName, oneShotJob, pullImage } from "../shared/docker";
+import { attachNetworks, containerName, oneShotJob, pullImage, healthProbe } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import type { StorageConnection } from "../storage/contract";
 import { MARTIN_ENV, type MartinConfigInput, renderMartinConfig } from "./martinConfig";
@@ -156,16 +156,10 @@ export class DockerBasemap extends pulumi.ComponentResource {
         envs,
         networksAdvanced: attachNetworks(placement, BASEMAP_HOST),
         // Same probe as the image's own HEALTHCHECK, stated here so `wait` does not depend on the image keeping it.
-        healthcheck: {
-          tests: [
-            "CMD-SHELL",
-            `wget --spider -q http://127.0.0.1:${MARTIN_PORT}${MARTIN_HEALTH_PATH} || exit 1`,
-          ],
-          interval: "10s",
-          timeout: "5s",
-          retries: 6,
-          startPeriod: "10s",
-        },
+        healthcheck: healthProbe(
+          ["CMD-SHELL", `wget --spider -q http://127.0.0.1:${MARTIN_PORT}${MARTIN_HEALTH_PATH} || exit 1`],
+          { startPeriod: "10s" },
+        ),
         wait: true,
         waitTimeout: 120,
         restart: "unless-stopped",

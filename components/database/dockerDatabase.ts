@@ -11,6 +11,7 @@ import {
   publishedPorts,
   pullImage,
   statefulVolume,
+  healthProbe,
 } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { MONITORING_ROLE, bootstrapRoles, passwordEnv, renderBootstrapScript } from "./bootstrapSql";
@@ -124,13 +125,9 @@ export class DockerDatabase extends pulumi.ComponentResource {
         ports: publishedPorts(DATABASE_PORT, config.publish),
         // Over TCP: on first start the image runs a socket-only temporary server for its init scripts, which a
         // socket check would report as ready.
-        healthcheck: {
-          tests: ["CMD-SHELL", `pg_isready -h 127.0.0.1 -U ${SUPERUSER} -d ${config.name}`],
-          interval: "10s",
-          timeout: "5s",
-          retries: 6,
+        healthcheck: healthProbe(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U ${SUPERUSER} -d ${config.name}`], {
           startPeriod: "30s",
-        },
+        }),
         wait: true,
         // First start runs initdb and the PostGIS init scripts.
         waitTimeout: 180,

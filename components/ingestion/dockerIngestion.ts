@@ -13,7 +13,7 @@ import {
 import type { DockerPlacement } from "../../src/targets/docker";
 import type { DatabaseConnection } from "../database/contract";
 import { type Transform, transformed } from "../shared/component";
-import { attachNetworks, containerName, pullImage, statefulVolume } from "../shared/docker";
+import { attachNetworks, containerName, pullImage, statefulVolume, healthProbe } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import type { StorageConnection } from "../storage/contract";
 import { serviceEnv } from "./serviceEnv";
@@ -216,13 +216,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
         envs: [pulumi.secret(pulumi.interpolate`${BROKER_PASSWORD_ENV}=${password.result}`)],
         ...(volume && { volumes: [{ volumeName: volume.name, containerPath: "/data" }] }),
         networksAdvanced: attachNetworks(placement, BROKER_HOST),
-        healthcheck: {
-          tests: ["CMD-SHELL", BROKER_HEALTH_SCRIPT],
-          interval: "10s",
-          timeout: "5s",
-          retries: 6,
-          startPeriod: "5s",
-        },
+        healthcheck: healthProbe(["CMD-SHELL", BROKER_HEALTH_SCRIPT], { startPeriod: "5s" }),
         wait: true,
         waitTimeout: 60,
         restart: "unless-stopped",

@@ -5,7 +5,14 @@ import type { Safety } from "../../src/config";
 import { OBSERVABILITY_SERVICES, type ResolvedObservability } from "../../src/config/tiers/observability";
 import type { DockerPlacement } from "../../src/targets/docker";
 import { type Transform, transformed } from "../shared/component";
-import { attachNetworks, containerName, publishedPorts, pullImage, statefulVolume } from "../shared/docker";
+import {
+  attachNetworks,
+  containerName,
+  publishedPorts,
+  pullImage,
+  statefulVolume,
+  healthProbe,
+} from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { DOCKER_SOCKET, renderAlloyConfig } from "./alloy";
 import type { ScrapeTarget } from "./contract";
@@ -48,14 +55,8 @@ const GRAFANA_PROVISIONING = "/etc/grafana/provisioning";
 export const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
 const GRAFANA_ADMIN_USER = "admin";
 
-/** Health probing common to every container that has a probe. */
-const probe = (tests: string[], startPeriod: string) => ({
-  tests,
-  interval: "10s",
-  timeout: "5s",
-  retries: 10,
-  startPeriod,
-});
+/** Observability containers start slowly on small hosts (TSDB replay, Grafana migrations): more retries. */
+const probe = (tests: string[], startPeriod: string) => healthProbe(tests, { startPeriod, retries: 10 });
 
 /**
  * Observability on Docker: Prometheus (rendered scrape config and alert rules), Grafana (provisioned datasources and

@@ -4,7 +4,14 @@ import * as random from "@pulumi/random";
 import type { ResolvedProxy, Safety, Upstream } from "../../src/config";
 import type { DockerPlacement } from "../../src/targets/docker";
 import { type Transform, transformed } from "../shared/component";
-import { attachNetworks, containerName, publishedPorts, pullImage, statefulVolume } from "../shared/docker";
+import {
+  attachNetworks,
+  containerName,
+  publishedPorts,
+  pullImage,
+  statefulVolume,
+  healthProbe,
+} from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { type ResolvedRoute, type ResolvedUpstream, renderCaddyfile } from "./caddyfile";
 import type { ProxyEndpoint } from "./contract";
@@ -206,13 +213,9 @@ export class DockerProxy extends pulumi.ComponentResource {
         networksAdvanced: attachNetworks(placement, PROXY_HOST, { edge: true }),
         ports,
         // The admin API (in-container only). GET, not `--spider`: busybox may send HEAD, which the API refuses.
-        healthcheck: {
-          tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2019/config/"],
-          interval: "10s",
-          timeout: "5s",
-          retries: 6,
+        healthcheck: healthProbe(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2019/config/"], {
           startPeriod: "5s",
-        },
+        }),
         wait: true,
         waitTimeout: 120,
         restart: "unless-stopped",

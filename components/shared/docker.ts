@@ -56,6 +56,11 @@ export function statefulVolume(
   return new docker.Volume(name, volumeArgs, volumeOpts);
 }
 
+/** A container health probe every 10 s (5 s timeout); `wait: true` holds dependents until it passes. */
+export function healthProbe(tests: string[], opts: { startPeriod: string; retries?: number }) {
+  return { tests, interval: "10s", timeout: "5s", retries: opts.retries ?? 6, startPeriod: opts.startPeriod };
+}
+
 /** Docker `ports` for an internal port published on the host, or none. Never defaults to 0.0.0.0. */
 export function publishedPorts(internal: number, binding: HostBinding | undefined) {
   return binding ? [{ internal, external: binding.port, ip: binding.address, protocol: "tcp" }] : [];

@@ -11,6 +11,7 @@ import {
   publishedPorts,
   pullImage,
   statefulVolume,
+  healthProbe,
 } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { MC_ALIAS, renderBucketScript } from "./bucketScript";
@@ -91,13 +92,7 @@ export class DockerObjectStorage extends pulumi.ComponentResource {
           ...publishedPorts(API_PORT, config.publishApi),
           ...publishedPorts(CONSOLE_PORT, config.publishConsole),
         ],
-        healthcheck: {
-          tests: ["CMD", "mc", "ready", "local"],
-          interval: "10s",
-          timeout: "5s",
-          retries: 6,
-          startPeriod: "10s",
-        },
+        healthcheck: healthProbe(["CMD", "mc", "ready", "local"], { startPeriod: "10s" }),
         wait: true,
         waitTimeout: 120,
         restart: "unless-stopped",
