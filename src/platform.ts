@@ -9,8 +9,7 @@ import type { ResolvedConfig } from "./config";
 import type { AwsTargetConfig, DockerTargetConfig } from "./config/schema";
 import { upstreamCatalog } from "./config/upstreams";
 import { frozenServices, maintenanceRoutes, tierComponentName, tierPlacements } from "./config/cutover";
-import type { TierCutover } from "./config/tiers/cutover";
-import { renderCutoverCopyCommand } from "./ops/cutover/copyCommand";
+import { databaseCopyJob, objectMirrorJob, type StorageSide } from "./cutoverJobs";
 import { basemapScrapeTargets } from "./config/tiers/basemap";
 import { ingestionScrapeTargets } from "./config/tiers/ingestion";
 import { DockerTarget, type DockerPlacement } from "./targets/docker";
@@ -83,6 +82,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   if (cfg.storage) {
     const tierConfig = cfg.storage;
     const placement = tiersAt.storage!;
+    const sides: Record<string, StorageSide> = {};
     for (const target of placement.targets) {
       const name = tierComponentName("storage", tierConfig.on, target);
       const opts = primaryOptions("storage", tierConfig.on, target);
@@ -95,6 +95,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
           opts,
         );
         built = { connection: s.connection, resource: s };
+        sides[target] = { ...built, kind: "docker", placement: where.placement };
       } else {
         const { S3Storage } =
           require("../components/storage/s3Storage") as typeof import("../components/storage/s3Storage");
@@ -104,9 +105,14 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
           opts,
         );
         built = { connection: s.connection, resource: s };
+        sides[target] = { ...built, kind: "aws", placement: where.placement, bucketArns: s.bucketArns };
         if (target === placement.serving) s3AccessLogsBucket = s.accessLogsBucket;
       }
       if (target === placement.serving) storage = built;
+    }
+    const cutover = cfg.cutover?.storage;
+    if (cutover && (placement.mirror || placement.copy === "final")) {
+      objectMirrorJob(placement.mirror ? "continuous" : "final", tierConfig, cutover, sides);
     }
   }
 
@@ -343,44 +349,6 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
  */
 function primaryOptions(tier: string, on: string, target: string): pulumi.ComponentResourceOptions {
   return target === on ? { aliases: [{ name: `${tier}-${on}` }] } : {};
-}
-
-/**
- * The cutover's database copy, run by the machine doing `pulumi up` (it reaches both sides through
- * `cutover.database.access`), as `db_admin` on both sides. The final copy is verified; a difference fails the
- * update. Named per copy kind so the initial copy does not re-run in later phases.
- */
-function databaseCopyJob(
-  kind: "initial" | "final",
-  databaseName: string,
-  cutover: TierCutover,
-  sides: Record<string, DatabaseConnection>,
-  dependsOn: pulumi.Resource[],
-): void {
-  const command = require("@pulumi/command") as typeof import("@pulumi/command");
-  const source = sides[cutover.from]!.roles.db_admin;
-  const target = sides[cutover.to]!.roles.db_admin;
-  const access = cutover.access!;
-  new command.local.Command(
-    `database-cutover-${kind}-copy`,
-    {
-      create: renderCutoverCopyCommand(kind),
-      environment: {
-        SOURCE_HOST: access.source.host,
-        SOURCE_PORT: String(access.source.port),
-        SOURCE_USER: "db_admin",
-        SOURCE_DB: databaseName,
-        SOURCE_PASSWORD: source.password,
-        TARGET_HOST: access.target.host,
-        TARGET_PORT: String(access.target.port),
-        TARGET_USER: "db_admin",
-        TARGET_DB: databaseName,
-        TARGET_PASSWORD: target.password,
-      },
-      logging: "stderr",
-    },
-    { dependsOn },
-  );
 }
 
 /** What Prometheus on a Docker target scrapes: the tiers placed on that same target (its backend network). */

@@ -6,7 +6,7 @@ import type { DockerPlacement } from "../../src/targets/docker";
 import { type Transform, transformed } from "../shared/component";
 import { containerName, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
-import type { StorageConnection } from "../storage/contract";
+import { type StorageConnection, mcHost } from "../storage/contract";
 import {
   BACKUP_DIR,
   BACKUP_SCRIPT_PATH,
@@ -156,7 +156,7 @@ export class DockerBackups extends pulumi.ComponentResource {
           command: [SYNC_SCRIPT_PATH],
           uploads: [{ file: SYNC_SCRIPT_PATH, content: renderBucketSyncScript(), executable: true }],
           envs: [
-            pulumi.interpolate`MC_HOST_${SYNC_MC_ALIAS}=${mcHostUrl(bucket.storage)}`,
+            pulumi.interpolate`MC_HOST_${SYNC_MC_ALIAS}=${mcHost(bucket.storage)}`,
             pulumi.interpolate`BACKUP_BUCKET=${bucket.physicalName}`,
             `BACKUP_DIR=${BACKUP_DIR}`,
           ],
@@ -195,16 +195,4 @@ function bucketTarget(args: DockerBackupsArgs) {
   if (!args.config.clientImage)
     throw new Error("internal: bucket destination without clientImage (resolveBackups sets it)");
   return { storage: args.storage, physicalName, clientImage: args.config.clientImage };
-}
-
-/** `mc`'s `MC_HOST_<alias>` URL: the endpoint with the credentials in it (secret, like the credentials). */
-function mcHostUrl(storage: StorageConnection): pulumi.Output<string> {
-  return pulumi.secret(
-    pulumi
-      .all([storage.endpoint, storage.accessKeyId, storage.secretAccessKey])
-      .apply(([endpoint, key, secret]) => {
-        const url = new URL(endpoint);
-        return `${url.protocol}//${encodeURIComponent(key)}:${encodeURIComponent(secret)}@${url.host}`;
-      }),
-  );
 }

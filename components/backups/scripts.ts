@@ -4,7 +4,7 @@
  *
  * All three are POSIX sh: they run in the database image (Debian or Alpine/BusyBox) and the `mc` image.
  */
-import { scriptHeader, shQuote } from "../../src/targets/shell";
+import { PAUSE_AND_STOP, scriptHeader, shQuote } from "../../src/targets/shell";
 
 /** Where the backup volume is mounted in the containers; the scripts take `BACKUP_DIR` to override it (tests). */
 export const BACKUP_DIR = "/backups";
@@ -22,17 +22,6 @@ export const RESTORE_ROLE = "db_admin";
 
 /** How long to keep dumps: the newest `count`, or those younger than `days`. */
 export type Retention = { days: number } | { count: number };
-
-/**
- * Sleeping that `docker stop` can interrupt: `sleep & wait` lets the shell run its TERM trap at once (a foreground
- * sleep would delay it until the sleep ends, and Docker would SIGKILL after its timeout). The trap also ends the
- * sleep, so no process outlives the script. Needs a `log` function.
- */
-const PAUSE_AND_STOP = [
-  "sleeper=''",
-  'pause() { sleep "$1" & sleeper=$!; wait "$sleeper" || true; sleeper=\'\'; }',
-  'stop() { if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi; log "stopping"; exit 0; }',
-];
 
 export interface BackupScriptOptions {
   /** Database to dump (a lower-case SQL identifier: it becomes part of file names). */

@@ -16,6 +16,7 @@ import { checkBasemap } from "./tiers/basemap";
 import { CUTOVER_TIERS } from "./tiers/cutover";
 import { checkIngestion } from "./tiers/ingestion";
 import { checkObservability, observabilityBindings, resolveObservability } from "./tiers/observability";
+import { objectMirrorPlan } from "../ops/cutover/objects";
 import { type Cutover, cutoverProblems, placementFor } from "../ops/cutover/phases";
 import { upstreamCatalog } from "./upstreams";
 import { publishing } from "./publishing";
@@ -301,12 +302,22 @@ function cutoverIssues(cfg: StackConfig): ConfigIssue[] {
       const [key, ...rest] = message.split(": ");
       issues.push({ key: key!, message: rest.join(": ") });
     }
-    const copy = placementFor(placed.on, cutover).copy;
-    if (tier === "database" && copy !== "none" && !cutover.access) {
-      issues.push({
-        key: configKey(["cutover", tier, "access"]),
-        message: `phase '${cutover.phase}' copies the database (${copy} copy) from this machine: give { source: {host, port}, target: {host, port} } as this machine reaches them (an SSH tunnel, a VPN address)`,
-      });
+  }
+  const database = cfg.cutover?.database;
+  const databaseCopy = cfg.database && database && placementFor(cfg.database.on, database).copy;
+  if (database && databaseCopy && databaseCopy !== "none" && !database.access) {
+    issues.push({
+      key: configKey(["cutover", "database", "access"]),
+      message: `phase '${database.phase}' copies the database (${databaseCopy} copy) from this machine: give { source: {host, port}, target: {host, port} } as this machine reaches them (an SSH tunnel, a VPN address)`,
+    });
+  }
+  const storage = cfg.cutover?.storage;
+  const known = (t: string) => cfg.targets[t] !== undefined;
+  if (cfg.storage && storage && known(storage.from) && known(storage.to)) {
+    const { mirror, copy } = placementFor(cfg.storage.on, storage);
+    const plan = (mirror || copy === "final") && objectMirrorPlan(storage, (t) => cfg.targets[t]!.kind);
+    if (plan && "problem" in plan) {
+      issues.push({ key: configKey(["cutover", "storage", ...plan.key.split(".")]), message: plan.problem });
     }
   }
   return issues;

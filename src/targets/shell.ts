@@ -12,3 +12,14 @@ export function scriptHeader(purpose: string): string {
     "",
   ].join("\n");
 }
+
+/**
+ * Sleeping that `docker stop` can interrupt: `sleep & wait` lets the shell run its TERM trap at once (a foreground
+ * sleep would delay it until the sleep ends, and Docker would SIGKILL after its timeout). The trap also ends the
+ * sleep, so no process outlives the script. Needs a `log` function.
+ */
+export const PAUSE_AND_STOP = [
+  "sleeper=''",
+  'pause() { sleep "$1" & sleeper=$!; wait "$sleeper" || true; sleeper=\'\'; }',
+  'stop() { if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi; log "stopping"; exit 0; }',
+];

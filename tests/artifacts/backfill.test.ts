@@ -5,18 +5,12 @@
  * faithful copy and fails naming the table when one row is tampered with. Every script passes shellcheck.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderBootstrapSql } from "../../components/database/bootstrapSql";
-import {
-  compareListings,
-  parseMcListing,
-  renderDatabaseCopyScript,
-  renderObjectListingScript,
-  renderVerifyScript,
-} from "../../src/ops/cutover/backfill";
+import { renderDatabaseCopyScript, renderVerifyScript } from "../../src/ops/cutover/backfill";
 import { PG_BIN, startCluster, type Cluster, type RunResult } from "../support/postgres";
-import { requireTool, shellcheck, tempFile } from "../support/tools";
+import { shellcheck, tempFile } from "../support/tools";
 
 const DB = "platform";
 const PASSWORDS = {
@@ -99,7 +93,6 @@ describe("rendered scripts", () => {
   it.each([
     ["copy", renderDatabaseCopyScript()],
     ["verify", renderVerifyScript()],
-    ["object listing", renderObjectListingScript()],
   ])("the %s script passes shellcheck with no findings", (_name, script) => {
     const result = shellcheck(script);
     expect(result.output).toBe("");
@@ -194,71 +187,5 @@ describe("database backfill between two real PostgreSQL + PostGIS clusters", () 
         db: DB,
       }),
     );
-  });
-});
-
-describe("object storage verification", () => {
-  const listing = (lines: object[]) => lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
-
-  it("parses mc ls --recursive --json, skipping folders and failing on errors", () => {
-    expect(
-      parseMcListing(
-        listing([
-          { status: "success", type: "folder", key: "tiles/" },
-          {
-            status: "success",
-            type: "file",
-            key: "tiles/0/0/0.pbf",
-            size: 120,
-            etag: "5d41402abc4b2a76b9719d911017c592",
-          },
-        ]),
-      ),
-    ).toEqual([{ key: "tiles/0/0/0.pbf", size: 120, etag: "5d41402abc4b2a76b9719d911017c592" }]);
-    expect(() =>
-      parseMcListing(listing([{ status: "error", error: { message: "Access Denied." } }])),
-    ).toThrow("mc ls failed: Access Denied.");
-  });
-
-  it("reports missing, extra, resized and changed objects; multipart etags are not compared", () => {
-    const src = [
-      { key: "a.csv", size: 10, etag: "aaa" },
-      { key: "b.csv", size: 20, etag: "bbb" },
-      { key: "big.pmtiles", size: 900, etag: "abc-12" },
-      { key: "c.csv", size: 30, etag: "ccc" },
-      { key: "d.csv", size: 40 },
-    ];
-    const dst = [
-      { key: "a.csv", size: 10, etag: '"aaa"' },
-      { key: "b.csv", size: 21, etag: "bbb" },
-      { key: "big.pmtiles", size: 900, etag: "def-7" },
-      { key: "c.csv", size: 30, etag: "xxx" },
-      { key: "e.csv", size: 1 },
-    ];
-    expect(compareListings(src, dst).map((m) => `${m.key}: ${m.problem}`)).toEqual([
-      "b.csv: size differs",
-      "c.csv: content differs (etag)",
-      "d.csv: missing on the target",
-      "e.csv: only on the target",
-    ]);
-    expect(compareListings(src, src)).toEqual([]);
-  });
-
-  it("the listing script runs mc with the alias and bucket from the environment", () => {
-    requireTool("sh", "dash");
-    const mc = tempFile("mc", '#!/bin/sh\necho "$*"\n');
-    chmodSync(mc, 0o755);
-    const dir = mc.slice(0, mc.lastIndexOf("/"));
-    const r = spawnSync("sh", [tempFile("list.sh", renderObjectListingScript())], {
-      encoding: "utf8",
-      env: { PATH: `${dir}:${process.env["PATH"]}`, MC_ALIAS: "homelab", BUCKET: "raw" },
-    });
-    expect(r.stdout).toBe("ls --recursive --json homelab/raw\n");
-    const missing = spawnSync("sh", [tempFile("list.sh", renderObjectListingScript())], {
-      encoding: "utf8",
-      env: { PATH: `${dir}:${process.env["PATH"]}` },
-    });
-    expect(missing.status).not.toBe(0);
-    expect(missing.stderr).toContain("set MC_ALIAS");
   });
 });

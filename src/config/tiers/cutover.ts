@@ -16,20 +16,41 @@ const reachable = z.strictObject({
   port: z.number().int().min(1).max(65535),
 });
 
-const tierCutover = z.strictObject({
-  from: keyName,
-  to: keyName,
-  phase: z.enum(PHASES),
+const phaseFields = { from: keyName, to: keyName, phase: z.enum(PHASES) };
+
+const databaseCutover = z.strictObject({
+  ...phaseFields,
   /**
    * Where the copy and verification (run from the machine running `pulumi up`, with pg_dump/psql 15+ on PATH)
    * reach each side's database. Required by the phases that copy: replicate and backfill.
    */
   access: z.strictObject({ source: reachable, target: reachable }).optional(),
 });
-export type TierCutover = z.infer<typeof tierCutover>;
+
+const storageCutover = z.strictObject({
+  ...phaseFields,
+  /**
+   * The object mirror: a container on the Docker side copying every bucket source → target (replicate, freeze),
+   * then the verified final copy (backfill). See src/ops/cutover/objects.ts for where it runs.
+   */
+  mirror: z
+    .strictObject({
+      /** The Docker target the mirror runs on. @default the Docker side (the source when both are Docker) */
+      on: keyName.optional(),
+      /** The other side's S3 API as the mirror reaches it. Required when both sides are Docker. */
+      remoteEndpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+      /** Seconds between two passes of the continuous mirror. @default 60 */
+      intervalSeconds: z.number().int().min(1).max(86_400).optional(),
+    })
+    .optional(),
+});
+
+export type TierCutover = z.infer<typeof databaseCutover> | z.infer<typeof storageCutover>;
+export type DatabaseCutover = z.infer<typeof databaseCutover>;
+export type StorageCutover = z.infer<typeof storageCutover>;
 
 export const cutoverSchema = z.strictObject({
-  storage: tierCutover.optional(),
-  database: tierCutover.optional(),
+  storage: storageCutover.optional(),
+  database: databaseCutover.optional(),
 });
 export type CutoverConfig = z.infer<typeof cutoverSchema>;

@@ -1,0 +1,116 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  type BucketPair,
+  formatBucketPairs,
+  renderObjectBackfillScript,
+  renderObjectMirrorScript,
+} from "../../src/ops/cutover/objects";
+import type { DockerPlacement } from "../../src/targets/docker";
+import { containerName, oneShotJob, pullImage } from "../shared/docker";
+import { dockerLabels } from "../shared/labels";
+import { mcHost } from "./contract";
+
+/** One side of the mirror: its S3 API as the mirror container reaches it, credentials and physical bucket names. */
+export interface ObjectMirrorSide {
+  endpoint: pulumi.Input<string>;
+  accessKeyId: pulumi.Input<string>;
+  secretAccessKey: pulumi.Input<string>;
+  /** Physical bucket names by stable key; both sides have the same keys (one `stackport:storage.buckets`). */
+  buckets: Record<string, pulumi.Input<string>>;
+}
+
+export interface ObjectMirrorArgs {
+  /** The Docker target the mirror runs on (one side of the cutover). */
+  placement: DockerPlacement;
+  /** The `mc` image (`stackport:storage.clientImage`). */
+  image: string;
+  source: ObjectMirrorSide;
+  target: ObjectMirrorSide;
+  /**
+   * `continuous`: a container mirroring every bucket, pass after pass (phases `replicate`, `freeze`).
+   * `final`: a job that mirrors deletions too, then verifies; its failure fails the update (phase `backfill`).
+   */
+  mode: "continuous" | "final";
+  /** Seconds between two passes of the continuous mirror. @default 60 */
+  intervalSeconds?: number;
+  /** What must exist first: both sides' storage components (buckets created). */
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Memory for the `mc` container, in MB: it streams objects, it holds none. */
+const MIRROR_MEMORY_MB = 256;
+const MIRROR_SCRIPT_PATH = "/stackport/mirror.sh";
+
+/**
+ * The object half of a storage cutover on the Docker side (src/ops/cutover/objects.ts has the rules and scripts).
+ * Both sides' URLs carry credentials, so the whole environment is one secret.
+ */
+export class ObjectMirror extends pulumi.ComponentResource {
+  /** The continuous mirror container, or the final-copy job. */
+  readonly container: docker.Container;
+  /** Resolves once the final copy is verified; fails the update when it is not. Undefined for `continuous`. */
+  readonly verified?: pulumi.Output<boolean>;
+
+  constructor(name: string, args: ObjectMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
+    const keys = Object.keys(args.source.buckets).sort();
+    const missing = keys.filter((k) => args.target.buckets[k] === undefined);
+    if (missing.length > 0) throw new Error(`object mirror: target has no bucket for ${missing.join(", ")}`);
+    const script =
+      args.mode === "continuous"
+        ? renderObjectMirrorScript({ ...(args.intervalSeconds && { intervalSeconds: args.intervalSeconds }) })
+        : renderObjectBackfillScript();
+    super("stackport:docker:ObjectMirror", name, { mode: args.mode, buckets: keys }, opts);
+    const { placement, source, target } = args;
+
+    const image = pullImage(`${name}-image`, args.image, this, placement);
+    const pairs = pulumi
+      .all(keys.map((key) => pulumi.all([source.buckets[key]!, target.buckets[key]!])))
+      .apply((names) =>
+        formatBucketPairs(names.map(([s, t], i): BucketPair => ({ key: keys[i]!, source: s, target: t }))),
+      );
+    const envs = pulumi.secret(
+      pulumi
+        .all([mcHost(source), mcHost(target), pairs])
+        .apply(([from, to, bucketPairs]) => [
+          `MC_HOST_source=${from}`,
+          `MC_HOST_target=${to}`,
+          `BUCKET_PAIRS=${bucketPairs}`,
+        ]),
+    );
+
+    if (args.mode === "final") {
+      const { job, succeeded } = oneShotJob(`${name}-job`, this, {
+        tier: "storage",
+        role: "cutover-final-copy",
+        placement,
+        image: image.imageId,
+        script,
+        envs,
+        purpose: "the final object copy and its verification (cutover backfill)",
+        dependsOn: args.dependsOn,
+      });
+      this.container = job;
+      this.verified = succeeded;
+    } else {
+      this.container = new docker.Container(
+        `${name}-container`,
+        {
+          name: containerName("storage", "cutover-mirror"),
+          image: image.imageId,
+          entrypoints: ["/bin/sh"],
+          command: [MIRROR_SCRIPT_PATH],
+          uploads: [{ file: MIRROR_SCRIPT_PATH, content: script, executable: true }],
+          envs,
+          networksAdvanced: [{ name: placement.backendNetwork }],
+          // The loop is the schedule: Docker restarts it after a crash or a reboot of the host.
+          restart: "unless-stopped",
+          memory: MIRROR_MEMORY_MB,
+          labels: dockerLabels("storage", { "stackport.role": "cutover-mirror" }),
+        },
+        { parent: this, provider: placement.provider, dependsOn: args.dependsOn },
+      );
+    }
+    this.registerOutputs({ container: this.container.name, verified: this.verified });
+  }
+}

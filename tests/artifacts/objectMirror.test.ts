@@ -1,0 +1,188 @@
+/**
+ * The storage cutover's object scripts, run for real by `sh` against a directory-backed stand-in for `mc`
+ * (tests/support/fakeMc.ts — the MinIO client is not packaged for Debian): the continuous mirror copies without
+ * deleting and stops cleanly on `docker stop`'s TERM; the backfill job mirrors deletions, verifies, and fails
+ * naming the bucket and key when the copy differs. Both scripts pass shellcheck.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { renderObjectBackfillScript, renderObjectMirrorScript } from "../../src/ops/cutover/objects";
+import { type FakeMc, fakeMc } from "../support/fakeMc";
+import { requireTool, shellcheck, tempFile } from "../support/tools";
+
+const PAIRS = "raw=raw=stackport-production-raw-1a2b tiles=tiles=stackport-production-tiles-1a2b";
+const SRC = { raw: "raw", tiles: "tiles" };
+const DST = { raw: "stackport-production-raw-1a2b", tiles: "stackport-production-tiles-1a2b" };
+
+function env(mc: FakeMc, extra: Record<string, string> = {}) {
+  return {
+    PATH: `${mc.binDir}:${process.env["PATH"]}`,
+    FAKE_MC_ROOT: mc.root,
+    MC_HOST_source: "http://stackport-root:pw@storage:9000",
+    MC_HOST_target: "https://AKIA:se%2Fcret@s3.eu-west-1.amazonaws.com",
+    BUCKET_PAIRS: PAIRS,
+    ...extra,
+  };
+}
+
+function backfill(mc: FakeMc, args: string[] = [], extra: Record<string, string> = {}) {
+  const r = spawnSync("sh", [tempFile("backfill.sh", renderObjectBackfillScript()), ...args], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: env(mc, extra),
+  });
+  return { code: r.status ?? -1, out: (r.stdout ?? "") + (r.stderr ?? "") };
+}
+
+/** A source with objects in both buckets and a target that is behind: one missing, one stale, one extra. */
+function platformBuckets(): FakeMc {
+  const mc = fakeMc();
+  mc.put("source", SRC.raw, "2026/03/01/readings.csv", "id,value\n1,0.5\n");
+  mc.put("source", SRC.raw, "2026/03/02/readings.csv", "id,value\n2,0.7\n3,0.9\n");
+  mc.put("source", SRC.tiles, "basemap.pmtiles", "PMTiles v3 …");
+  mc.put("target", DST.raw, "2026/03/01/readings.csv", "id,value\n1,0.5\n");
+  mc.put("target", DST.raw, "2026/02/28/deleted-at-source.csv", "old");
+  mc.put("target", DST.tiles, "basemap.pmtiles", "PMTiles v2");
+  return mc;
+}
+
+beforeAll(() => {
+  requireTool("sh", "dash");
+  for (const tool of ["find", "sort", "comm", "cmp", "wc"])
+    requireTool(tool, "coreutils/findutils/diffutils");
+});
+
+describe("rendered object scripts", () => {
+  it.each([
+    ["continuous mirror", renderObjectMirrorScript()],
+    ["backfill", renderObjectBackfillScript()],
+  ])("the %s script passes shellcheck with no findings", (_name, script) => {
+    const result = shellcheck(script);
+    expect(result.output).toBe("");
+    expect(result.code).toBe(0);
+  });
+});
+
+describe("object backfill job", () => {
+  it("mirrors the last changes with deletions, then verifies every bucket", () => {
+    const mc = platformBuckets();
+    const r = backfill(mc);
+    expect(r.out).toContain("matches raw: 2 objects, 36 bytes");
+    expect(r.out).toContain("matches tiles: 1 objects, 14 bytes");
+    expect(r.out).toContain("every bucket matches");
+    expect(r.code).toBe(0);
+    expect(mc.objects("target", DST.raw)).toEqual(mc.objects("source", SRC.raw));
+    expect(mc.objects("target", DST.tiles)).toEqual({ "basemap.pmtiles": "PMTiles v3 …" });
+    expect(mc.calls()).toContain(
+      `--no-color mirror --overwrite --remove source/${SRC.raw} target/${DST.raw}`,
+    );
+  });
+
+  it("fails naming the bucket and key when a copied object differs, and when one is missing or extra", () => {
+    const mc = platformBuckets();
+    expect(backfill(mc).code).toBe(0);
+    mc.put("target", DST.raw, "2026/03/02/readings.csv", "id,value\n2,0.7\n"); // truncated
+    mc.put("target", DST.tiles, "extra.pmtiles", "x");
+    const r = backfill(mc, ["--verify-only"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      "DIFFERS raw (raw -> stackport-production-raw-1a2b): source 2 objects, 36 bytes; target 2 objects, 30 bytes",
+    );
+    expect(r.out).toMatch(/DIFFERS raw: .*2026\/03\/02\/readings\.csv.* - differ in size/);
+    expect(r.out).toMatch(/DIFFERS tiles: .*extra\.pmtiles.* - only in second/);
+    expect(r.out).toContain("the target does not match the source");
+    // --verify-only never copies.
+    expect(mc.calls().filter((c) => c.includes("mirror"))).toHaveLength(2);
+  });
+
+  it("an object written at the source after the final mirror is reported as missing on the target", () => {
+    const mc = platformBuckets();
+    expect(backfill(mc).code).toBe(0);
+    mc.put("source", SRC.tiles, "late.pmtiles", "written after the final mirror");
+    const r = backfill(mc, ["--verify-only"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("source 2 objects");
+    expect(r.out).toMatch(/DIFFERS tiles: .*late\.pmtiles.* - only in first/);
+  });
+
+  it("refuses to mirror deletions from an empty source bucket onto a target that holds objects", () => {
+    const mc = fakeMc();
+    mc.bucket("source", SRC.raw);
+    mc.put("source", SRC.tiles, "basemap.pmtiles", "v3");
+    mc.put("target", DST.raw, "keep.csv", "data");
+    mc.bucket("target", DST.tiles);
+    const r = backfill(mc);
+    expect(r.code).toBe(3);
+    expect(r.out).toContain(
+      "source bucket raw (raw) is empty but target stackport-production-raw-1a2b holds 1 objects: refusing to delete them",
+    );
+    expect(mc.objects("target", DST.raw)).toEqual({ "keep.csv": "data" });
+    expect(mc.calls().some((c) => c.includes("mirror"))).toBe(false);
+  });
+
+  it("exits 2 when a side cannot be listed, 3 when the mirror fails, 64 on malformed BUCKET_PAIRS", () => {
+    const missingTarget = fakeMc();
+    missingTarget.put("source", SRC.raw, "a.csv", "a");
+    missingTarget.put("source", SRC.tiles, "t", "t");
+    missingTarget.bucket("target", DST.tiles);
+    const unreadable = backfill(missingTarget, ["--verify-only"]);
+    expect(unreadable.code).toBe(2);
+    expect(unreadable.out).toContain(`cannot list target/${DST.raw}`);
+    expect(unreadable.out).toContain("a side could not be read");
+
+    const mirrorFails = backfill(missingTarget);
+    expect(mirrorFails.code).toBe(3);
+    expect(mirrorFails.out).toContain("FAILED to mirror raw");
+    expect(mirrorFails.out).toContain("the final mirror failed");
+
+    for (const pairs of ["raw", "raw=a", "raw=a=b=c", "raw=a/b=c", "raw==c", "=a=b"]) {
+      const bad = backfill(platformBuckets(), [], { BUCKET_PAIRS: pairs });
+      expect(bad.out).toContain(`BUCKET_PAIRS: '${pairs}' is not key=source-bucket=target-bucket`);
+      expect(bad.code).toBe(64);
+    }
+  });
+
+  it("names the missing variable when the environment is incomplete", () => {
+    const mc = platformBuckets();
+    const r = backfill(mc, [], { MC_HOST_target: "" });
+    expect(r.code).not.toBe(0);
+    expect(r.out).toContain("set MC_HOST_target");
+    expect(mc.calls()).toEqual([]);
+  });
+});
+
+describe("continuous object mirror", () => {
+  it("copies new and changed objects every pass without deleting, and stops on TERM", async () => {
+    const mc = platformBuckets();
+    const child = spawn("sh", [tempFile("mirror.sh", renderObjectMirrorScript({ intervalSeconds: 1 }))], {
+      env: env(mc),
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const waitFor = async (text: string, from = 0) => {
+      for (let i = 0; i < 100 && !out.slice(from).includes(text); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      if (!out.slice(from).includes(text)) throw new Error(`no '${text}' in mirror output:\n${out}`);
+    };
+    try {
+      await waitFor("pass complete");
+      expect(mc.objects("target", DST.tiles)).toEqual({ "basemap.pmtiles": "PMTiles v3 …" });
+      expect(mc.objects("target", DST.raw)).toMatchObject({
+        "2026/03/02/readings.csv": "id,value\n2,0.7\n3,0.9\n",
+      });
+      // No deletions while writers may still run: the target's extra object stays until the backfill.
+      expect(mc.objects("target", DST.raw)).toHaveProperty(["2026/02/28/deleted-at-source.csv"], "old");
+
+      const mark = out.length;
+      mc.put("source", SRC.raw, "2026/03/03/readings.csv", "id,value\n4,1.1\n");
+      await waitFor("pass complete", mark);
+      expect(mc.objects("target", DST.raw)).toHaveProperty(["2026/03/03/readings.csv"], "id,value\n4,1.1\n");
+      expect(mc.calls().every((c) => !c.includes("--remove"))).toBe(true);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    }
+    expect(out).toContain("stopping");
+  });
+});
