@@ -112,7 +112,8 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
     }
     const cutover = cfg.cutover?.storage;
     if (cutover && (placement.mirror || placement.copy === "final")) {
-      objectMirrorJob(placement.mirror ? "continuous" : "final", tierConfig, cutover, sides);
+      const mirror = objectMirrorJob(placement.mirror ? "continuous" : "final", tierConfig, cutover, sides);
+      if (mirror.verified) extraOutputs["storageCutoverVerified"] = mirror.verified;
     }
   }
 

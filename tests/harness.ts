@@ -3,7 +3,7 @@
  * and every helper refuses an empty recording, so a test can never pass on a plan nobody registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { type Recorder, installRecorder, settle } from "../src/synth/recorder";
+import { type Recorder, type RecorderOptions, installRecorder, settle } from "../src/synth/recorder";
 import { type Plan, synthesize as synthesizeStackFile } from "../src/synth/run";
 import { readStackFile } from "../src/synth/stackFile";
 import { join } from "node:path";
@@ -37,12 +37,13 @@ export function synthesizeConfig(
  */
 export async function record<T>(
   fn: () => T,
-  opts: { stack?: string; preview?: boolean } = {},
+  opts: { stack?: string; preview?: boolean; outputs?: RecorderOptions["outputs"] } = {},
 ): Promise<{ recorder: Recorder; result: T }> {
   const recorder = await installRecorder({
     project: PROJECT,
     stack: opts.stack ?? "test",
     preview: opts.preview ?? false,
+    ...(opts.outputs && { outputs: opts.outputs }),
   });
   let result!: T;
   await pulumi.runtime.runInPulumiStack(async () => {

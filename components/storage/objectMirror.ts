@@ -49,7 +49,11 @@ const MIRROR_SCRIPT_PATH = "/stackport/mirror.sh";
 export class ObjectMirror extends pulumi.ComponentResource {
   /** The continuous mirror container, or the final-copy job. */
   readonly container: docker.Container;
-  /** Resolves once the final copy is verified; fails the update when it is not. Undefined for `continuous`. */
+  /**
+   * Resolves once the final copy is verified and rejects with the job's log when it is not. Undefined for
+   * `continuous`. Consume it — the platform exports it as the stack output `storageCutoverVerified` — so the
+   * rejection fails the update by name rather than as an unhandled error.
+   */
   readonly verified?: pulumi.Output<boolean>;
 
   constructor(name: string, args: ObjectMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -111,6 +115,6 @@ export class ObjectMirror extends pulumi.ComponentResource {
         { parent: this, provider: placement.provider, dependsOn: args.dependsOn },
       );
     }
-    this.registerOutputs({ container: this.container.name, verified: this.verified });
+    this.registerOutputs({ container: this.container.name });
   }
 }

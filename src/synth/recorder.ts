@@ -42,6 +42,8 @@ export interface RecorderOptions {
   stack: string;
   /** Preview mode: outputs not known before creation stay unknown, exactly as in `pulumi preview`. */
   preview?: boolean;
+  /** Outputs to report instead of the stand-ins, for tests of failure paths (a job that exits non-zero). */
+  outputs?: (type: string, name: string) => Record<string, unknown> | undefined;
 }
 
 /**
@@ -58,7 +60,10 @@ export async function installRecorder(opts: RecorderOptions): Promise<Recorder> 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const computed = mockOutputs(args.type, args.name, args.inputs);
+        const computed = {
+          ...mockOutputs(args.type, args.name, args.inputs),
+          ...opts.outputs?.(args.type, args.name),
+        };
         for (const key of SECRET_OUTPUTS[args.type] ?? []) {
           if (key in computed) computed[key] = pulumi.secret(computed[key]);
         }

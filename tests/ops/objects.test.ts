@@ -115,7 +115,8 @@ describe("mcHostUrl", () => {
 
 describe("mirror IAM policy", () => {
   const arns = ["arn:aws:s3:::stackport-prod-tiles-1a2b", "arn:aws:s3:::stackport-prod-raw-1a2b"];
-  const actionsOf = (doc: { Statement: { Action: string[] }[] }) => doc.Statement.flatMap((s) => s.Action);
+  const actionsOf = (doc: { Statement: { Action: string | string[] }[] }) =>
+    doc.Statement.flatMap((s) => s.Action);
 
   it("reads only when S3 is the source; writes and deletes only objects when it is the target", () => {
     expect(actionsOf(mirrorPolicyDocument({ bucketArns: arns, writable: false }))).toEqual([

@@ -41,7 +41,7 @@ const byName = (rs: RecordedResource[], name: string) => {
 };
 const names = (rs: RecordedResource[]) => rs.map((r) => r.name);
 
-function issueKeys(cfg: unknown): string[] {
+function issueKeys(cfg: Record<string, unknown>): string[] {
   try {
     resolveConfig(cfg);
   } catch (e) {
@@ -93,8 +93,10 @@ describe("storage cutover homelab → aws", () => {
   });
 
   it("backfill: the continuous mirror is gone; the final copy is a job whose failure fails the update", async () => {
-    const { resources } = await synthesizeConfig("staging", toAws("backfill"));
+    const { resources, outputs } = await synthesizeConfig("staging", toAws("backfill"));
     expect(names(resources)).not.toContain("storage-cutover-mirror-container");
+    // The job's verdict is a stack output: a failed verification fails the update by name.
+    expect(outputs).toContain("storageCutoverVerified");
     const job = byName(resources, "storage-cutover-final-copy-job");
     expect(job.provider).toBe("homelab-docker");
     expect(job.inputs["restart"]).toBe("no");
