@@ -7,7 +7,7 @@ import type { AwsPlacement } from "../../src/targets/awsPlacement";
 import { type Transform, transformed } from "../shared/component";
 import { standardLabels } from "../shared/labels";
 import { physicalName } from "../shared/naming";
-import type { AlarmSpec } from "../observability/alarms";
+import { type AlarmSpec, type ServiceAlarmInputs, serviceAlarmSpecs } from "../observability/alarms";
 import { type BucketGrant, bucketAccessPolicy } from "../storage/s3Storage";
 import {
   type SecretRef,
@@ -76,78 +76,6 @@ export interface FargateServiceArgs {
     service?: Transform<aws.ecs.ServiceArgs>;
     logGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
   };
-}
-
-/** What CloudWatch alarms need to watch a service. */
-export interface ServiceAlarmInputs {
-  clusterName: pulumi.Output<string>;
-  serviceName: pulumi.Output<string>;
-  targetGroupArnSuffix?: pulumi.Input<string>;
-  loadBalancerArnSuffix?: pulumi.Input<string>;
-}
-
-/** ECS CPU and memory > 80 % for 3 × 5 min; for routed services also target 5xx and unhealthy hosts. */
-export function serviceAlarmSpecs(key: string, inputs: ServiceAlarmInputs): AlarmSpec[] {
-  const ecs = { ClusterName: inputs.clusterName, ServiceName: inputs.serviceName };
-  const common = {
-    periodSeconds: 300,
-    evaluationPeriods: 3,
-    comparisonOperator: "GreaterThanThreshold",
-  } as const;
-  const specs: AlarmSpec[] = [
-    {
-      ...common,
-      key: `${key}-cpu`,
-      description: `${key}: average CPU above 80 % for 15 minutes`,
-      namespace: "AWS/ECS",
-      metricName: "CPUUtilization",
-      dimensions: ecs,
-      statistic: "Average",
-      threshold: 80,
-      treatMissingData: "missing",
-    },
-    {
-      ...common,
-      key: `${key}-memory`,
-      description: `${key}: average memory above 80 % for 15 minutes`,
-      namespace: "AWS/ECS",
-      metricName: "MemoryUtilization",
-      dimensions: ecs,
-      statistic: "Average",
-      threshold: 80,
-      treatMissingData: "missing",
-    },
-  ];
-  if (inputs.targetGroupArnSuffix !== undefined && inputs.loadBalancerArnSuffix !== undefined) {
-    const alb = { TargetGroup: inputs.targetGroupArnSuffix, LoadBalancer: inputs.loadBalancerArnSuffix };
-    specs.push(
-      {
-        ...common,
-        key: `${key}-5xx`,
-        description: `${key}: more than 10 server errors (5xx) per 5 minutes`,
-        namespace: "AWS/ApplicationELB",
-        metricName: "HTTPCode_Target_5XX_Count",
-        dimensions: alb,
-        statistic: "Sum",
-        threshold: 10,
-        evaluationPeriods: 1,
-        treatMissingData: "notBreaching",
-      },
-      {
-        ...common,
-        key: `${key}-unhealthy`,
-        description: `${key}: at least one unhealthy target for 3 minutes`,
-        namespace: "AWS/ApplicationELB",
-        metricName: "UnHealthyHostCount",
-        dimensions: alb,
-        statistic: "Maximum",
-        periodSeconds: 60,
-        threshold: 0,
-        treatMissingData: "notBreaching",
-      },
-    );
-  }
-  return specs;
 }
 
 /** The registry-less `name:tag` form ECR mode needs; returns the tag. */

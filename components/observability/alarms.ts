@@ -1,6 +1,6 @@
 /**
- * CloudWatch alarms as plain data. Every tier on AWS describes the alarms it wants as `AlarmSpec`s (the ECS
- * services: CPU/memory; the ALB: 5xx and unhealthy hosts; RDS and the freshness metric: here), and the
+ * CloudWatch alarms as plain data. Every tier on AWS describes the alarms it wants as `AlarmSpec`s (ECS services:
+ * CPU/memory, and for routed ones the ALB's 5xx and unhealthy hosts; RDS; the freshness metric), and the
  * observability tier turns each into one `aws.cloudwatch.MetricAlarm` named by its stable `key` plus a dashboard
  * widget. No Pulumi resources in this file; dimension values may be Outputs (an ALB's `arnSuffix`).
  */
@@ -155,6 +155,78 @@ export function alarmSpecs(inputs: {
     if (!/^[a-z][a-z0-9-]*$/.test(s.key))
       throw new Error(`alarm key '${s.key}' must be lower-case letters, digits and '-'`);
     seen.add(s.key);
+  }
+  return specs;
+}
+
+/** What CloudWatch alarms need to watch a service. */
+export interface ServiceAlarmInputs {
+  clusterName: pulumi.Output<string>;
+  serviceName: pulumi.Output<string>;
+  targetGroupArnSuffix?: pulumi.Input<string>;
+  loadBalancerArnSuffix?: pulumi.Input<string>;
+}
+
+/** ECS CPU and memory > 80 % for 3 × 5 min; for routed services also target 5xx and unhealthy hosts. */
+export function serviceAlarmSpecs(key: string, inputs: ServiceAlarmInputs): AlarmSpec[] {
+  const ecs = { ClusterName: inputs.clusterName, ServiceName: inputs.serviceName };
+  const common = {
+    periodSeconds: 300,
+    evaluationPeriods: 3,
+    comparisonOperator: "GreaterThanThreshold",
+  } as const;
+  const specs: AlarmSpec[] = [
+    {
+      ...common,
+      key: `${key}-cpu`,
+      description: `${key}: average CPU above 80 % for 15 minutes`,
+      namespace: "AWS/ECS",
+      metricName: "CPUUtilization",
+      dimensions: ecs,
+      statistic: "Average",
+      threshold: 80,
+      treatMissingData: "missing",
+    },
+    {
+      ...common,
+      key: `${key}-memory`,
+      description: `${key}: average memory above 80 % for 15 minutes`,
+      namespace: "AWS/ECS",
+      metricName: "MemoryUtilization",
+      dimensions: ecs,
+      statistic: "Average",
+      threshold: 80,
+      treatMissingData: "missing",
+    },
+  ];
+  if (inputs.targetGroupArnSuffix !== undefined && inputs.loadBalancerArnSuffix !== undefined) {
+    const alb = { TargetGroup: inputs.targetGroupArnSuffix, LoadBalancer: inputs.loadBalancerArnSuffix };
+    specs.push(
+      {
+        ...common,
+        key: `${key}-5xx`,
+        description: `${key}: more than 10 server errors (5xx) per 5 minutes`,
+        namespace: "AWS/ApplicationELB",
+        metricName: "HTTPCode_Target_5XX_Count",
+        dimensions: alb,
+        statistic: "Sum",
+        threshold: 10,
+        evaluationPeriods: 1,
+        treatMissingData: "notBreaching",
+      },
+      {
+        ...common,
+        key: `${key}-unhealthy`,
+        description: `${key}: at least one unhealthy target for 3 minutes`,
+        namespace: "AWS/ApplicationELB",
+        metricName: "UnHealthyHostCount",
+        dimensions: alb,
+        statistic: "Maximum",
+        periodSeconds: 60,
+        threshold: 0,
+        treatMissingData: "notBreaching",
+      },
+    );
   }
   return specs;
 }
