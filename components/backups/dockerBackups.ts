@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, type Safety } from "../../src/config";
 import type { ResolvedBackups } from "../../src/config/tiers/backups";
 import type { DockerPlacement } from "../../src/targets/docker";
+import { lastPassHealthcheck } from "../../src/targets/shell";
 import { type Transform, transformed } from "../shared/component";
 import { containerName, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
@@ -164,6 +165,7 @@ export class DockerBackups extends pulumi.ComponentResource {
           volumes: [{ volumeName: volume.name, containerPath: BACKUP_DIR, readOnly: true }],
           networksAdvanced: [{ name: placement.backendNetwork }],
           restart: "unless-stopped",
+          healthcheck: lastPassHealthcheck(SYNC_SCRIPT_PATH),
           memory: SYNC_MEMORY_MB,
           labels: dockerLabels("backups", { "stackport.role": "sync" }),
         },

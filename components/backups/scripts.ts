@@ -4,7 +4,7 @@
  *
  * All three are POSIX sh: they run in the database image (Debian or Alpine/BusyBox) and the `mc` image.
  */
-import { PAUSE_AND_STOP, scriptHeader, shQuote } from "../../src/targets/shell";
+import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader, shQuote } from "../../src/targets/shell";
 
 /** Where the backup volume is mounted in the containers; the scripts take `BACKUP_DIR` to override it (tests). */
 export const BACKUP_DIR = "/backups";
@@ -382,9 +382,9 @@ export function renderBucketSyncScript(opts: BucketSyncOptions = {}): string {
     `ALIAS=${SYNC_MC_ALIAS}`,
     `POLL_SECONDS=${poll}`,
     `BACKUP_DIR="\${BACKUP_DIR:-${BACKUP_DIR}}"`,
-    ': "${BACKUP_BUCKET:?must be set}" "${MC_HOST_storage:?must be set}"',
-    "",
     'log() { echo "stackport-backup-sync: $*"; }',
+    ...LAST_PASS_HEALTH,
+    ': "${BACKUP_BUCKET:?must be set}" "${MC_HOST_storage:?must be set}"',
     "",
     "# A glob, not find: the mc image is minimal (no findutils).",
     "has_dump() {",
@@ -416,8 +416,10 @@ export function renderBucketSyncScript(opts: BucketSyncOptions = {}): string {
     '  if [ -n "$current" ] && [ "$current" != "$synced" ]; then',
     "    if sync_once; then",
     "      synced=$current",
+    "      record_pass ok",
     '      log "ok: backup of $current mirrored to $BACKUP_BUCKET"',
     "    else",
+    "      record_pass failed",
     '      log "FAILED: mirror to $BACKUP_BUCKET; retrying in ${POLL_SECONDS}s"',
     "    fi",
     "  fi",

@@ -7,6 +7,7 @@ import {
   renderObjectMirrorScript,
 } from "../../src/ops/cutover/objects";
 import type { DockerPlacement } from "../../src/targets/docker";
+import { lastPassHealthcheck } from "../../src/targets/shell";
 import { containerName, oneShotJob, pullImage } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { mcHost } from "./contract";
@@ -109,6 +110,8 @@ export class ObjectMirror extends pulumi.ComponentResource {
           networksAdvanced: [{ name: placement.backendNetwork }],
           // The loop is the schedule: Docker restarts it after a crash or a reboot of the host.
           restart: "unless-stopped",
+          // Unhealthy when the last pass failed (a side unreachable, credentials revoked); not during a long first pass.
+          healthcheck: lastPassHealthcheck(MIRROR_SCRIPT_PATH),
           memory: MIRROR_MEMORY_MB,
           labels: dockerLabels("storage", { "stackport.role": "cutover-mirror" }),
         },

@@ -23,3 +23,31 @@ export const PAUSE_AND_STOP = [
   'pause() { sleep "$1" & sleeper=$!; wait "$sleeper" || true; sleeper=\'\'; }',
   'stop() { if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi; log "stopping"; exit 0; }',
 ];
+
+/** Where a loop script records how its last pass ended, for its `--check` health probe (`$LAST_PASS_FILE` overrides). */
+export const LAST_PASS_FILE = "/tmp/stackport-last-pass";
+
+/**
+ * Health of a loop that works in passes (a bucket sync, an object mirror): `record_pass ok|failed` after each
+ * pass; `<script> --check` fails only when the last pass failed, so a first pass that takes hours is not
+ * "unhealthy". Shell built-ins only (the `mc` image has few tools). Needs a `log` function; place it before the
+ * script's required-variable checks so the probe never depends on them.
+ */
+export const LAST_PASS_HEALTH = [
+  `LAST_PASS_FILE="\${LAST_PASS_FILE:-${LAST_PASS_FILE}}"`,
+  `record_pass() { printf '%s\\n' "$1" > "$LAST_PASS_FILE"; }`,
+  'if [ "${1:-}" = "--check" ]; then',
+  "  last=''",
+  '  if [ -f "$LAST_PASS_FILE" ]; then read -r last < "$LAST_PASS_FILE" || true; fi',
+  '  if [ "$last" = failed ]; then',
+  '    log "unhealthy: the last pass failed (see the container log)"',
+  "    exit 1",
+  "  fi",
+  "  exit 0",
+  "fi",
+];
+
+/** The Docker health check of a loop script using `LAST_PASS_HEALTH`. */
+export function lastPassHealthcheck(scriptPath: string) {
+  return { tests: ["CMD", "/bin/sh", scriptPath, "--check"], interval: "1m", timeout: "10s", retries: 1 };
+}

@@ -423,6 +423,23 @@ describe("bucket sync against a fake mc", () => {
     expect(readFileSync(log, "utf8")).toBe("");
   });
 
+  it("its health check fails only when the last pass failed", () => {
+    const state = tempFile("last-pass", "");
+    const check = () =>
+      spawnSync("sh", [tempFile("sync.sh", renderBucketSyncScript()), "--check"], {
+        encoding: "utf8",
+        // No bucket variables: the probe must not depend on them.
+        env: { PATH: process.env["PATH"], LAST_PASS_FILE: state },
+      });
+    expect(check().status).toBe(0); // no pass yet: a long first sync is not unhealthy
+    writeFileSync(state, "ok\n");
+    expect(check().status).toBe(0);
+    writeFileSync(state, "failed\n");
+    const failed = check();
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain("unhealthy: the last pass failed");
+  });
+
   it("mirrors the dumps with --remove, skipping partial and hidden files", () => {
     const log = tempFile("mc.log", "");
     const r = sync(backupDir, log);

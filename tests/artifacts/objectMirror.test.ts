@@ -5,6 +5,8 @@
  * naming the bucket and key when the copy differs. Both scripts pass shellcheck.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { renderObjectBackfillScript, renderObjectMirrorScript } from "../../src/ops/cutover/objects";
 import { type FakeMc, fakeMc } from "../support/fakeMc";
 import { requireTool, shellcheck, tempFile } from "../support/tools";
@@ -153,9 +155,11 @@ describe("object backfill job", () => {
 describe("continuous object mirror", () => {
   it("copies new and changed objects every pass without deleting, and stops on TERM", async () => {
     const mc = platformBuckets();
-    const child = spawn("sh", [tempFile("mirror.sh", renderObjectMirrorScript({ intervalSeconds: 1 }))], {
-      env: env(mc),
-    });
+    const script = tempFile("mirror.sh", renderObjectMirrorScript({ intervalSeconds: 1 }));
+    const state = tempFile("last-pass", "");
+    const child = spawn("sh", [script], { env: env(mc, { LAST_PASS_FILE: state }) });
+    const check = () =>
+      spawnSync("sh", [script, "--check"], { encoding: "utf8", env: { ...env(mc), LAST_PASS_FILE: state } });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -178,6 +182,15 @@ describe("continuous object mirror", () => {
       await waitFor("pass complete", mark);
       expect(mc.objects("target", DST.raw)).toHaveProperty(["2026/03/03/readings.csv"], "id,value\n4,1.1\n");
       expect(mc.calls().every((c) => !c.includes("--remove"))).toBe(true);
+      expect(check().status).toBe(0);
+
+      // A side becomes unreadable: the pass fails, the health check says so, the loop keeps trying.
+      const failing = out.length;
+      rmSync(join(mc.root, "source", SRC.tiles), { recursive: true });
+      await waitFor("pass incomplete", failing);
+      const unhealthy = check();
+      expect(unhealthy.status).toBe(1);
+      expect(unhealthy.stdout).toContain("unhealthy: the last pass failed");
     } finally {
       const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
       child.kill("SIGTERM");

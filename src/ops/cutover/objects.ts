@@ -8,7 +8,7 @@
  * shell built-ins. They read everything from the environment: `MC_HOST_source` / `MC_HOST_target` (mc's own
  * alias-from-environment form, credentials included — never on a command line) and `BUCKET_PAIRS`.
  */
-import { PAUSE_AND_STOP, scriptHeader } from "../../targets/shell";
+import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader } from "../../targets/shell";
 
 /** The mc aliases of the two sides; their URLs come from `MC_HOST_source` and `MC_HOST_target`. */
 export const MIRROR_ALIASES = ["source", "target"] as const;
@@ -119,9 +119,10 @@ export function formatBucketPairs(pairs: BucketPair[]): string {
 // Scripts
 
 /** Checked environment, the pair splitter and the one-pass mirror both scripts share. */
-function commonLines(tool: string): string[] {
+function commonLines(tool: string, opts: { health?: boolean } = {}): string[] {
   return [
     `log() { echo "${tool}: $*"; }`,
+    ...(opts.health ? LAST_PASS_HEALTH : []),
     `: "\${MC_HOST_source:?${tool}: set MC_HOST_source (S3 URL of the source, credentials included)}"`,
     `: "\${MC_HOST_target:?${tool}: set MC_HOST_target (S3 URL of the target, credentials included)}"`,
     `: "\${BUCKET_PAIRS:?${tool}: set BUCKET_PAIRS (key=source-bucket=target-bucket ...)}"`,
@@ -174,15 +175,17 @@ export function renderObjectMirrorScript(opts: { intervalSeconds?: number } = {}
   if (!Number.isInteger(interval) || interval < 1)
     throw new Error(`mirror interval ${interval} must be a whole number of seconds ≥ 1`);
   const lines = [
-    ...commonLines("stackport-object-mirror"),
+    ...commonLines("stackport-object-mirror", { health: true }),
     `INTERVAL_SECONDS=${interval}`,
     ...PAUSE_AND_STOP,
     "trap stop TERM INT",
     'log "mirroring $BUCKET_PAIRS from source to target every ${INTERVAL_SECONDS}s"',
     "while :; do",
     "  if mirror_all --overwrite; then",
+    "    record_pass ok",
     '    log "pass complete"',
     "  else",
+    "    record_pass failed",
     '    log "pass incomplete; retrying in ${INTERVAL_SECONDS}s"',
     "  fi",
     '  pause "$INTERVAL_SECONDS"',
