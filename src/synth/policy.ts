@@ -104,7 +104,10 @@ export function toPolicyProps(value: unknown): unknown {
   if (value === UNKNOWN_MASK) return UNKNOWN_SENTINEL;
   if (Array.isArray(value)) return value.map(toPolicyProps);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPolicyProps(v)]));
+    const obj = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) out[k] = toPolicyProps(obj[k]);
+    return out;
   }
   return value;
 }
@@ -131,6 +134,31 @@ function stackTags(ctx: EvaluationContext): Map<string, string> {
   ]);
 }
 
+interface PlanIndex {
+  resources: RecordedResource[];
+  length: number;
+  byName: Map<string, RecordedResource>;
+  providerByName: Map<string, RecordedResource>;
+}
+
+/** Name → resource and name → provider of a context's plan, built once per evaluation (not per rule × resource). */
+const planIndexes = new WeakMap<EvaluationContext, PlanIndex>();
+
+function planIndex(ctx: EvaluationContext): PlanIndex {
+  const cached = planIndexes.get(ctx);
+  if (cached && cached.resources === ctx.resources && cached.length === ctx.resources.length) return cached;
+  const byName = new Map<string, RecordedResource>();
+  const providerByName = new Map<string, RecordedResource>();
+  // The first match wins, as with `find`.
+  for (const p of ctx.resources) {
+    if (!byName.has(p.name)) byName.set(p.name, p);
+    if (!providerByName.has(p.name) && p.type.startsWith("pulumi:providers:")) providerByName.set(p.name, p);
+  }
+  const index = { resources: ctx.resources, length: ctx.resources.length, byName, providerByName };
+  planIndexes.set(ctx, index);
+  return index;
+}
+
 function throwNotApplicable(reason?: string): never {
   throw new NotApplicable(reason);
 }
@@ -142,10 +170,9 @@ export function resourceValidationArgs(
   ctx: EvaluationContext,
 ): ResourceValidationArgs {
   const props = sdk.unknownCheckingProxy(toPolicyProps(r.inputs));
-  const parent = r.parent ? ctx.resources.find((p) => p.name === r.parent) : undefined;
-  const providerRec = r.provider
-    ? ctx.resources.find((p) => p.name === r.provider && p.type.startsWith("pulumi:providers:"))
-    : undefined;
+  const idx = planIndex(ctx);
+  const parent = r.parent ? idx.byName.get(r.parent) : undefined;
+  const providerRec = r.provider ? idx.providerByName.get(r.provider) : undefined;
   const args: ResourceValidationArgs = {
     type: r.type,
     props,

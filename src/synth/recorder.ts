@@ -57,9 +57,13 @@ const SECRET_OUTPUTS: Record<string, string[]> = {
 export async function installRecorder(opts: RecorderOptions): Promise<Recorder> {
   const resources: RecordedResource[] = [];
   const nameByUrn = new Map<string, string>();
+  // The mock monitor deserializes each request's inputs once for `newResource`, synchronously inside its
+  // `registerResource`; the recorder keeps that object instead of deserializing the same request a second time.
+  let mockInputs: Record<string, unknown> | undefined;
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        mockInputs = args.inputs;
         const computed = {
           ...mockOutputs(args.type, args.name, args.inputs),
           ...opts.outputs?.(args.type, args.name),
@@ -81,15 +85,21 @@ export async function installRecorder(opts: RecorderOptions): Promise<Recorder> 
     registerResource(req: RegisterRequest, cb: (err: unknown, resp?: { getUrn(): string }) => void): void;
   };
   const original = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, callback) =>
+  monitor.registerResource = (req, callback) => {
+    mockInputs = undefined;
+    const seen: { inputs?: Record<string, unknown> } = {};
     original(req, (err, resp) => {
       if (!err && resp) {
         const urn = resp.getUrn();
         nameByUrn.set(urn, req.getName());
-        if (req.getType() !== "pulumi:pulumi:Stack") resources.push(capture(req, urn, nameByUrn));
+        if (req.getType() !== "pulumi:pulumi:Stack")
+          resources.push(capture(req, urn, nameByUrn, seen.inputs));
       }
       callback(err, resp);
     });
+    seen.inputs = mockInputs;
+    mockInputs = undefined;
+  };
 
   return {
     resources,
@@ -110,7 +120,16 @@ interface RegisterRequest {
   getDependenciesList(): string[];
 }
 
-function capture(req: RegisterRequest, urn: string, nameByUrn: Map<string, string>): RecordedResource {
+/**
+ * @param inputs the request's inputs as the mock monitor deserialized them; deserialized here when absent (an SDK
+ *   whose monitor does not call `newResource` synchronously)
+ */
+function capture(
+  req: RegisterRequest,
+  urn: string,
+  nameByUrn: Map<string, string>,
+  inputs: Record<string, unknown> = deserializeProperties(req.getObject()),
+): RecordedResource {
   const parentUrn = req.getParent();
   const parentName = parentUrn ? nameByUrn.get(parentUrn) : undefined;
   const providerRef = req.getProvider();
@@ -121,7 +140,7 @@ function capture(req: RegisterRequest, urn: string, nameByUrn: Map<string, strin
     parent: parentName && !parentUrn.includes("::pulumi:pulumi:Stack::") ? parentName : null,
     custom: req.getCustom(),
     provider: providerRef ? (nameByUrn.get(providerRef.split("::").slice(0, -1).join("::")) ?? null) : null,
-    inputs: mask(deserializeProperties(req.getObject())) as Record<string, unknown>,
+    inputs: mask(inputs) as Record<string, unknown>,
     protect: req.getProtect() ?? false,
     retainOnDelete: req.getRetainondelete() ?? false,
     dependsOn: [...new Set(req.getDependenciesList().map((u) => nameByUrn.get(u) ?? u))].sort(),
@@ -136,7 +155,9 @@ export function mask(value: unknown): unknown {
     const obj = value as Record<string, unknown>;
     if (obj[specialSigKey] === specialSecretSig) return SECRET_MASK;
     if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) return "[asset]";
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, mask(v)]));
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) out[k] = mask(obj[k]);
+    return out;
   }
   return value;
 }
