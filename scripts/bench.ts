@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: wall time of `synth` for every shipped stack against the floor (a process that loads
- * @pulumi/pulumi and registers as many bare resources under mocks), as medians over several runs. Target ≤ 1.5×.
+ * @pulumi/pulumi and registers as many bare resources under mocks), as medians of interleaved runs (BENCH_RUNS,
+ * default 11). Target ≤ 1.5×.
  * Also reports whether the synth process loaded @pulumi/aws (it must not for a stack with no AWS tier).
  */
 import { spawnSync } from "node:child_process";
@@ -8,7 +9,7 @@ import { join } from "node:path";
 import { listStacks } from "../src/synth/stackFile";
 
 const ROOT = join(__dirname, "..", "..");
-const RUNS = Number(process.env["BENCH_RUNS"] ?? 7);
+const RUNS = Number(process.env["BENCH_RUNS"] ?? 11);
 const TARGET_RATIO = 1.5;
 
 function timeRun(args: string[], env: NodeJS.ProcessEnv = {}): { ms: number; stdout: string } {
@@ -41,8 +42,16 @@ function main() {
     ])
       .stdout.trim()
       .endsWith("true");
-    const synthMs = median(Array.from({ length: RUNS }, () => timeRun([synth, stack, "--json"]).ms));
-    const floorMs = median(Array.from({ length: RUNS }, () => timeRun([floor, String(resources)]).ms));
+    // Interleaved, so that both medians sample the same machine state: on a shared machine, timings drift by
+    // ±20 % over a minute, and back-to-back blocks of runs would measure the drift, not the program.
+    const synthRuns: number[] = [];
+    const floorRuns: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      synthRuns.push(timeRun([synth, stack, "--json"]).ms);
+      floorRuns.push(timeRun([floor, String(resources)]).ms);
+    }
+    const synthMs = median(synthRuns);
+    const floorMs = median(floorRuns);
     const ratio = synthMs / floorMs;
     worst = Math.max(worst, ratio);
     rows.push(
