@@ -5,6 +5,8 @@
  * Also reports whether the synth process loaded @pulumi/aws (it must not for a stack with no AWS tier).
  */
 import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listStacks } from "../src/synth/stackFile";
 
@@ -12,10 +14,10 @@ const ROOT = join(__dirname, "..", "..");
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 11);
 const TARGET_RATIO = 1.5;
 
-function timeRun(args: string[], env: NodeJS.ProcessEnv = {}): { ms: number; stdout: string } {
+function timeRun(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): { ms: number; stdout: string } {
   const start = process.hrtime.bigint();
   const r = spawnSync(process.execPath, args, {
-    cwd: ROOT,
+    cwd,
     encoding: "utf8",
     env: { ...process.env, ...env },
   });
@@ -63,6 +65,85 @@ function main() {
   for (const r of rows) console.log(r);
   console.log(
     `\nworst ratio ${worst.toFixed(2)}× (target ≤ ${TARGET_RATIO}×)${worst > TARGET_RATIO ? "  ← over target" : ""}`,
+  );
+  scaling(synth);
+}
+
+/** Service counts of the scaling run: synth must grow linearly with the number of services. */
+const SCALE_SERVICES = [1, 8, 16, 32];
+
+/**
+ * The local stack with `count` routed, scraped ingestion services, as a stack file (JSON is YAML) in a scratch
+ * project beside a copy of the project file and the local policy config.
+ */
+function scaleStack(dir: string, count: number): string {
+  const services = Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [
+      `svc-${i + 1}`,
+      {
+        image: "ghcr.io/example/svc:1.0.0",
+        port: 8000,
+        health: { path: "/healthz" },
+        metrics: { port: 8000, path: "/metrics" },
+        connections: { database: "app_reader", storage: ["raw"] },
+        route: { path: `/svc-${i + 1}` },
+      },
+    ]),
+  );
+  const stack = `scale-${count}`;
+  const config = {
+    "stackport:environment": "local",
+    "stackport:targets": { laptop: { kind: "docker" } },
+    "stackport:storage": { on: "laptop" },
+    "stackport:database": { on: "laptop" },
+    "stackport:proxy": { on: "laptop", domain: "localhost", tls: { mode: "http" } },
+    "stackport:ingestion": { on: "laptop", broker: false, services },
+    "stackport:observability": { on: "laptop" },
+  };
+  writeFileSync(join(dir, `Pulumi.${stack}.yaml`), JSON.stringify({ config }, null, 2));
+  return stack;
+}
+
+/** Least-squares line through (x, y) and its R². */
+function linearFit(xs: number[], ys: number[]) {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  const sxy = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0);
+  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  const ssRes = ys.reduce((a, y, i) => a + (y - (intercept + slope * xs[i]!)) ** 2, 0);
+  const ssTot = ys.reduce((a, y) => a + (y - my) ** 2, 0);
+  return { slope, intercept, r2: 1 - ssRes / ssTot };
+}
+
+function scaling(synth: string) {
+  const dir = mkdtempSync(join(tmpdir(), "stackport-bench-"));
+  copyFileSync(join(ROOT, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+  mkdirSync(join(dir, "policies", "config"), { recursive: true });
+  copyFileSync(join(ROOT, "policies", "config", "local.json"), join(dir, "policies", "config", "local.json"));
+  const stacks = SCALE_SERVICES.map((n) => scaleStack(dir, n));
+  const cli = join(ROOT, synth);
+  const runs = Math.max(3, Math.ceil(RUNS / 2));
+  process.stderr.write(
+    `bench: scaling with ${SCALE_SERVICES.join(", ")} services, ${runs} interleaved runs…\n`,
+  );
+  const resources = stacks.map(
+    (s) =>
+      (JSON.parse(timeRun([cli, s, "--json"], {}, dir).stdout) as { summary: { resources: number } }).summary
+        .resources,
+  );
+  const times: number[][] = stacks.map(() => []);
+  for (let i = 0; i < runs; i++)
+    stacks.forEach((s, j) => times[j]!.push(timeRun([cli, s, "--json"], {}, dir).ms));
+  const ms = times.map(median);
+  const fit = linearFit(SCALE_SERVICES, ms);
+  console.log("\n| services | resources | synth (median) |");
+  console.log("| ---: | ---: | ---: |");
+  SCALE_SERVICES.forEach((n, i) => console.log(`| ${n} | ${resources[i]} | ${ms[i]!.toFixed(0)} ms |`));
+  console.log(
+    `\nlinear fit: ${fit.intercept.toFixed(0)} ms + ${fit.slope.toFixed(1)} ms per service (R² ${fit.r2.toFixed(3)})`,
   );
 }
 
