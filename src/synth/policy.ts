@@ -163,6 +163,25 @@ function throwNotApplicable(reason?: string): never {
   throw new NotApplicable(reason);
 }
 
+/** The engine's resource options for a recorded resource, with the defaults of what an offline plan lacks. */
+function engineOptions(r: RecordedResource) {
+  return {
+    protect: r.protect,
+    ignoreChanges: [],
+    aliases: [],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: [],
+  };
+}
+
+/** `isType`/`asType` of a recorded resource: a resource class matches by its `__pulumiType`. */
+function typeGuards(type: string, props: unknown) {
+  return {
+    isType: (cls: { __pulumiType?: string }) => cls?.__pulumiType === type,
+    asType: (cls: { __pulumiType?: string }) => (cls?.__pulumiType === type ? props : undefined),
+  };
+}
+
 /** The `ResourceValidationArgs` the engine would pass for a recorded resource (+ `opts.retainOnDelete`). */
 export function resourceValidationArgs(
   r: RecordedResource,
@@ -179,17 +198,12 @@ export function resourceValidationArgs(
     urn: r.urn,
     name: r.name,
     opts: {
-      protect: r.protect,
+      ...engineOptions(r),
       retainOnDelete: r.retainOnDelete,
-      ignoreChanges: [],
-      aliases: [],
-      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-      additionalSecretOutputs: [],
       ...(parent && { parent: parent.urn }),
     } as ResourceValidationArgs["opts"],
     stackTags: stackTags(ctx),
-    isType: ((cls: { __pulumiType?: string }) => cls?.__pulumiType === r.type) as never,
-    asType: ((cls: { __pulumiType?: string }) => (cls?.__pulumiType === r.type ? props : undefined)) as never,
+    ...(typeGuards(r.type, props) as Pick<ResourceValidationArgs, "isType" | "asType">),
     getConfig: (<T extends object>() =>
       ruleConfig(rule, ctx.config) as T) as ResourceValidationArgs["getConfig"],
     notApplicable: throwNotApplicable,
@@ -237,17 +251,10 @@ export function stackValidationArgs(
       props,
       urn: r.urn,
       name: r.name,
-      opts: {
-        protect: r.protect,
-        ignoreChanges: [],
-        aliases: [],
-        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-        additionalSecretOutputs: [],
-      },
+      opts: engineOptions(r),
       dependencies: [] as PolicyResource[],
       propertyDependencies: {},
-      isType: (cls: { __pulumiType?: string }) => cls?.__pulumiType === r.type,
-      asType: (cls: { __pulumiType?: string }) => (cls?.__pulumiType === r.type ? props : undefined),
+      ...typeGuards(r.type, props),
     } as unknown as PolicyResource;
     byName.set(r.name, pr);
     return pr;
