@@ -110,7 +110,7 @@ export class ObjectMirror extends pulumi.ComponentResource {
           networksAdvanced: [{ name: placement.backendNetwork }],
           // The loop is the schedule: Docker restarts it after a crash or a reboot of the host.
           restart: "unless-stopped",
-          // Unhealthy when the last pass failed (a side unreachable, credentials revoked); not during a long first pass.
+          // Unhealthy when the last pass failed (a side unreachable, a revoked key), not during a long first pass.
           healthcheck: lastPassHealthcheck(MIRROR_SCRIPT_PATH),
           memory: MIRROR_MEMORY_MB,
           labels: dockerLabels("storage", { "stackport.role": "cutover-mirror" }),

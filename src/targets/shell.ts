@@ -24,7 +24,7 @@ export const PAUSE_AND_STOP = [
   'stop() { if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi; log "stopping"; exit 0; }',
 ];
 
-/** Where a loop script records how its last pass ended, for its `--check` health probe (`$LAST_PASS_FILE` overrides). */
+/** Where a loop script records how its last pass ended, for its `--check` probe (`$LAST_PASS_FILE` overrides). */
 export const LAST_PASS_FILE = "/tmp/stackport-last-pass";
 
 /**

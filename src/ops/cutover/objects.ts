@@ -4,9 +4,10 @@
  * last mirror with deletions, then proves the copy — per bucket, `mc diff` (keys missing on either side, sizes that
  * differ) and the object count and byte total of both listings. A difference fails the job, and so the update.
  *
- * Pure: where the mirror runs (`objectMirrorPlan`), the bucket pairs, and the two scripts. Both scripts run in the `mc` image, which has a shell but few other tools, so they use only `mc` and
- * shell built-ins. They read everything from the environment: `MC_HOST_source` / `MC_HOST_target` (mc's own
- * alias-from-environment form, credentials included — never on a command line) and `BUCKET_PAIRS`.
+ * Pure: where the mirror runs (`objectMirrorPlan`), the bucket pairs, and the two scripts. Both scripts run in
+ * the `mc` image, which has a shell but few other tools, so they use only `mc` and shell built-ins. They read
+ * everything from the environment: `MC_HOST_source` / `MC_HOST_target` (mc's own alias-from-environment form,
+ * credentials included — never on a command line) and `BUCKET_PAIRS`.
  */
 import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader } from "../../targets/shell";
 
@@ -30,7 +31,7 @@ export const OBJECT_BACKFILL_EXIT = {
   badConfig: 64,
 } as const;
 
-/** @default 60 — seconds between two passes of the continuous mirror. */
+/** Seconds between two passes of the continuous mirror when `cutover.storage.mirror.intervalSeconds` is unset. */
 export const DEFAULT_MIRROR_INTERVAL_SECONDS = 60;
 
 // ---------------------------------------------------------------------------------------------------------
