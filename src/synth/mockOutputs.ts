@@ -55,6 +55,8 @@ function awsOutputs(type: string, name: string, inputs: Record<string, unknown>)
       return { ...generic, arn: arn("secretsmanager", `secret:${name}-AbCdEf`) };
     case "aws:iam/role:Role":
       return { ...generic, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${inputs["name"] ?? name}` };
+    case "aws:iam/accessKey:AccessKey":
+      return { ...generic, secret: `mock-secret-${name}` };
     case "aws:ecs/taskDefinition:TaskDefinition":
       return { ...generic, arn: arn("ecs", `task-definition/${inputs["family"]}:1`), revision: 1 };
     case "aws:ecr/repository:Repository":

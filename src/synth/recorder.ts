@@ -52,6 +52,7 @@ export interface RecorderOptions {
  */
 const SECRET_OUTPUTS: Record<string, string[]> = {
   "random:index/randomPassword:RandomPassword": ["result", "bcryptHash"],
+  "aws:iam/accessKey:AccessKey": ["secret", "sesSmtpPasswordV4"],
 };
 
 export async function installRecorder(opts: RecorderOptions): Promise<Recorder> {

@@ -83,6 +83,8 @@ describe("storage cutover homelab → aws", () => {
       ),
     ).toBe(true);
     expect(byName(resources, "storage-cutover-mirror-key").type).toBe("aws:iam/accessKey:AccessKey");
+    // The key's secret reaches the plan only inside the masked environment.
+    expect(JSON.stringify(resources)).not.toContain("mock-secret-storage-cutover-mirror-key");
     expect(names(resources)).not.toContain("storage-cutover-final-copy-job");
   });
 
