@@ -47,3 +47,56 @@ export function maintenanceRoutes(cfg: ResolvedConfig): string[] {
 export function tierComponentName(tier: string, on: string, target: string): string {
   return target === on ? tier : `${tier}-${target}`;
 }
+
+/** A cutover in progress as reviewers read it: where it stands and what this update does about it. */
+export interface CutoverSummary {
+  tier: CutoverTier;
+  from: string;
+  to: string;
+  phase: string;
+  /** What `pulumi up` does in this phase, one short sentence each. */
+  actions: string[];
+  /** The runbook for this direction (relative to the repository root). */
+  runbook: string;
+}
+
+/** Every cutover of the config, summarized for plans, the synth tree and sign-off reports. */
+export function cutoverSummaries(cfg: ResolvedConfig): CutoverSummary[] {
+  const placements = tierPlacements(cfg);
+  const frozen = frozenServices(cfg);
+  return CUTOVER_TIERS.flatMap((tier) => {
+    const cutover = cfg.cutover?.[tier];
+    const placement = placements[tier];
+    if (!cutover || !placement) return [];
+    const { from, to } = cutover;
+    const actions = [
+      placement.targets.length === 2
+        ? `${tier} runs on both ${from} and ${to} (the ${to} side as ${tierComponentName(tier, from, to)})`
+        : `${tier} runs on ${to} only; the ${from} side leaves the program and its data is retained`,
+      `traffic is served by ${placement.serving}`,
+      ...(placement.writesFrozen
+        ? [
+            frozen.length
+              ? `writes frozen: ${frozen.join(", ")} scaled to zero, their routes answer 503`
+              : "writes frozen (no writer service in this stack)",
+          ]
+        : []),
+      ...(tier === "storage" && placement.mirror ? [`objects mirrored ${from} → ${to} continuously`] : []),
+      ...(placement.copy === "initial" && tier === "database"
+        ? [`initial database copy ${from} → ${to}`]
+        : []),
+      ...(placement.copy === "final"
+        ? [
+            tier === "database"
+              ? `final database copy ${from} → ${to}, then verification per table (a mismatch fails the update)`
+              : `final object copy ${from} → ${to} with deletions, then verification per bucket (a mismatch fails the update)`,
+          ]
+        : []),
+    ];
+    const runbook =
+      cfg.targets[from]?.kind === "aws"
+        ? "docs/runbooks/cutover-aws-to-homelab.md"
+        : "docs/runbooks/cutover-homelab-to-aws.md";
+    return [{ tier, from, to, phase: cutover.phase, actions, runbook }];
+  });
+}

@@ -80,6 +80,7 @@ export function buildSignoffReport(input: SignoffInput): SignoffReport {
       : `**Ready for review:** no mandatory policy violation${c.flagged.length ? `; **${c.flagged.length} stateful resource(s) at risk** (below)` : ""}.`,
     "",
     ...c.notes.flatMap((n) => [`> ${n}`, ""]),
+    ...cutoverSection(input.head),
     "## Data at risk",
     "",
     ...(c.flagged.length
@@ -217,6 +218,23 @@ function renderFindings(findings: PolicyFinding[]): string[] {
   ];
 }
 
+/** What each cutover in progress does in this update, so reviewers check the phase, not only the diff. */
+function cutoverSection(head: PlanDocument): string[] {
+  const cutovers = head.cutovers ?? [];
+  if (cutovers.length === 0) return [];
+  return [
+    "## Cutover in progress",
+    "",
+    "| tier | from → to | phase | this update |",
+    "| --- | --- | --- | --- |",
+    ...cutovers.map(
+      (cut) =>
+        `| ${cut.tier} | ${code(cut.from)} → ${code(cut.to)} | ${code(cut.phase)} | ${markdownCell(cut.actions.join("; "))} |`,
+    ),
+    "",
+  ];
+}
+
 function checklist(input: SignoffInput, c: Collected): string[] {
   const mandatory = c.findings.filter((f) => f.enforcementLevel === "mandatory").length;
   const advisory = c.findings.length - mandatory;
@@ -227,6 +245,10 @@ function checklist(input: SignoffInput, c: Collected): string[] {
     `- [ ] Mandatory policy violations: ${mandatory ? `${mandatory} — fixed before \`pulumi up\`` : "none"}`,
     `- [ ] Advisory findings (${advisory}) read; each accepted or ticketed`,
     "- [ ] Every tier's changes match the milestone's intent (nothing unexpected in a tier the milestone does not touch)",
+    ...(input.head.cutovers ?? []).map(
+      (cut) =>
+        `- [ ] Cutover of ${cut.tier} (${cut.from} → ${cut.to}): the \`${cut.phase}\` checklist of [the runbook](${cut.runbook}#${cut.phase}) ticked`,
+    ),
     `- [ ] Rollback point noted: the current update's ref from \`stackport history ${input.stack}\``,
     ...(input.offline
       ? [`- [ ] Online sign-off run before \`pulumi up\`: \`stackport signoff ${input.stack}\``]

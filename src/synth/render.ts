@@ -3,6 +3,7 @@
  * Pure functions over recorded resources.
  */
 import type { RecordedResource } from "./recorder";
+import type { CutoverSummary } from "../config/cutover";
 
 export interface Violation {
   policy: string;
@@ -20,10 +21,18 @@ export interface PlanDocument {
   resources: Omit<RecordedResource, "urn" | "custom">[];
   outputs: string[];
   violations: Violation[];
+  /** Cutovers in progress (`stackport:cutover`); absent when there is none. */
+  cutovers?: CutoverSummary[];
 }
 
 export function planDocument(
-  plan: { stack: string; project: string; resources: RecordedResource[]; outputs: string[] },
+  plan: {
+    stack: string;
+    project: string;
+    resources: RecordedResource[];
+    outputs: string[];
+    cutovers?: CutoverSummary[];
+  },
   violations: Violation[] = [],
 ): PlanDocument {
   return {
@@ -42,6 +51,7 @@ export function planDocument(
     })),
     outputs: plan.outputs,
     violations,
+    ...(plan.cutovers && { cutovers: plan.cutovers }),
   };
 }
 
@@ -155,6 +165,9 @@ export function renderTree(doc: PlanDocument, resources: RecordedResource[]): st
     children.set(r.parent, list);
   }
   const lines = [`stack ${doc.stack} (${doc.project})`];
+  for (const c of doc.cutovers ?? []) {
+    lines.push(`cutover ${c.tier} ${c.from} → ${c.to}, phase ${c.phase}: ${c.actions.join("; ")}`);
+  }
   const walk = (parent: string | null, prefix: string) => {
     const kids = children.get(parent) ?? [];
     kids.forEach((r, idx) => {

@@ -1,12 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type Recorder, installRecorder, settle } from "./recorder";
 import type { StackFile } from "./stackFile";
+import { CONFIG_NAMESPACE, rawNamespace, resolveConfig } from "../config";
+import { type CutoverSummary, cutoverSummaries } from "../config/cutover";
 
 export interface Plan extends Recorder {
   stack: string;
   project: string;
   /** Names of the stack outputs the program exports. */
   outputs: string[];
+  /** Cutovers in progress and what this update does about them; absent when there is none. */
+  cutovers?: CutoverSummary[];
 }
 
 /**
@@ -47,12 +51,20 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
       `synth of stack '${stackFile.stack}' recorded no resources: the mock runtime was not attached`,
     );
   }
+  const cutovers = stackCutovers(stackFile);
   return {
     ...recorder,
     stack: stackFile.stack,
     project: stackFile.project,
     outputs: Object.keys(outputs ?? {}).sort(),
+    ...(cutovers && { cutovers }),
   };
+}
+
+/** The stack's cutovers, resolved again only when the stack has any (the program has validated the config). */
+function stackCutovers(stackFile: StackFile): CutoverSummary[] | undefined {
+  if (stackFile.config[`${CONFIG_NAMESPACE}:cutover`] === undefined) return undefined;
+  return cutoverSummaries(resolveConfig(rawNamespace(stackFile.config)));
 }
 
 /** Node's rendering (`Name: message` + `\n    at <frame>` lines), minus the frames of an unlimited-depth trace. */

@@ -113,6 +113,38 @@ describe("offline sign-off (synth plans of base and head)", () => {
   });
 });
 
+describe("cutover in progress", () => {
+  it("says what this phase does and asks for the runbook's phase checklist", async () => {
+    const staging = readStackFile(join(__dirname, "..", ".."), "staging");
+    const config = {
+      ...staging.config,
+      "stackport:targets": JSON.stringify({
+        ...JSON.parse(staging.config["stackport:targets"]!),
+        cloud: { kind: "aws", region: "eu-central-1", vpc: { cidr: "10.50.0.0/16" } },
+      }),
+      "stackport:cutover": JSON.stringify({ storage: { from: "homelab", to: "cloud", phase: "freeze" } }),
+    };
+    const moving = planDocument(await synthesize({ ...staging, config }));
+    const { markdown } = buildSignoffReport({
+      stack: "staging",
+      head: moving,
+      offline: { baseRef: "main", base: head },
+    });
+    const cutover = section(markdown, "Cutover in progress");
+    expect(cutover).toContain("| storage | `homelab` → `cloud` | `freeze` |");
+    expect(cutover).toContain("storage runs on both homelab and cloud (the cloud side as storage-cloud)");
+    expect(cutover).toMatch(/writes frozen: [a-z-, ]+ scaled to zero, their routes answer 503/);
+    expect(cutover).toContain("objects mirrored homelab → cloud continuously");
+    expect(section(markdown, "Sign-off checklist")).toContain(
+      "- [ ] Cutover of storage (homelab → cloud): the `freeze` checklist of [the runbook](docs/runbooks/cutover-homelab-to-aws.md#freeze) ticked",
+    );
+    // No cutover, no section.
+    expect(
+      buildSignoffReport({ stack: "staging", head, offline: { baseRef: "main", base: head } }).markdown,
+    ).not.toContain("Cutover in progress");
+  });
+});
+
 describe("mermaidDiagram", () => {
   it("draws the stack → component → children tree of the real staging plan with valid, unique node ids", () => {
     const diagram = mermaidDiagram(head);

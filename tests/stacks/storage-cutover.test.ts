@@ -95,7 +95,23 @@ describe("storage cutover homelab → aws", () => {
   });
 
   it("backfill: the continuous mirror is gone; the final copy is a job whose failure fails the update", async () => {
-    const { resources, outputs } = await synthesizeConfig("staging", toAws("backfill"));
+    const { resources, outputs, cutovers } = await synthesizeConfig("staging", toAws("backfill"));
+    // What reviewers read at the top of the synth tree and in the sign-off report.
+    expect(cutovers).toEqual([
+      {
+        tier: "storage",
+        from: "homelab",
+        to: "cloud",
+        phase: "backfill",
+        actions: [
+          "storage runs on both homelab and cloud (the cloud side as storage-cloud)",
+          "traffic is served by homelab",
+          "writes frozen (no writer service in this stack)",
+          "final object copy homelab → cloud with deletions, then verification per bucket (a mismatch fails the update)",
+        ],
+        runbook: "docs/runbooks/cutover-homelab-to-aws.md",
+      },
+    ]);
     expect(names(resources)).not.toContain("storage-cutover-mirror-container");
     // The job's verdict is a stack output: a failed verification fails the update by name.
     expect(outputs).toContain("storageCutoverVerified");
@@ -110,7 +126,8 @@ describe("storage cutover homelab → aws", () => {
   });
 
   it.each(["switch", "decommission"])("%s: no mirror, no job, and the IAM key is deleted", async (phase) => {
-    const { resources } = await synthesizeConfig("staging", toAws(phase));
+    const { resources, cutovers } = await synthesizeConfig("staging", toAws(phase));
+    expect(cutovers?.[0]?.actions).toContain("traffic is served by cloud");
     expect(names(resources).filter((n) => n.startsWith("storage-cutover-"))).toEqual([]);
   });
 
@@ -134,7 +151,8 @@ describe("storage cutover aws → homelab", () => {
     const cfg = toAws("replicate");
     cfg.storage.on = "cloud";
     Object.assign(cfg.cutover.storage, { from: "cloud", to: "homelab" });
-    const { resources } = await synthesizeConfig("staging", cfg);
+    const { resources, cutovers } = await synthesizeConfig("staging", cfg);
+    expect(cutovers?.[0]?.runbook).toBe("docs/runbooks/cutover-aws-to-homelab.md");
     expect(byName(resources, "storage-cutover-mirror-container").provider).toBe("homelab-docker");
     const policy = JSON.parse(String(byName(resources, "storage-cutover-mirror-policy").inputs["policy"]));
     const actions = policy.Statement.flatMap((s: { Action: string[] }) => s.Action);
