@@ -297,6 +297,12 @@ export function renderReview(input: ReviewInput): Review {
       : "**Result: ok** (no mandatory violation)",
     "",
   );
+  for (const cut of head?.cutovers ?? []) {
+    lines.push(
+      `**Cutover** ${cut.tier} \`${cut.from}\` → \`${cut.to}\`, phase \`${cut.phase}\`: ${md(cut.actions.join("; "))}. Sign off with the phase's checklist in [the runbook](${cut.runbook}#${cut.phase}).`,
+      "",
+    );
+  }
 
   lines.push("#### Policy violations", "");
   if (rows.length === 0) {

@@ -323,6 +323,36 @@ describe("renderReview", () => {
     expect(r.markdown).toMatch(/No differences\./);
   });
 
+  it("heads the comment with a cutover in progress and its runbook checklist", () => {
+    const moving = {
+      ...head,
+      cutovers: [
+        {
+          tier: "database" as const,
+          from: "homelab",
+          to: "cloud",
+          phase: "backfill",
+          actions: ["final database copy homelab → cloud, then verification per table"],
+          runbook: "docs/runbooks/cutover-homelab-to-aws.md",
+        },
+      ],
+    };
+    const r = renderReview({
+      stack: "s",
+      preview: summarizePreview([]),
+      previewExitCode: 0,
+      head: moving,
+      base: head,
+    });
+    expect(r.markdown).toContain(
+      "**Cutover** database `homelab` → `cloud`, phase `backfill`: final database copy homelab → cloud, then verification per table. Sign off with the phase's checklist in [the runbook](docs/runbooks/cutover-homelab-to-aws.md#backfill).",
+    );
+    expect(
+      renderReview({ stack: "s", preview: summarizePreview([]), previewExitCode: 0, head, base: head })
+        .markdown,
+    ).not.toContain("**Cutover**");
+  });
+
   it("fails when the preview itself failed without a policy reason, or the head did not synthesize", () => {
     expect(
       renderReview({ stack: "s", preview: summarizePreview([]), previewExitCode: 255, head }).reasons,
