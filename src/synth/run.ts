@@ -29,22 +29,14 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
   const { runProgram } = await import("../program");
   // The SDK records a stack trace on every promise it makes (for leak reports and source positions the engine
   // would show); offline nobody reads them, and they cost a fifth of a synth. STACKPORT_DEBUG=1 keeps them.
-  // `Resource` also renders a full-depth trace per registration (it lifts the limit to Infinity) for the source
-  // position sent to the engine, which the mock monitor drops: while the program runs, such traces render as
-  // their first line only. Other traces render as Node renders them (this applies only over Node's default).
   const stackTraceLimit = Error.stackTraceLimit;
-  const prepareStackTrace = Error.prepareStackTrace;
-  if (!process.env["STACKPORT_DEBUG"]) {
-    Error.stackTraceLimit = 0;
-    if (prepareStackTrace === undefined) Error.prepareStackTrace = renderStackWithoutSourcePositions;
-  }
+  if (!process.env["STACKPORT_DEBUG"]) Error.stackTraceLimit = 0;
   let outputs: Awaited<ReturnType<typeof pulumi.runtime.runInPulumiStack>>;
   try {
     outputs = await pulumi.runtime.runInPulumiStack(runProgram);
     await settle();
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
-    Error.prepareStackTrace = prepareStackTrace;
   }
   if (recorder.resources.length === 0) {
     throw new Error(
@@ -65,16 +57,4 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
 function stackCutovers(stackFile: StackFile): CutoverSummary[] | undefined {
   if (stackFile.config[`${CONFIG_NAMESPACE}:cutover`] === undefined) return undefined;
   return cutoverSummaries(resolveConfig(rawNamespace(stackFile.config)));
-}
-
-/** Node's rendering (`Name: message` + `\n    at <frame>` lines), minus the frames of an unlimited-depth trace. */
-function renderStackWithoutSourcePositions(error: Error, frames: NodeJS.CallSite[]): string {
-  let header: string;
-  try {
-    header = Error.prototype.toString.call(error);
-  } catch {
-    header = "Error";
-  }
-  if (frames.length === 0 || Error.stackTraceLimit === Number.POSITIVE_INFINITY) return header;
-  return header + frames.map((f) => `\n    at ${String(f)}`).join("");
 }
