@@ -60,6 +60,7 @@ export async function installRecorder(opts: RecorderOptions): Promise<Recorder> 
   const nameByUrn = new Map<string, string>();
   // The mock monitor deserializes each request's inputs once for `newResource`, synchronously inside its
   // `registerResource`; the recorder keeps that object instead of deserializing the same request a second time.
+  // Its callback runs later, so the inputs are handed over through `seen`, filled as soon as the call returns.
   let mockInputs: Record<string, unknown> | undefined;
   await pulumi.runtime.setMocks(
     {

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type Recorder, installRecorder, settle } from "./recorder";
 import type { StackFile } from "./stackFile";
-import { CONFIG_NAMESPACE, rawNamespace, resolveConfig } from "../config";
 import { type CutoverSummary, cutoverSummaries } from "../config/cutover";
 
 export interface Plan extends Recorder {
@@ -31,9 +30,15 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
   // would show); offline nobody reads them, and they cost a fifth of a synth. STACKPORT_DEBUG=1 keeps them.
   const stackTraceLimit = Error.stackTraceLimit;
   if (!process.env["STACKPORT_DEBUG"]) Error.stackTraceLimit = 0;
+  let cutovers: CutoverSummary[] | undefined;
   let outputs: Awaited<ReturnType<typeof pulumi.runtime.runInPulumiStack>>;
   try {
-    outputs = await pulumi.runtime.runInPulumiStack(runProgram);
+    outputs = await pulumi.runtime.runInPulumiStack(() =>
+      runProgram((cfg) => {
+        const summaries = cutoverSummaries(cfg);
+        if (summaries.length > 0) cutovers = summaries;
+      }),
+    );
     await settle();
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
@@ -43,7 +48,6 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
       `synth of stack '${stackFile.stack}' recorded no resources: the mock runtime was not attached`,
     );
   }
-  const cutovers = stackCutovers(stackFile);
   return {
     ...recorder,
     stack: stackFile.stack,
@@ -51,10 +55,4 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
     outputs: Object.keys(outputs ?? {}).sort(),
     ...(cutovers && { cutovers }),
   };
-}
-
-/** The stack's cutovers, resolved again only when the stack has any (the program has validated the config). */
-function stackCutovers(stackFile: StackFile): CutoverSummary[] | undefined {
-  if (stackFile.config[`${CONFIG_NAMESPACE}:cutover`] === undefined) return undefined;
-  return cutoverSummaries(resolveConfig(rawNamespace(stackFile.config)));
 }

@@ -45,7 +45,6 @@ const storageCutover = z.strictObject({
     .optional(),
 });
 
-export type TierCutover = z.infer<typeof databaseCutover> | z.infer<typeof storageCutover>;
 export type DatabaseCutover = z.infer<typeof databaseCutover>;
 export type StorageCutover = z.infer<typeof storageCutover>;
 
