@@ -3,9 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, type Safety } from "../../src/config";
 import type { ResolvedBackups } from "../../src/config/tiers/backups";
 import type { DockerPlacement } from "../../src/targets/docker";
-import { lastPassHealthcheck } from "../../src/targets/shell";
 import { type Transform, transformed } from "../shared/component";
-import { containerName, pullImage, statefulVolume } from "../shared/docker";
+import { containerName, passLoopContainer, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { type StorageConnection, mcHost } from "../storage/contract";
 import {
@@ -148,31 +147,25 @@ export class DockerBackups extends pulumi.ComponentResource {
     this.nodes = { image, volume, runner };
     if (bucket) {
       const clientImage = pullImage(`${name}-client-image`, bucket.clientImage, this, placement);
-      const [syncArgs, syncOpts] = transformed<docker.ContainerArgs>(
-        transform?.sync,
-        {
-          name: containerName("backups", "sync"),
-          image: clientImage.imageId,
-          entrypoints: ["/bin/sh"],
-          command: [SYNC_SCRIPT_PATH],
-          uploads: [{ file: SYNC_SCRIPT_PATH, content: renderBucketSyncScript(), executable: true }],
-          envs: [
-            pulumi.interpolate`MC_HOST_${SYNC_MC_ALIAS}=${mcHost(bucket.storage)}`,
-            pulumi.interpolate`BACKUP_BUCKET=${bucket.physicalName}`,
-            `BACKUP_DIR=${BACKUP_DIR}`,
-          ],
-          // Read-only: the sync never changes the dumps; retention happens in the runner.
-          volumes: [{ volumeName: volume.name, containerPath: BACKUP_DIR, readOnly: true }],
-          networksAdvanced: [{ name: placement.backendNetwork }],
-          restart: "unless-stopped",
-          healthcheck: lastPassHealthcheck(SYNC_SCRIPT_PATH),
-          memory: SYNC_MEMORY_MB,
-          labels: dockerLabels("backups", { "stackport.role": "sync" }),
-        },
-        { parent: this, provider, dependsOn: args.storageDependsOn ?? [] },
-      );
       this.nodes.clientImage = clientImage;
-      this.nodes.sync = new docker.Container(`${name}-sync`, syncArgs, syncOpts);
+      this.nodes.sync = passLoopContainer(`${name}-sync`, this, {
+        tier: "backups",
+        role: "sync",
+        placement,
+        image: clientImage.imageId,
+        scriptPath: SYNC_SCRIPT_PATH,
+        script: renderBucketSyncScript(),
+        envs: [
+          pulumi.interpolate`MC_HOST_${SYNC_MC_ALIAS}=${mcHost(bucket.storage)}`,
+          pulumi.interpolate`BACKUP_BUCKET=${bucket.physicalName}`,
+          `BACKUP_DIR=${BACKUP_DIR}`,
+        ],
+        // Read-only: the sync never changes the dumps; retention happens in the runner.
+        volumes: [{ volumeName: volume.name, containerPath: BACKUP_DIR, readOnly: true }],
+        memoryMb: SYNC_MEMORY_MB,
+        dependsOn: args.storageDependsOn ?? [],
+        ...(transform?.sync && { transform: transform.sync }),
+      });
     }
 
     this.volumeName = volume.name;

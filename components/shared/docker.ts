@@ -5,6 +5,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerPlacement } from "../../src/targets/docker";
+import { lastPassHealthcheck } from "../../src/targets/shell";
 import { dockerLabels } from "./labels";
 import { physicalName } from "./naming";
 import { type StatefulSafety, type Transform, statefulOptions, transformed } from "./component";
@@ -129,4 +130,50 @@ export function oneShotJob(name: string, parent: pulumi.Resource, args: OneShotA
     return true;
   });
   return { job, succeeded };
+}
+
+export interface PassLoopArgs {
+  tier: string;
+  /** Short role used in the container name and labels (`sync`). */
+  role: string;
+  placement: DockerPlacement;
+  image: pulumi.Input<string>;
+  /** Where the script is uploaded; the script must use `LAST_PASS_HEALTH` (src/targets/shell.ts). */
+  scriptPath: string;
+  script: string;
+  envs: pulumi.Input<pulumi.Input<string>[]>;
+  volumes?: docker.ContainerArgs["volumes"];
+  memoryMb: number;
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+  transform?: Transform<docker.ContainerArgs>;
+}
+
+/**
+ * A container that runs a loop script working in passes (a bucket sync, an object mirror) for as long as it is in
+ * the program: Docker restarts it after a crash or a reboot, and it is unhealthy once a pass has failed.
+ */
+export function passLoopContainer(
+  name: string,
+  parent: pulumi.Resource,
+  args: PassLoopArgs,
+): docker.Container {
+  const [containerArgs, opts] = transformed<docker.ContainerArgs>(
+    args.transform,
+    {
+      name: containerName(args.tier, args.role),
+      image: args.image,
+      entrypoints: ["/bin/sh"],
+      command: [args.scriptPath],
+      uploads: [{ file: args.scriptPath, content: args.script, executable: true }],
+      envs: args.envs,
+      ...(args.volumes && { volumes: args.volumes }),
+      networksAdvanced: [{ name: args.placement.backendNetwork }],
+      restart: "unless-stopped",
+      healthcheck: lastPassHealthcheck(args.scriptPath),
+      memory: args.memoryMb,
+      labels: dockerLabels(args.tier, { "stackport.role": args.role }),
+    },
+    { parent, provider: args.placement.provider, dependsOn: args.dependsOn },
+  );
+  return new docker.Container(name, containerArgs, opts);
 }

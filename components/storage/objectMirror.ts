@@ -7,9 +7,7 @@ import {
   renderObjectMirrorScript,
 } from "../../src/ops/cutover/objects";
 import type { DockerPlacement } from "../../src/targets/docker";
-import { lastPassHealthcheck } from "../../src/targets/shell";
-import { containerName, oneShotJob, pullImage } from "../shared/docker";
-import { dockerLabels } from "../shared/labels";
+import { oneShotJob, passLoopContainer, pullImage } from "../shared/docker";
 import { mcHost } from "./contract";
 
 /** One side of the mirror: its S3 API as the mirror container reaches it, credentials and physical bucket names. */
@@ -98,25 +96,18 @@ export class ObjectMirror extends pulumi.ComponentResource {
       this.container = job;
       this.verified = succeeded;
     } else {
-      this.container = new docker.Container(
-        `${name}-container`,
-        {
-          name: containerName("storage", "cutover-mirror"),
-          image: image.imageId,
-          entrypoints: ["/bin/sh"],
-          command: [MIRROR_SCRIPT_PATH],
-          uploads: [{ file: MIRROR_SCRIPT_PATH, content: script, executable: true }],
-          envs,
-          networksAdvanced: [{ name: placement.backendNetwork }],
-          // The loop is the schedule: Docker restarts it after a crash or a reboot of the host.
-          restart: "unless-stopped",
-          // Unhealthy when the last pass failed (a side unreachable, a revoked key), not during a long first pass.
-          healthcheck: lastPassHealthcheck(MIRROR_SCRIPT_PATH),
-          memory: MIRROR_MEMORY_MB,
-          labels: dockerLabels("storage", { "stackport.role": "cutover-mirror" }),
-        },
-        { parent: this, provider: placement.provider, dependsOn: args.dependsOn },
-      );
+      // Unhealthy when the last pass failed (a side unreachable, a revoked key), not during a long first pass.
+      this.container = passLoopContainer(`${name}-container`, this, {
+        tier: "storage",
+        role: "cutover-mirror",
+        placement,
+        image: image.imageId,
+        scriptPath: MIRROR_SCRIPT_PATH,
+        script,
+        envs,
+        memoryMb: MIRROR_MEMORY_MB,
+        dependsOn: args.dependsOn,
+      });
     }
     this.registerOutputs({ container: this.container.name });
   }
