@@ -15,13 +15,16 @@ export function scriptHeader(purpose: string): string {
 
 /**
  * Sleeping that `docker stop` can interrupt: `sleep & wait` lets the shell run its TERM trap at once (a foreground
- * sleep would delay it until the sleep ends, and Docker would SIGKILL after its timeout). The trap also ends the
- * sleep, so no process outlives the script. Needs a `log` function.
+ * sleep would delay it until the sleep ends, and Docker would SIGKILL after its timeout). The trap ends the sleep
+ * and reaps it, so nothing outlives the script, not even a zombie. It kills `$!`, not a PID saved in a variable:
+ * the trap can run between `sleep &` and the assignment after it, and a TERM sent just as a pass ended then left
+ * the sleep running about one time in three, holding the log pipe open for the whole interval. For the same reason
+ * the sleep gets no output pipe. Needs a `log` function.
  */
 export const PAUSE_AND_STOP = [
-  "sleeper=''",
-  'pause() { sleep "$1" & sleeper=$!; wait "$sleeper" || true; sleeper=\'\'; }',
-  'stop() { if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi; log "stopping"; exit 0; }',
+  "pausing=''",
+  'pause() { pausing=1; sleep "$1" >/dev/null 2>&1 & wait "$!" || true; pausing=\'\'; }',
+  'stop() { if [ -n "$pausing" ]; then kill "$!" 2>/dev/null || true; wait "$!" 2>/dev/null || true; fi; log "stopping"; exit 0; }',
 ];
 
 /** Where a loop script records how its last pass ended, for its `--check` probe (`$LAST_PASS_FILE` overrides). */

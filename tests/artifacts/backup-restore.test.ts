@@ -4,7 +4,7 @@
  * compared table by table (row counts and content checksums). Retention, failure handling, the health check and
  * the refusals are exercised on the same throwaway cluster; every script passes `shellcheck -s sh`.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -17,6 +17,7 @@ import {
 } from "../../components/backups/scripts";
 import { renderBootstrapSql } from "../../components/database/bootstrapSql";
 import { type Cluster, PG_BIN, type RunResult, startCluster } from "../support/postgres";
+import { type RunningLoop, runLoop } from "../support/loop";
 import { requireTool, run, shellcheck, tempFile } from "../support/tools";
 
 const DB = "platform";
@@ -345,54 +346,52 @@ describe("backup retention and failures", () => {
 });
 
 describe("backup loop (the container's main process)", () => {
+  let loop: RunningLoop | undefined;
+  afterEach(() => loop?.dispose());
+
   it("backs up at start, then sleeps until the next one is due; TERM (docker stop) ends it at once", async () => {
     const dir = freshDir();
-    const loop = spawn("sh", [tempFile("backup.sh", backupScript())], {
-      env: {
-        ...process.env,
-        PATH: `${PG_BIN}:${process.env["PATH"]}`,
-        PGHOST: "127.0.0.1",
-        PGPORT: String(pg.port),
-        PGUSER: "postgres",
-        PGPASSWORD: SUPERUSER_PASSWORD,
-        BACKUP_DIR: dir,
-      },
+    loop = runLoop(tempFile("backup.sh", backupScript()), [], {
+      ...process.env,
+      PATH: `${PG_BIN}:${process.env["PATH"]}`,
+      PGHOST: "127.0.0.1",
+      PGPORT: String(pg.port),
+      PGUSER: "postgres",
+      PGPASSWORD: SUPERUSER_PASSWORD,
+      BACKUP_DIR: dir,
     });
-    let output = "";
-    loop.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => loop.on("exit", (code) => resolve(code)));
-    try {
-      for (let i = 0; i < 100 && !/next backup in/.test(output); i++)
-        await new Promise((r) => setTimeout(r, 200));
-      expect(output).toMatch(/stackport-backup: ok platform-\d{8}T\d{6}Z\.dump/);
-      expect(output).toMatch(/next backup in (3599|3600)s/);
-      expect(dumpsIn(dir)).toHaveLength(1);
-    } finally {
-      loop.kill("SIGTERM");
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const tooSlow = new Promise((r) => (timer = setTimeout(() => r("still running after 5 s"), 5000)));
-    const code = await Promise.race([exited, tooSlow]);
-    clearTimeout(timer);
-    expect(code).toBe(0);
-    expect(output).toMatch(/stopping\n$/);
+    await loop.waitFor("next backup in", 0, 20_000);
+    expect(loop.output()).toMatch(/stackport-backup: ok platform-\d{8}T\d{6}Z\.dump/);
+    expect(loop.output()).toMatch(/next backup in (3599|3600)s/);
+    expect(dumpsIn(dir)).toHaveLength(1);
+    expect(await loop.stop()).toEqual({ code: 0, leftBehind: false });
+    expect(loop.output()).toMatch(/stopping\n$/);
   });
 
   it("after a restart, waits out the rest of the interval instead of dumping again", async () => {
     const dir = freshDir();
     writeFileSync(join(dir, "last-success"), String(Math.floor(Date.now() / 1000) - 600));
-    const loop = spawn("sh", [tempFile("backup.sh", backupScript())], {
-      env: { ...process.env, BACKUP_DIR: dir },
-    });
-    let output = "";
-    loop.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    for (let i = 0; i < 50 && !/next backup in/.test(output); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    const exited = new Promise((resolve) => loop.on("exit", resolve));
-    loop.kill("SIGTERM");
-    await exited;
-    expect(output).toMatch(/next backup in 300[0-9]s/);
+    loop = runLoop(tempFile("backup.sh", backupScript()), [], { ...process.env, BACKUP_DIR: dir });
+    await loop.waitFor("next backup in");
+    expect(await loop.stop()).toEqual({ code: 0, leftBehind: false });
+    // 3600 s interval, last success 600 s ago: 3000 s to go, less the seconds the test took to get here.
+    expect(loop.output()).toMatch(/next backup in (29[5-9][0-9]|3000)s/);
     expect(dumpsIn(dir)).toEqual([]);
+  });
+
+  it("leaves no sleep behind, however soon after a pass TERM arrives", async () => {
+    // The race this guards: a TERM between `sleep &` and the shell noting its PID. It hit one stop in three,
+    // and the stray sleep held the log pipe open for the rest of the interval.
+    const dir = freshDir();
+    writeFileSync(join(dir, "last-success"), String(Math.floor(Date.now() / 1000) - 600));
+    const script = tempFile("backup.sh", backupScript());
+    for (let attempt = 1; attempt <= 40; attempt++) {
+      loop = runLoop(script, [], { ...process.env, BACKUP_DIR: dir });
+      await loop.waitFor("next backup in");
+      const stopped = await loop.stop();
+      expect({ attempt, ...stopped }).toEqual({ attempt, code: 0, leftBehind: false });
+      loop.dispose();
+    }
   });
 });
 

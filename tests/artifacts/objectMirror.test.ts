@@ -4,11 +4,12 @@
  * deleting and stops cleanly on `docker stop`'s TERM; the backfill job mirrors deletions, verifies, and fails
  * naming the bucket and key when the copy differs. Both scripts pass shellcheck.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { renderObjectBackfillScript, renderObjectMirrorScript } from "../../src/ops/cutover/objects";
 import { type FakeMc, fakeMc } from "../support/fakeMc";
+import { type RunningLoop, runLoop } from "../support/loop";
 import { requireTool, shellcheck, tempFile } from "../support/tools";
 
 const PAIRS = "raw=raw=stackport-production-raw-1a2b tiles=tiles=stackport-production-tiles-1a2b";
@@ -153,49 +154,41 @@ describe("object backfill job", () => {
 });
 
 describe("continuous object mirror", () => {
+  let loop: RunningLoop | undefined;
+  afterEach(() => loop?.dispose());
+
   it("copies new and changed objects every pass without deleting, and stops on TERM", async () => {
     const mc = platformBuckets();
     const script = tempFile("mirror.sh", renderObjectMirrorScript({ intervalSeconds: 1 }));
     const state = tempFile("last-pass", "");
-    const child = spawn("sh", [script], { env: env(mc, { LAST_PASS_FILE: state }) });
+    loop = runLoop(script, [], env(mc, { LAST_PASS_FILE: state }));
     const check = () =>
       spawnSync("sh", [script, "--check"], { encoding: "utf8", env: { ...env(mc), LAST_PASS_FILE: state } });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const waitFor = async (text: string, from = 0) => {
-      for (let i = 0; i < 100 && !out.slice(from).includes(text); i++)
-        await new Promise((r) => setTimeout(r, 50));
-      if (!out.slice(from).includes(text)) throw new Error(`no '${text}' in mirror output:\n${out}`);
-    };
-    try {
-      await waitFor("pass complete");
-      expect(mc.objects("target", DST.tiles)).toEqual({ "basemap.pmtiles": "PMTiles v3 …" });
-      expect(mc.objects("target", DST.raw)).toMatchObject({
-        "2026/03/02/readings.csv": "id,value\n2,0.7\n3,0.9\n",
-      });
-      // No deletions while writers may still run: the target's extra object stays until the backfill.
-      expect(mc.objects("target", DST.raw)).toHaveProperty(["2026/02/28/deleted-at-source.csv"], "old");
 
-      const mark = out.length;
-      mc.put("source", SRC.raw, "2026/03/03/readings.csv", "id,value\n4,1.1\n");
-      await waitFor("pass complete", mark);
-      expect(mc.objects("target", DST.raw)).toHaveProperty(["2026/03/03/readings.csv"], "id,value\n4,1.1\n");
-      expect(mc.calls().every((c) => !c.includes("--remove"))).toBe(true);
-      expect(check().status).toBe(0);
+    await loop.waitFor("pass complete");
+    expect(mc.objects("target", DST.tiles)).toEqual({ "basemap.pmtiles": "PMTiles v3 …" });
+    expect(mc.objects("target", DST.raw)).toMatchObject({
+      "2026/03/02/readings.csv": "id,value\n2,0.7\n3,0.9\n",
+    });
+    // No deletions while writers may still run: the target's extra object stays until the backfill.
+    expect(mc.objects("target", DST.raw)).toHaveProperty(["2026/02/28/deleted-at-source.csv"], "old");
 
-      // A side becomes unreadable: the pass fails, the health check says so, the loop keeps trying.
-      const failing = out.length;
-      rmSync(join(mc.root, "source", SRC.tiles), { recursive: true });
-      await waitFor("pass incomplete", failing);
-      const unhealthy = check();
-      expect(unhealthy.status).toBe(1);
-      expect(unhealthy.stdout).toContain("unhealthy: the last pass failed");
-    } finally {
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      child.kill("SIGTERM");
-      expect(await exited).toBe(0);
-    }
-    expect(out).toContain("stopping");
+    const mark = loop.output().length;
+    mc.put("source", SRC.raw, "2026/03/03/readings.csv", "id,value\n4,1.1\n");
+    await loop.waitFor("pass complete", mark);
+    expect(mc.objects("target", DST.raw)).toHaveProperty(["2026/03/03/readings.csv"], "id,value\n4,1.1\n");
+    expect(mc.calls().every((c) => !c.includes("--remove"))).toBe(true);
+    expect(check().status).toBe(0);
+
+    // A side becomes unreadable: the pass fails, the health check says so, the loop keeps trying.
+    const failing = loop.output().length;
+    rmSync(join(mc.root, "source", SRC.tiles), { recursive: true });
+    await loop.waitFor("pass incomplete", failing);
+    const unhealthy = check();
+    expect(unhealthy.status).toBe(1);
+    expect(unhealthy.stdout).toContain("unhealthy: the last pass failed");
+
+    expect(await loop.stop()).toEqual({ code: 0, leftBehind: false });
+    expect(loop.output()).toContain("stopping");
   });
 });
