@@ -16,6 +16,7 @@ import { attachNetworks, containerName, oneShotJob, pullImage, healthProbe } fro
 import { dockerLabels } from "../shared/labels";
 import type { StorageConnection } from "../storage/contract";
 import { MARTIN_ENV, type MartinConfigInput, renderMartinConfig } from "./martinConfig";
+import { dockerTileCache } from "./tileCache";
 
 export interface DockerBasemapArgs {
   /** The parsed `stackport:basemap` settings. A change of image or rendered config replaces the server. */
@@ -23,8 +24,8 @@ export interface DockerBasemapArgs {
   /** Where the containers run. */
   placement: DockerPlacement;
   /**
-   * Stateful safety. Unused today: Martin keeps no state (its tile cache is in memory, so there is no volume to
-   * protect); accepted so every tier is built the same way.
+   * Stateful safety. Unused: Martin keeps no state, and the disk tile cache holds only tiles Martin renders again,
+   * so nothing here is protected; accepted so every tier is built the same way.
    */
   safety: Safety;
   /** Needed when `postgis` or `import` is set. */
@@ -37,6 +38,8 @@ export interface DockerBasemapArgs {
   transform?: {
     server?: Transform<docker.ContainerArgs>;
     import?: Transform<docker.ContainerArgs>;
+    cache?: Transform<docker.ContainerArgs>;
+    cacheVolume?: Transform<docker.VolumeArgs>;
   };
 }
 
@@ -74,8 +77,9 @@ function libpqEnv(role: RoleConnection): pulumi.Input<string>[] {
 
 /**
  * The basemap tier on Docker: Martin with a generated config (PostGIS through `app_reader`, PMTiles from the
- * storage bucket with credentials passed by environment), and an optional one-shot import job that runs first.
- * On the backend network only: the proxy reaches it there.
+ * storage bucket with credentials passed by environment), an optional one-shot import job that runs first, and an
+ * optional disk tile cache in front (`diskCache`, components/basemap/tileCache.ts). On the backend network only:
+ * the proxy reaches it there.
  */
 export class DockerBasemap extends pulumi.ComponentResource {
   /** `http://basemap:3000` on the backend network. */
@@ -85,6 +89,7 @@ export class DockerBasemap extends pulumi.ComponentResource {
     server: docker.Container;
     importImage?: docker.RemoteImage;
     importJob?: docker.Container;
+    cache?: ReturnType<typeof dockerTileCache>;
   };
 
   constructor(name: string, args: DockerBasemapArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -170,9 +175,22 @@ export class DockerBasemap extends pulumi.ComponentResource {
       { parent: this, provider, ...(importJob && { dependsOn: [importJob] }) },
     );
     const server = new docker.Container(`${name}-server`, serverArgs, serverOpts);
+    const cache =
+      config.diskCache &&
+      dockerTileCache(`${name}-cache`, this, {
+        config: config.diskCache,
+        placement,
+        martin: server,
+        transform: { container: transform?.cache, volume: transform?.cacheVolume },
+      });
 
     this.url = `http://${BASEMAP_HOST}:${MARTIN_PORT}`;
-    this.nodes = { image, server, ...(importImage && importJob && { importImage, importJob }) };
+    this.nodes = {
+      image,
+      server,
+      ...(importImage && importJob && { importImage, importJob }),
+      ...(cache && { cache }),
+    };
     this.registerOutputs({ url: this.url, sources: config.pmtiles });
   }
 }

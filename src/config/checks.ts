@@ -264,6 +264,13 @@ function awsIssues(cfg: StackConfig): ConfigIssue[] {
           "the import job runs on Docker targets only; run the import against RDS from a Docker target or CI",
       });
     }
+    if (cfg.basemap.diskCache) {
+      issues.push({
+        key: configKey(["basemap", "diskCache"]),
+        message:
+          "the disk tile cache runs on Docker targets only (a Fargate task has no lasting volume); remove it, or raise cacheMb for Martin's in-memory cache",
+      });
+    }
   }
   if (cfg.proxy && kindOf(cfg, "proxy") === "aws") {
     const catalog = upstreamCatalog(cfg);

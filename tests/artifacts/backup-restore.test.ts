@@ -41,18 +41,25 @@ const ok = (r: RunResult) => {
 const sql = (query: string, db = DB) => pg.psql(query, { db }).then(ok);
 
 /** Runs a rendered script with `sh`, connected to the test cluster as the superuser over TCP (like the container). */
+/** The test cluster's connection as the scripts read it, with its own major version's client tools first. */
+function clusterEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    // The cluster's own major version, not whatever /usr/bin/pg_dump would pick.
+    PATH: `${PG_BIN}:${process.env["PATH"]}`,
+    PGHOST: "127.0.0.1",
+    PGPORT: String(pg.port),
+    PGUSER: "postgres",
+    PGPASSWORD: SUPERUSER_PASSWORD,
+  };
+}
+
 function sh(script: string, args: string[], env: Record<string, string> = {}): RunResult {
   const r = spawnSync("sh", [tempFile("script.sh", script), ...args], {
     encoding: "utf8",
     timeout: 120_000,
     env: {
-      ...process.env,
-      // The cluster's own major version, not whatever /usr/bin/pg_dump would pick.
-      PATH: `${PG_BIN}:${process.env["PATH"]}`,
-      PGHOST: "127.0.0.1",
-      PGPORT: String(pg.port),
-      PGUSER: "postgres",
-      PGPASSWORD: SUPERUSER_PASSWORD,
+      ...clusterEnv(),
       PGDATABASE: DB,
       PGCONNECT_TIMEOUT: "10",
       ...env,
@@ -351,15 +358,7 @@ describe("backup loop (the container's main process)", () => {
 
   it("backs up at start, then sleeps until the next one is due; TERM (docker stop) ends it at once", async () => {
     const dir = freshDir();
-    loop = runLoop(tempFile("backup.sh", backupScript()), [], {
-      ...process.env,
-      PATH: `${PG_BIN}:${process.env["PATH"]}`,
-      PGHOST: "127.0.0.1",
-      PGPORT: String(pg.port),
-      PGUSER: "postgres",
-      PGPASSWORD: SUPERUSER_PASSWORD,
-      BACKUP_DIR: dir,
-    });
+    loop = runLoop(tempFile("backup.sh", backupScript()), [], { ...clusterEnv(), BACKUP_DIR: dir });
     await loop.waitFor("next backup in", 0, 20_000);
     expect(loop.output()).toMatch(/stackport-backup: ok platform-\d{8}T\d{6}Z\.dump/);
     expect(loop.output()).toMatch(/next backup in (3599|3600)s/);

@@ -5,12 +5,12 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, createServer as createNetServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { type IncomingHttpHeaders, type Server, createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CaddyfileInput, type ResolvedRoute, renderCaddyfile } from "../../components/proxy/caddyfile";
-import { requireTool } from "../support/tools";
+import { freePort, requireTool } from "../support/tools";
 
 const KEY = "k3yWithOnlyLettersAndDigits0123456789AbCd";
 let caddy: string;
@@ -130,15 +130,6 @@ test("`caddy adapt`: allow-list, then the X-API-Key matcher → 401, then the he
 
 // -------------------------------------------------------------------------------------------------------------
 // A running Caddy in front of a real upstream.
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createNetServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe("a running Caddy enforces the key", () => {
   let upstream: Server;

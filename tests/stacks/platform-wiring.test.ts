@@ -5,6 +5,7 @@
  */
 import { parse } from "yaml";
 import { resolveConfig, rawNamespace } from "../../src/config";
+import { upstreamCatalog } from "../../src/config/upstreams";
 import type { RecordedResource } from "../../src/synth/recorder";
 import { readStackFile } from "../../src/synth/stackFile";
 import { ROOT, synthesizeStack } from "../harness";
@@ -82,5 +83,30 @@ describe.each(["local", "staging"])("stack %s", (stack) => {
     expect(services.length).toBeGreaterThan(0);
     // Credentials are secrets (masked); the plan never carries a db_admin URL in the clear.
     expect(JSON.stringify(services)).not.toMatch(/db_admin/);
+  });
+});
+
+describe("staging's basemap disk cache", () => {
+  const cfg = resolveConfig(rawNamespace(readStackFile(ROOT, "staging").config));
+  let resources: RecordedResource[];
+  beforeAll(async () => {
+    resources = (await synthesizeStack("staging")).resources;
+  });
+
+  it("sends /tiles through the cache, which reaches Martin on the backend network", () => {
+    expect(cfg.basemap!.diskCache).toEqual({ sizeGb: 20, maxAge: "1d", image: "nginx:1.27.3-alpine" });
+    expect(upstreamCatalog(cfg)["basemap"]).toMatchObject({ host: "basemap-cache", port: 8080 });
+    const networks = (name: string) =>
+      resources.find((r) => r.name === name)!.inputs["networksAdvanced"] as {
+        name: string;
+        aliases: string[];
+      }[];
+    expect(networks("basemap-cache")).toEqual([{ name: "staging-backend", aliases: ["basemap-cache"] }]);
+    expect(networks("basemap-server")).toEqual([{ name: "staging-backend", aliases: ["basemap"] }]);
+    const nginxConf = (
+      resources.find((r) => r.name === "basemap-cache")!.inputs["uploads"] as { content: string }[]
+    )[0]!.content;
+    expect(nginxConf).toContain("set $martin http://basemap:3000;");
+    expect(nginxConf).toContain("max_size=20g inactive=1d");
   });
 });

@@ -124,12 +124,15 @@ describe("staging stack inventory", () => {
     expect(prep.type).toBe("command:remote:Command");
   });
 
-  it("protects and retains every stateful volume", () => {
+  it("protects and retains every stateful volume; only the tile cache, which Martin refills, is exempt", () => {
     const volumes = resources.filter((r) => r.type === VOLUME);
     expect(volumes.map((v) => v.name).sort()).toEqual(
       expect.arrayContaining(["database-data", "storage-data"]),
     );
-    for (const v of volumes) expect([v.name, v.protect, v.retainOnDelete]).toEqual([v.name, true, true]);
+    const regenerated = (v: RecordedResource) => labelsOf(v)["stackport.stateful"] === "false";
+    expect(volumes.filter(regenerated).map((v) => v.name)).toEqual(["basemap-cache-data"]);
+    for (const v of volumes.filter((x) => !regenerated(x)))
+      expect([v.name, v.protect, v.retainOnDelete]).toEqual([v.name, true, true]);
   });
 
   it("publishes only the proxy", () => {

@@ -11,9 +11,9 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./tools";
 
 export const PG_BIN = process.env["PG_BIN"] ?? "/usr/lib/postgresql/15/bin";
 export const SUPERUSER = "postgres";
@@ -56,18 +56,6 @@ export function requirePostgres(): void {
         "install postgresql-15 and postgresql-15-postgis-3 (apt-get install postgresql-15 postgresql-15-postgis-3)",
     );
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -8,7 +9,11 @@ import { join } from "node:path";
  * `.ci/run` installs every tool, so a missing one is a broken environment, not an optional test.
  */
 export function requireTool(binary: string, debianPackage: string): string {
-  const found = spawnSync("sh", ["-c", `command -v ${binary}`], { encoding: "utf8" });
+  // Servers (nginx) install to sbin, which a non-root PATH often lacks.
+  const found = spawnSync("sh", ["-c", `command -v ${binary}`], {
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/local/sbin:/usr/sbin:/sbin` },
+  });
   const path = found.stdout.trim();
   if (found.status !== 0 || !path) {
     throw new Error(
@@ -36,4 +41,17 @@ export function shellcheck(script: string): { code: number; output: string } {
   const bin = requireTool("shellcheck", "shellcheck");
   const r = run(bin, ["-s", "sh", "-S", "style", tempFile("script.sh", script)]);
   return { code: r.code, output: r.stdout + r.stderr };
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now, for a server a test starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

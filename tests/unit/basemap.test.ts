@@ -10,6 +10,7 @@ import {
   renderImportScript,
 } from "../../components/basemap/dockerBasemap";
 import { renderMartinConfig } from "../../components/basemap/martinConfig";
+import { keysZoneMb, renderTileCacheConfig } from "../../components/basemap/tileCache";
 import { DockerDatabase } from "../../components/database/dockerDatabase";
 import { DockerObjectStorage } from "../../components/storage/dockerObjectStorage";
 import { isConfigError, resolveConfig } from "../../src/config";
@@ -92,6 +93,34 @@ describe("basemap schema and checks", () => {
     expect(unknownBucket[0]!.message).toBe(
       "unknown bucket 'derived'; stackport:storage.buckets has: raw, tiles",
     );
+  });
+
+  test("diskCache: off when absent; {} turns it on with 10 GB, a day, pinned nginx; bad values name their key", () => {
+    expect(basemap()).not.toHaveProperty("diskCache");
+    expect(basemap({ diskCache: {} }).diskCache).toEqual({
+      sizeGb: 10,
+      maxAge: "1d",
+      image: "nginx:1.27.3-alpine",
+    });
+    const bad = basemapSchema.safeParse({
+      on: "home",
+      diskCache: { sizeGb: 0, maxAge: "0d", image: "nginx", extra: 1 },
+    });
+    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join("."))).toEqual([
+      "diskCache.sizeGb",
+      "diskCache.maxAge",
+      "diskCache.image",
+      "diskCache",
+    ]);
+  });
+
+  test("with diskCache the proxy goes through the cache, whose /health is Martin's; Prometheus still scrapes Martin", () => {
+    expect(basemapUpstreams({ basemap: basemap({ diskCache: {} }) })).toEqual({
+      basemap: { tier: "basemap", host: "basemap-cache", port: 8080, healthPath: "/health" },
+    });
+    expect(basemapScrapeTargets({ basemap: basemap({ diskCache: {} }) })).toEqual([
+      { job: "basemap", tier: "basemap", addresses: ["basemap:3000"], metricsPath: "/_/metrics" },
+    ]);
   });
 
   test("route only with a proxy; upstream with /health; scraped at /_/metrics", () => {
@@ -296,6 +325,52 @@ describe("DockerBasemap under the mock runtime", () => {
     ).toEqual(["basemap-image", "basemap-server"]);
     const [upload] = one(recorder, "basemap-server").inputs["uploads"] as { content: string }[];
     expect(parseYaml(upload!.content)).not.toHaveProperty("pmtiles");
+  });
+
+  test("diskCache: nginx on an unprotected cache volume in front of Martin, even in staging", async () => {
+    const { recorder } = await record(() =>
+      basemapPlatform("staging", { diskCache: { sizeGb: 20, maxAge: "7d" } }),
+    );
+    expect(
+      recorder.resources
+        .filter((r) => r.parent === "basemap")
+        .map((r) => [r.name, r.type])
+        .sort(),
+    ).toEqual(
+      [
+        ["basemap-cache", "docker:index/container:Container"],
+        ["basemap-cache-data", "docker:index/volume:Volume"],
+        ["basemap-cache-image", "docker:index/remoteImage:RemoteImage"],
+        ["basemap-image", "docker:index/remoteImage:RemoteImage"],
+        ["basemap-server", "docker:index/container:Container"],
+      ].sort(),
+    );
+    const volume = one(recorder, "basemap-cache-data");
+    expect(volume.protect).toBe(false);
+    expect(volume.retainOnDelete).toBe(false);
+    expect(volume.inputs).toMatchObject({ name: "test-basemap-tile-cache" });
+    expect(volume.inputs["labels"]).toContainEqual({ label: "stackport.stateful", value: "false" });
+    // The database volume next to it stays protected: only the cache is exempt.
+    expect(one(recorder, "database-data").protect).toBe(true);
+
+    const cache = one(recorder, "basemap-cache");
+    expect(cache.dependsOn).toContain("basemap-server");
+    expect(cache.inputs).toMatchObject({
+      name: "test-basemap-cache",
+      image: "nginx:1.27.3-alpine",
+      command: ["nginx", "-g", "daemon off;"],
+      memory: 64 + keysZoneMb(20),
+      wait: true,
+      networksAdvanced: [{ name: "test-backend", aliases: ["basemap-cache"] }],
+      volumes: [{ volumeName: "test-basemap-tile-cache", containerPath: "/var/cache/stackport-tiles" }],
+      healthcheck: { tests: ["CMD-SHELL", "wget --spider -q http://127.0.0.1:8080/nginx-health || exit 1"] },
+    });
+    expect(cache.inputs["uploads"]).toEqual([
+      {
+        file: "/etc/nginx/nginx.conf",
+        content: renderTileCacheConfig({ upstream: "http://basemap:3000", sizeGb: 20, maxAge: "7d" }),
+      },
+    ]);
   });
 
   test("a missing database fails before the basemap registers anything", async () => {

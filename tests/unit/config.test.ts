@@ -104,6 +104,20 @@ describe("resolveConfig", () => {
       /an ALB cannot do HTTP basic auth/,
     ],
     [
+      {
+        targets: { cloud: { kind: "aws", region: "eu-west-1" } },
+        database: { on: "cloud" },
+        basemap: { on: "cloud", diskCache: {} },
+      },
+      "stackport:basemap.diskCache",
+      /runs on Docker targets only .* raise cacheMb/,
+    ],
+    [
+      { basemap: { on: "laptop", postgis: false, pmtiles: ["a.pmtiles"], diskCache: { maxAge: "7 days" } } },
+      "stackport:basemap.diskCache.maxAge",
+      /a number and a unit s, m, h or d, e\.g\. 12h or 7d/,
+    ],
+    [
       { proxy: { on: "laptop", routes: { x: { to: "grafana" } } } },
       "stackport:proxy.routes.x.to",
       /unknown upstream 'grafana'; allowed: storage, storage-console, or host:port/,

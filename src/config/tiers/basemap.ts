@@ -34,6 +34,24 @@ export const basemapSchema = z.strictObject({
   /** Container memory limit; must leave room above the cache. */
   memoryMb: z.number().int().min(128).default(1024),
   /**
+   * A tile cache on a volume, in front of Martin (Docker only): rendered tiles survive restarts and redeploys, and
+   * each is rendered once per `maxAge` however many clients ask. Only tile requests (`/<source>/<z>/<x>/<y>`) are
+   * cached, never the catalog, TileJSON or errors, so new sources show at once; a tile changed in PostGIS shows
+   * after `maxAge`. Off when absent; `diskCache: {}` turns it on with the defaults.
+   */
+  diskCache: z
+    .strictObject({
+      /** Largest size of the cache on disk; the least recently used tiles go first. @default 10 */
+      sizeGb: z.number().int().min(1).max(4096).default(10),
+      /** How long a cached tile is served before Martin renders it again (nginx time: `30m`, `12h`, `7d`). @default "1d" */
+      maxAge: z
+        .string()
+        .regex(/^[1-9][0-9]{0,5}[smhd]$/, "must be a number and a unit s, m, h or d, e.g. 12h or 7d")
+        .default("1d"),
+      image: pinnedImage.default("nginx:1.27.3-alpine"),
+    })
+    .optional(),
+  /**
    * A one-shot import (osm2pgsql, ogr2ogr…) run before Martin starts. It connects as `db_admin` — the one
    * exception to "services never get db_admin": it creates tables, and tables db_admin creates in schema `app` are
    * readable by `app_reader` (default privileges), which is what Martin serves. It gets `DATABASE_URL` and the libpq
@@ -65,6 +83,9 @@ export const BASEMAP_HOST = "basemap";
 export const MARTIN_PORT = 3000;
 export const MARTIN_HEALTH_PATH = "/health";
 export const MARTIN_METRICS_PATH = "/_/metrics";
+/** The disk tile cache's DNS name and port on the backend network; the proxy routes to it when it is on. */
+export const TILE_CACHE_HOST = "basemap-cache";
+export const TILE_CACHE_PORT = 8080;
 
 /** The Martin source id of a PMTiles key: its path without `.pmtiles`, `/` → `.` (Martin's own convention). */
 export const pmtilesSourceId = (key: string) => key.replace(/\.pmtiles$/, "").replace(/\//g, ".");
@@ -153,13 +174,15 @@ export function basemapBasePath(basemap: Pick<BasemapConfig, "route">): string |
   return path === "" ? undefined : path;
 }
 
+/** Where the proxy sends basemap requests: the disk tile cache when it is on (its `/health` is Martin's), else Martin. */
 export function basemapUpstreams(cfg: { basemap?: BasemapConfig | undefined }): Record<string, Upstream> {
   if (!cfg.basemap) return {};
+  const cached = cfg.basemap.diskCache !== undefined;
   return {
     [BASEMAP_HOST]: {
       tier: "basemap",
-      host: BASEMAP_HOST,
-      port: MARTIN_PORT,
+      host: cached ? TILE_CACHE_HOST : BASEMAP_HOST,
+      port: cached ? TILE_CACHE_PORT : MARTIN_PORT,
       healthPath: MARTIN_HEALTH_PATH,
     },
   };
