@@ -77,3 +77,20 @@ loki.write "local" {
 }
 `;
 }
+
+/** Alloy's readiness endpoint: 200 once its configuration is loaded and running. */
+export const ALLOY_READY_PATH = "/-/ready";
+
+/**
+ * Alloy's health probe, a bash script. The image has neither curl nor wget (grafana/alloy#477), but it is
+ * Ubuntu-based with bash, whose `/dev/tcp` can ask `/-/ready` itself over HTTP/1.0 (the server closes after one
+ * answer); the status line decides. grafana/alloy#5001 shows the same probe working in the image.
+ */
+export function alloyReadyScript(port: number): string {
+  return [
+    `exec 3<>/dev/tcp/127.0.0.1/${port} || exit 1`,
+    `printf 'GET ${ALLOY_READY_PATH} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3`,
+    "read -r _ status _ <&3",
+    '[ "$status" = 200 ]',
+  ].join("\n");
+}

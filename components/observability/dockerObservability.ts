@@ -14,7 +14,7 @@ import {
   healthProbe,
 } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
-import { DOCKER_SOCKET, renderAlloyConfig } from "./alloy";
+import { DOCKER_SOCKET, alloyReadyScript, renderAlloyConfig } from "./alloy";
 import type { ScrapeTarget } from "./contract";
 import {
   DASHBOARDS_DIR,
@@ -256,7 +256,9 @@ export class DockerObservability extends pulumi.ComponentResource {
           // stops the mount being replaced, not API calls — see docs/observability.md.
           volumes: [{ hostPath: DOCKER_SOCKET, containerPath: DOCKER_SOCKET, readOnly: true }],
           networksAdvanced: attachNetworks(placement, ALLOY.host),
-          // No probe: the image's tools are not documented; Prometheus scrapes Alloy, so `up` covers it.
+          healthcheck: probe(["CMD", "bash", "-c", alloyReadyScript(ALLOY.port)], "10s"),
+          wait: true,
+          waitTimeout: 120,
           restart: "unless-stopped",
           memory: config.memoryMb.alloy,
           labels: labels("log-collector"),
