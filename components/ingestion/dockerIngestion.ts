@@ -23,7 +23,7 @@ export interface DockerIngestionArgs {
   config: IngestionConfig;
   /** Where the containers run. */
   placement: DockerPlacement;
-  /** Protect/retain settings for the broker's data volume. */
+  /** Protect/retain settings for the data volumes (the broker's, and each service's with `data`). */
   safety: Safety;
   /** The database, for services that declare `connections.database`. @default none */
   database?: DatabaseConnection | undefined;
@@ -32,6 +32,8 @@ export interface DockerIngestionArgs {
   /** Per-child escape hatches. */
   transform?: {
     brokerVolume?: Transform<docker.VolumeArgs>;
+    /** By service name: the `data` volume of that service. */
+    serviceData?: Record<string, Transform<docker.VolumeArgs>>;
     broker?: Transform<docker.ContainerArgs>;
     /** By service name; applied to every replica of that service. */
     services?: Record<string, Transform<docker.ContainerArgs>>;
@@ -106,6 +108,8 @@ export class DockerIngestion extends pulumi.ComponentResource {
     images: Record<string, docker.RemoteImage>;
     /** By service name, replica 1 first. */
     containers: Record<string, docker.Container[]>;
+    /** By service name, for the services with `data`. */
+    dataVolumes: Record<string, docker.Volume>;
   };
 
   constructor(name: string, args: DockerIngestionArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -125,9 +129,21 @@ export class DockerIngestion extends pulumi.ComponentResource {
     const images: Record<string, docker.RemoteImage> = {};
     const containers: Record<string, docker.Container[]> = {};
     const addresses: Record<string, ServiceAddress> = {};
+    const dataVolumes: Record<string, docker.Volume> = {};
     for (const svc of Object.keys(config.services).sort()) {
       const service = config.services[svc]!;
       const image = pullImage(`${name}-${svc}-image`, service.image, this, placement);
+      const data =
+        service.data &&
+        statefulVolume(`${name}-${svc}-data`, this, {
+          placement,
+          safety: args.safety,
+          tier: "ingestion",
+          parts: ["ingestion", svc],
+          role: "service",
+          transform: transform?.serviceData?.[svc],
+        });
+      if (data) dataVolumes[svc] = data;
       const envs = serviceEnv(svc, service, { database: args.database, storage: args.storage, brokerUrl });
       const health = serviceHealthTest(service);
       const dependsOn = service.connections.broker && broker ? [broker.container] : [];
@@ -140,6 +156,8 @@ export class DockerIngestion extends pulumi.ComponentResource {
             image: image.imageId,
             ...(service.command && { command: service.command }),
             envs,
+            ...(data &&
+              service.data && { volumes: [{ volumeName: data.name, containerPath: service.data.path }] }),
             // Only routed services are on the edge network; egress works from the backend network (not internal
             // unless the target sets isolateBackend, which the config check refuses for egress services).
             networksAdvanced: attachNetworks(placement, svc, { edge: service.route !== undefined }).map(
@@ -177,7 +195,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
 
     this.addresses = addresses;
     if (brokerUrl) this.brokerUrl = brokerUrl;
-    this.nodes = { ...(broker && { broker }), images, containers };
+    this.nodes = { ...(broker && { broker }), images, containers, dataVolumes };
     this.registerOutputs({
       addresses,
       broker: broker ? { host: BROKER_HOST, port: BROKER_PORT } : undefined,

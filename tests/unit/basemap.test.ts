@@ -21,8 +21,9 @@ import {
   basemapScrapeTargets,
   basemapUpstreams,
   checkBasemap,
+  TILE_CACHE_HOST,
 } from "../../src/config/tiers/basemap";
-import type { TierContext } from "../../src/config/tiers/ingestion";
+import { RESERVED_SERVICE_NAMES, type TierContext } from "../../src/config/tiers/ingestion";
 import { SECRET_MASK } from "../../src/synth/recorder";
 import { one, record } from "../harness";
 import { testPlacement } from "../support/placement";
@@ -118,6 +119,8 @@ describe("basemap schema and checks", () => {
     expect(basemapUpstreams({ basemap: basemap({ diskCache: {} }) })).toEqual({
       basemap: { tier: "basemap", host: "basemap-cache", port: 8080, healthPath: "/health" },
     });
+    // No ingestion service may take the cache's DNS name.
+    expect(RESERVED_SERVICE_NAMES).toContain(TILE_CACHE_HOST);
     expect(basemapScrapeTargets({ basemap: basemap({ diskCache: {} }) })).toEqual([
       { job: "basemap", tier: "basemap", addresses: ["basemap:3000"], metricsPath: "/_/metrics" },
     ]);

@@ -196,6 +196,29 @@ describe("checkIngestion", () => {
     );
   });
 
+  test("a service's own data: an absolute path, one replica, Docker only", () => {
+    expect(parse({ services: { kuma: { image: IMAGE, data: { path: "app/data" } } } }).issues).toEqual([
+      {
+        key: "stackport:ingestion.services.kuma.data.path",
+        message: "must be an absolute path in the container, e.g. /app/data",
+      },
+    ]);
+    expect(check({ kuma: { image: IMAGE, data: { path: "/app/data" } } })).toEqual([]);
+    const twoWriters = check({ kuma: { image: IMAGE, replicas: 2, data: { path: "/app/data" } } });
+    expect(twoWriters.map((i) => [i.key, i.message])).toEqual([
+      [
+        "stackport:ingestion.services.kuma.data",
+        "needs replicas: 1 (it has 2): replicas would write one directory at once; keep shared state in the database or a bucket",
+      ],
+    ]);
+    const onAws = check(
+      { kuma: { image: IMAGE, data: { path: "/app/data" } } },
+      { targets: { home: { kind: "aws", region: "eu-west-1" } as TierContext["targets"][string] } },
+    );
+    expect(onAws.map((i) => i.key)).toEqual(["stackport:ingestion.services.kuma.data"]);
+    expect(onAws[0]!.message).toContain("Docker targets only");
+  });
+
   test("a service may not take a replica's alias or an existing proxy route's name", () => {
     const issues = check(
       {
@@ -500,6 +523,31 @@ describe("DockerIngestion under the mock runtime", () => {
     );
     expect(memoryOnly.recorder.byName("ingestion-broker-data")).toBeUndefined();
     expect(one(memoryOnly.recorder, "ingestion-broker").inputs["volumes"]).toBeUndefined();
+  });
+
+  test("a service with data gets its own volume, protected like the broker's, at its path", async () => {
+    const withData = {
+      services: { kuma: { image: IMAGE, port: 3001, data: { path: "/app/data" } }, plain: { image: IMAGE } },
+    };
+    const staging = await record(() => ingestionPlatform("staging", withData));
+    expect(one(staging.recorder, "ingestion-kuma-data")).toMatchObject({
+      type: "docker:index/volume:Volume",
+      parent: "ingestion",
+      protect: true,
+      retainOnDelete: true,
+      inputs: { name: "test-ingestion-kuma" },
+    });
+    expect(one(staging.recorder, "ingestion-kuma-1").inputs["volumes"]).toEqual([
+      { volumeName: "test-ingestion-kuma", containerPath: "/app/data" },
+    ]);
+    expect(one(staging.recorder, "ingestion-plain-1").inputs["volumes"]).toBeUndefined();
+    expect(staging.recorder.byName("ingestion-plain-data")).toBeUndefined();
+
+    const local = await record(() => ingestionPlatform("local", withData));
+    expect(one(local.recorder, "ingestion-kuma-data")).toMatchObject({
+      protect: false,
+      retainOnDelete: false,
+    });
   });
 
   test("broker disabled: no broker children; outputs list addresses per service", async () => {

@@ -129,6 +129,21 @@ export const serviceSchema = z.strictObject({
     .default({ broker: false }),
   /** Publish the service through the proxy; the route name is the service name. */
   route: serviceRouteSchema.optional(),
+  /**
+   * A directory of the service's own that outlives its container (a status page's SQLite file, a job's state), on
+   * Docker: a named volume mounted at `path`, protected outside `local` like every data volume. Needs `replicas: 1`
+   * (two containers writing one directory corrupt it). Not on AWS: keep such state in the database or a bucket.
+   */
+  data: z
+    .strictObject({
+      path: z
+        .string()
+        .regex(
+          /^\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/,
+          "must be an absolute path in the container, e.g. /app/data",
+        ),
+    })
+    .optional(),
   /** Fargate sizing, autoscaling and schedule when the tier is on an AWS target (docs/aws-services.md). */
   aws: awsServiceSchema.optional(),
 });
@@ -176,6 +191,8 @@ export const RESERVED_SERVICE_NAMES = [
   "proxy",
   BROKER_HOST,
   "basemap",
+  // The basemap's disk tile cache (TILE_CACHE_HOST; basemap.ts imports this module, so not imported here).
+  "basemap-cache",
   // The observability tier's hosts.
   "prometheus",
   "grafana",
@@ -261,6 +278,18 @@ function serviceIssues(
     add(
       ["egress"],
       `target '${cfg.ingestion!.on}' has isolateBackend: true, so its backend network has no way out; set isolateBackend: false or place ingestion elsewhere`,
+    );
+  }
+  if (service.data && service.replicas > 1) {
+    add(
+      ["data"],
+      `needs replicas: 1 (it has ${service.replicas}): replicas would write one directory at once; keep shared state in the database or a bucket`,
+    );
+  }
+  if (service.data && target?.kind === "aws") {
+    add(
+      ["data"],
+      "a service's own data volume is available on Docker targets only; on AWS keep its state in the database or a bucket",
     );
   }
   if (service.route) issues.push(...routeIssues(cfg, svc, service));
