@@ -45,8 +45,10 @@ const BROKER_PASSWORD_ENV = "BROKER_PASSWORD";
 
 /**
  * The broker's start command. Re-enters the image's entrypoint with the server name first, so the entrypoint still
- * drops root privileges (it only does that for `redis-server`/`valkey-server`). The password is expanded from the
- * environment at start, so it is not part of the container's command.
+ * drops root privileges (it only does that for `redis-server`/`valkey-server`). The password is neither in the
+ * container's command nor in the server's arguments, which the Docker host's `ps` shows to every user: the
+ * server reads it as configuration on stdin (`-`, which Redis and Valkey accept as the first or the last argument;
+ * last, because the entrypoint may insert `--protected-mode no` first). It is alphanumeric, so it needs no quoting.
  */
 export function brokerStartScript(broker: Pick<BrokerConfig, "persistence" | "memoryMb">): string {
   // Redis refuses writes at maxmemory instead of being OOM-killed by Docker; noeviction: never drop queued tasks.
@@ -55,15 +57,17 @@ export function brokerStartScript(broker: Pick<BrokerConfig, "persistence" | "me
   return [
     "server=redis-server",
     "if command -v valkey-server >/dev/null 2>&1; then server=valkey-server; fi",
-    `exec docker-entrypoint.sh "$server" ${persistence} --maxmemory ${maxMemoryMb}mb --maxmemory-policy noeviction --requirepass "$${BROKER_PASSWORD_ENV}"`,
+    `exec docker-entrypoint.sh "$server" ${persistence} --maxmemory ${maxMemoryMb}mb --maxmemory-policy noeviction - <<EOF`,
+    `requirepass $${BROKER_PASSWORD_ENV}`,
+    "EOF",
   ].join("\n");
 }
 
-/** The broker's health command: an authenticated PING. */
+/** The broker's health command: an authenticated PING, the password in `REDISCLI_AUTH` (valkey-cli reads it too). */
 export const BROKER_HEALTH_SCRIPT = [
   "cli=redis-cli",
   "if command -v valkey-cli >/dev/null 2>&1; then cli=valkey-cli; fi",
-  `"$cli" --no-auth-warning -a "$${BROKER_PASSWORD_ENV}" ping | grep -q PONG`,
+  `REDISCLI_AUTH="$${BROKER_PASSWORD_ENV}" "$cli" ping | grep -q PONG`,
 ].join("\n");
 
 /** Docker healthcheck test for a service: the explicit command, or a wget of its HTTP health path. */

@@ -279,7 +279,7 @@ describe("what ingestion tells the proxy and Prometheus", () => {
 });
 
 describe("broker and health commands", () => {
-  test("start and health snippets pass shellcheck; the password is expanded, never written", () => {
+  test("start and health snippets pass shellcheck; the password is expanded from the environment, never written", () => {
     for (const script of [
       brokerStartScript({ persistence: true, memoryMb: 256 }),
       brokerStartScript({ persistence: false, memoryMb: 256 }),
@@ -289,7 +289,7 @@ describe("broker and health commands", () => {
       expect({ code: r.code, output: r.output }).toEqual({ code: 0, output: "" });
     }
     expect(brokerStartScript({ persistence: true, memoryMb: 256 })).toContain(
-      '--appendonly yes --maxmemory 204mb --maxmemory-policy noeviction --requirepass "$BROKER_PASSWORD"',
+      "--appendonly yes --maxmemory 204mb --maxmemory-policy noeviction - <<EOF\nrequirepass $BROKER_PASSWORD\nEOF",
     );
     expect(brokerStartScript({ persistence: false, memoryMb: 256 })).toContain("--appendonly no --save ''");
   });
