@@ -87,6 +87,10 @@ describe("basemap schema and checks", () => {
       "stackport:basemap.route.stripPrefix",
     ]);
     expect(keys({}, { proxy: { routes: { basemap: {} } } })).toEqual(["stackport:basemap.route"]);
+    // The cache only serves the proxy's route: without one it would be a container nothing reaches.
+    expect(keys({ diskCache: {}, route: false })).toEqual(["stackport:basemap.diskCache"]);
+    expect(keys({ diskCache: {} }, { proxy: undefined })).toEqual(["stackport:basemap.diskCache"]);
+    expect(keys({ diskCache: {} })).toEqual([]);
     const unknownBucket = checkBasemap({
       ...context(),
       basemap: basemap({ pmtiles: ["a.pmtiles"], bucket: "derived" }),

@@ -136,6 +136,14 @@ export function checkBasemap(cfg: TierContext & { basemap?: BasemapConfig | unde
       message: `must be at least cacheMb + 128 (${basemap.cacheMb + 128}) so the cache fits`,
     });
   }
+  if (basemap.diskCache && (!basemap.route || !cfg.proxy)) {
+    issues.push({
+      key: key("diskCache"),
+      message: basemap.route
+        ? "only the proxy's basemap route goes through the cache, and stackport:proxy is not set; place a proxy or remove diskCache"
+        : "only the proxy's basemap route goes through the cache, and route is false; route the basemap or remove diskCache",
+    });
+  }
   if (basemap.route && cfg.proxy && BASEMAP_HOST in cfg.proxy.routes) {
     issues.push({
       key: key("route"),
