@@ -133,7 +133,12 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
       if (where.kind === "docker") {
         const db = new DockerDatabase(
           name,
-          { config: tierConfig, placement: where.placement, safety: cfg.safety },
+          {
+            config: tierConfig,
+            placement: where.placement,
+            safety: cfg.safety,
+            runMigrations: target === placement.serving,
+          },
           opts,
         );
         sides[target] = db.connection;

@@ -9,12 +9,12 @@ import {
   basemapBasePath,
 } from "../../src/config/tiers/basemap";
 import type { DockerPlacement } from "../../src/targets/docker";
-import { scriptHeader, shQuote } from "../../src/targets/shell";
-import type { DatabaseConnection, RoleConnection } from "../database/contract";
+import type { DatabaseConnection } from "../database/contract";
 import { type Transform, transformed } from "../shared/component";
 import { attachNetworks, containerName, oneShotJob, pullImage, healthProbe } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import type { StorageConnection } from "../storage/contract";
+import { libpqEnv, renderAdminJobScript } from "../database/adminJob";
 import { MARTIN_ENV, type MartinConfigInput, renderMartinConfig } from "./martinConfig";
 import { dockerTileCache } from "./tileCache";
 
@@ -44,36 +44,6 @@ export interface DockerBasemapArgs {
 }
 
 export const MARTIN_CONFIG_PATH = "/etc/martin/config.yaml";
-
-/**
- * The import job's script: the configured command, each argument quoted, exec'd so its exit code is the job's.
- * Arguments are literal (no expansion, no injection): the connection reaches the tool through the libpq variables
- * (`PGHOST`, `PGUSER`, `PGPASSWORD`…), which osm2pgsql, ogr2ogr (`PG:`) and psql read; for shell expansion the
- * command can be `["sh", "-c", "…"]`.
- */
-export function renderImportScript(command: string[]): string {
-  const literalDollar = command.some((arg) => arg.includes("$"));
-  return [
-    scriptHeader("basemap import (stackport:basemap.import.command)").trimEnd(),
-    ...(literalDollar ? ["# shellcheck disable=SC2016 # a '$' in an argument is literal by design"] : []),
-    `exec ${command.map(shQuote).join(" ")}`,
-    "",
-  ].join("\n");
-}
-
-/** libpq variables, so osm2pgsql/ogr2ogr/psql connect without the URL on their command line. */
-function libpqEnv(role: RoleConnection): pulumi.Input<string>[] {
-  return [
-    pulumi.secret(pulumi.interpolate`DATABASE_URL=${role.url}`),
-    pulumi.interpolate`PGHOST=${role.host}`,
-    pulumi.interpolate`PGPORT=${role.port}`,
-    pulumi.interpolate`PGUSER=${role.user}`,
-    pulumi.secret(pulumi.interpolate`PGPASSWORD=${role.password}`),
-    pulumi.interpolate`PGDATABASE=${role.database}`,
-    // Unqualified tables land in `app`, where app_reader (Martin) may read what db_admin creates.
-    "PGOPTIONS=-c search_path=app,public",
-  ];
-}
 
 /**
  * The basemap tier on Docker: Martin with a generated config (PostGIS through `app_reader`, PMTiles from the
@@ -122,7 +92,11 @@ export class DockerBasemap extends pulumi.ComponentResource {
         role: "import",
         placement,
         image: importImage.imageId,
-        script: renderImportScript(config.import.command),
+        script: renderAdminJobScript(
+          config.import.command,
+          "basemap import",
+          "stackport:basemap.import.command",
+        ),
         envs: libpqEnv(args.database!.roles.db_admin),
         purpose: "basemap import",
         dependsOn: args.dependsOn ?? [],

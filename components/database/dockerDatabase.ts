@@ -14,6 +14,7 @@ import {
   healthProbe,
 } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
+import { libpqEnv, renderAdminJobScript } from "./adminJob";
 import { MONITORING_ROLE, bootstrapRoles, passwordEnv, renderBootstrapScript } from "./bootstrapSql";
 import { DATABASE_ROLES, type DatabaseConnection, type DatabaseRole, type RoleConnection } from "./contract";
 
@@ -24,11 +25,17 @@ export interface DockerDatabaseArgs {
   placement: DockerPlacement;
   /** Protect/retain settings for the data volume. */
   safety: Safety;
+  /**
+   * Run `config.migrations` here. Only the side that serves runs them: during a cutover the other side receives a
+   * copy of the serving one. @default true
+   */
+  runMigrations?: boolean;
   /** Per-child escape hatches. @default none */
   transform?: {
     volume?: Transform<docker.VolumeArgs>;
     server?: Transform<docker.ContainerArgs>;
     bootstrap?: Transform<docker.ContainerArgs>;
+    migrations?: Transform<docker.ContainerArgs>;
   };
 }
 
@@ -66,8 +73,10 @@ export function dataMountPath(major: number): string {
 
 /**
  * PostgreSQL + PostGIS on Docker: the server on a protected named volume, generated passwords for the superuser and
- * each seed-002 role, and a one-shot bootstrap job (extensions, schemas, least-privilege roles, readiness check)
- * that re-runs whenever its script or a password changes. Not published on the host unless configured.
+ * each seed-002 role, a one-shot bootstrap job (extensions, schemas, least-privilege roles, readiness check) that
+ * re-runs whenever its script or a password changes, and the optional migrations job after it. Every role's
+ * connection resolves only once both succeeded, so its consumers start on the migrated schema. Not published on
+ * the host unless configured.
  */
 export class DockerDatabase extends pulumi.ComponentResource {
   readonly connection: DatabaseConnection;
@@ -81,6 +90,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
     volume: docker.Volume;
     server: docker.Container;
     bootstrap: docker.Container;
+    migrations?: { image: docker.RemoteImage; job: docker.Container };
   };
 
   constructor(name: string, args: DockerDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -163,34 +173,78 @@ export class DockerDatabase extends pulumi.ComponentResource {
       transform: transform?.bootstrap,
     });
 
-    // User and URL wait for the bootstrap, so a consumer of a role's connection also waits for the role to exist.
-    const roleConnection = (role: string): RoleConnection => {
+    // User and URL wait for `ready`, so a consumer of a role's connection also waits for the role (and schema).
+    const roleConnection = (role: string, ready: pulumi.Output<boolean>): RoleConnection => {
       const pw = passwords[role]!.result;
+      const user = ready.apply(() => role);
       return {
         host: pulumi.output(DATABASE_HOST),
         port: pulumi.output(DATABASE_PORT),
         database: pulumi.output(config.name),
-        user: succeeded.apply(() => role),
+        user,
         password: pulumi.secret(pw),
         url: pulumi.secret(
-          pulumi.interpolate`postgresql://${succeeded.apply(() => role)}:${pw}@${DATABASE_HOST}:${DATABASE_PORT}/${config.name}`,
+          pulumi.interpolate`postgresql://${user}:${pw}@${DATABASE_HOST}:${DATABASE_PORT}/${config.name}`,
         ),
       };
     };
 
-    this.nodes = { image, superuserPassword, passwords, volume, server, bootstrap };
+    const migrations =
+      config.migrations && args.runMigrations !== false
+        ? this.migrations(name, config.migrations, roleConnection("db_admin", succeeded), bootstrap, args)
+        : undefined;
+    // A failed migration rejects every role's connection: its consumers never start, and the update fails on the
+    // stack outputs, which export each role's URL.
+    const ready = migrations ? migrations.succeeded : succeeded;
+
+    this.nodes = {
+      image,
+      superuserPassword,
+      passwords,
+      volume,
+      server,
+      bootstrap,
+      ...(migrations && { migrations: { image: migrations.image, job: migrations.job } }),
+    };
     this.connection = {
-      roles: Object.fromEntries(DATABASE_ROLES.map((role) => [role, roleConnection(role)])) as Record<
+      roles: Object.fromEntries(DATABASE_ROLES.map((role) => [role, roleConnection(role, ready)])) as Record<
         DatabaseRole,
         RoleConnection
       >,
     };
-    if (config.monitoringUser) this.monitoring = roleConnection(MONITORING_ROLE);
+    if (config.monitoringUser) this.monitoring = roleConnection(MONITORING_ROLE, ready);
     this.registerOutputs({
       host: DATABASE_HOST,
       port: DATABASE_PORT,
       database: config.name,
       bootstrapSucceeded: succeeded,
     });
+  }
+
+  /** The migrations job: the configured command as `db_admin`, once the bootstrap has made the roles and schemas. */
+  private migrations(
+    name: string,
+    migrations: NonNullable<ResolvedDatabase["migrations"]>,
+    admin: RoleConnection,
+    bootstrap: docker.Container,
+    args: DockerDatabaseArgs,
+  ) {
+    const image = pullImage(`${name}-migrations-image`, migrations.image, this, args.placement);
+    const { job, succeeded } = oneShotJob(`${name}-migrations`, this, {
+      tier: "database",
+      role: "migrations",
+      placement: args.placement,
+      image: image.imageId,
+      script: renderAdminJobScript(
+        migrations.command,
+        "schema migrations",
+        "stackport:database.migrations.command",
+      ),
+      envs: libpqEnv(admin),
+      purpose: "schema migrations",
+      dependsOn: [bootstrap],
+      transform: args.transform?.migrations,
+    });
+    return { image, job, succeeded };
   }
 }

@@ -282,6 +282,13 @@ function awsIssues(cfg: StackConfig): ConfigIssue[] {
     const routes = Object.fromEntries(routeSources(cfg).map((r) => [r.name, r.route]));
     collect(() => checkAlbRoutes(routes, ecsUpstreams, cfg.proxy!.aws ?? {}, cfg.proxy!.domain));
   }
+  if (cfg.database?.migrations && kindOf(cfg, "database") === "aws") {
+    issues.push({
+      key: configKey(["database", "migrations"]),
+      message:
+        "the migrations job runs on Docker targets only; on AWS run migrations from CI against the db_admin secret, or remove this key",
+    });
+  }
   if (cfg.backups && kindOf(cfg, "database") === "aws") {
     issues.push({
       key: configKey(["backups"]),

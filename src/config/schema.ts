@@ -187,6 +187,18 @@ export const databaseSchema = z.strictObject({
   memoryMb: z.number().int().min(256).default(2048),
   /** `shm_size` for the container, in MB (PostgreSQL parallel queries need more than Docker's 64 MB). */
   shmSizeMb: z.number().int().min(64).default(256),
+  /**
+   * Schema migrations (Alembic, drizzle-kit, Flyway…) as a one-shot job after the bootstrap, as `db_admin`, the one
+   * role that may change the schema. One container runs them, on the first update and again whenever `image` or
+   * `command` changes (a new release); services get their connection only once it succeeded. The job gets
+   * `DATABASE_URL` and the libpq variables; its image needs `/bin/sh`. Docker only.
+   */
+  migrations: z
+    .strictObject({
+      image: pinnedImage,
+      command: z.array(z.string().min(1)).min(1),
+    })
+    .optional(),
 });
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 

@@ -4,11 +4,8 @@
  * `DockerBasemap` under the mock runtime.
  */
 import { parse as parseYaml } from "yaml";
-import {
-  DockerBasemap,
-  MARTIN_CONFIG_PATH,
-  renderImportScript,
-} from "../../components/basemap/dockerBasemap";
+import { DockerBasemap, MARTIN_CONFIG_PATH } from "../../components/basemap/dockerBasemap";
+import { renderAdminJobScript } from "../../components/database/adminJob";
 import { renderMartinConfig } from "../../components/basemap/martinConfig";
 import { keysZoneMb, renderTileCacheConfig } from "../../components/basemap/tileCache";
 import { DockerDatabase } from "../../components/database/dockerDatabase";
@@ -218,6 +215,9 @@ describe("renderMartinConfig", () => {
     expect(() => renderMartinConfig({ postgis: true, cacheMb: 1, basePath: "tiles" })).toThrow(/base path/);
   });
 });
+
+const renderImportScript = (command: string[]) =>
+  renderAdminJobScript(command, "basemap import", "stackport:basemap.import.command");
 
 test("the import script passes shellcheck and passes each argument through literally", () => {
   const script = renderImportScript([

@@ -1,3 +1,4 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { isConfigError, resolveConfig } from "../../src/config";
 import {
   BOOTSTRAP_LOCK_KEY,
@@ -6,7 +7,9 @@ import {
 } from "../../components/database/bootstrapSql";
 import { DockerDatabase, dataMountPath, postgresMajor } from "../../components/database/dockerDatabase";
 import { ONE_SHOT_SCRIPT_PATH } from "../../components/shared/docker";
-import { isSecret, one, record, valueOf } from "../harness";
+import { libpqEnv, renderAdminJobScript } from "../../components/database/adminJob";
+import { SECRET_MASK } from "../../src/synth/recorder";
+import { isSecret, one, record, synthesizeConfig, valueOf } from "../harness";
 import { testPlacement } from "../support/placement";
 import type { DockerPlacement } from "../../src/targets/docker";
 
@@ -214,5 +217,97 @@ describe("DockerDatabase", () => {
           safety: { protect: false, retainOnDelete: false },
         }),
     ).toThrow(/stackport:database\.image: cannot tell the PostgreSQL major version/);
+  });
+});
+
+describe("schema migrations (stackport:database.migrations)", () => {
+  const MIGRATIONS = { image: "ghcr.io/example/app:2.3.0", command: ["alembic", "upgrade", "head"] };
+  const withMigrations = (runMigrations?: boolean) =>
+    new DockerDatabase("database", {
+      config: databaseConfig("staging", { migrations: MIGRATIONS }),
+      placement: testPlacement(),
+      safety: { protect: true, retainOnDelete: true },
+      ...(runMigrations !== undefined && { runMigrations }),
+    });
+  it("run once after the bootstrap, as db_admin, from the configured image and command", async () => {
+    const { recorder } = await record(() => withMigrations());
+    expect(one(recorder, "database-migrations-image").inputs).toMatchObject({ name: MIGRATIONS.image });
+    const job = one(recorder, "database-migrations");
+    expect(job.parent).toBe("database");
+    expect(job.dependsOn).toContain("database-bootstrap");
+    expect(job.inputs).toMatchObject({
+      name: "test-database-migrations",
+      image: MIGRATIONS.image,
+      mustRun: false,
+      restart: "no",
+      envs: SECRET_MASK,
+      uploads: [
+        {
+          file: ONE_SHOT_SCRIPT_PATH,
+          content: renderAdminJobScript(
+            MIGRATIONS.command,
+            "schema migrations",
+            "stackport:database.migrations.command",
+          ),
+        },
+      ],
+    });
+  });
+
+  it("the job connects as db_admin through the libpq variables, its password a secret", async () => {
+    const { result } = await record(() => withMigrations());
+    const admin = result.connection.roles.db_admin;
+    expect(await valueOf(admin.user)).toBe("db_admin");
+    const envs = libpqEnv(admin);
+    expect(envs).toContain("PGOPTIONS=-c search_path=app,public");
+    expect(await isSecret(envs[0] as pulumi.Output<string>)).toBe(true);
+  });
+
+  it("only the serving side runs them: the other side of a cutover has no job and does not wait", async () => {
+    const { recorder, result } = await record(() => withMigrations(false));
+    expect(recorder.byName("database-migrations")).toBeUndefined();
+    expect(recorder.byName("database-migrations-image")).toBeUndefined();
+    expect(await valueOf(result.connection.roles.app_writer.user)).toBe("app_writer");
+  });
+
+  it("an image without a tag and an empty command are refused with their keys; AWS is refused", () => {
+    const issues = (
+      database: Record<string, unknown>,
+      targets: Record<string, unknown> = { t: { kind: "docker" } },
+    ) => {
+      try {
+        resolveConfig({ environment: "staging", targets, database: { on: "t", ...database } });
+        return [];
+      } catch (e) {
+        if (!isConfigError(e)) throw e;
+        return e.issues.map((i) => i.key);
+      }
+    };
+    expect(issues({ migrations: { image: "app", command: [] } })).toEqual([
+      "stackport:database.migrations.image",
+      "stackport:database.migrations.command",
+    ]);
+    expect(issues({ migrations: MIGRATIONS }, { t: { kind: "aws", region: "eu-west-1" } })).toContain(
+      "stackport:database.migrations",
+    );
+  });
+
+  it("services start after them: a service's connection depends on the migrations job", async () => {
+    const plan = await synthesizeConfig("staging", {
+      environment: "staging",
+      targets: { t: { kind: "docker" } },
+      database: { on: "t", migrations: MIGRATIONS },
+      ingestion: {
+        on: "t",
+        broker: false,
+        services: { api: { image: "ghcr.io/example/app:2.3.0", connections: { database: "app_writer" } } },
+      },
+    });
+    expect(plan.resources.find((r) => r.name === "ingestion-api-1")!.dependsOn).toContain(
+      "database-migrations",
+    );
+    expect(plan.resources.find((r) => r.name === "database-migrations")!.dependsOn).toContain(
+      "database-bootstrap",
+    );
   });
 });

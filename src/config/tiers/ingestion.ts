@@ -30,7 +30,7 @@ const serviceDatabaseRole = z.string().transform((role, ctx) => {
     code: "custom",
     message:
       role === "db_admin"
-        ? "db_admin is the migrations role and is never given to a service; use app_writer or app_reader (run migrations as a one-shot job)"
+        ? "db_admin is the migrations role and is never given to a service; use app_writer or app_reader (migrations run as stackport:database.migrations)"
         : `must be one of ${SERVICE_DATABASE_ROLES.join(", ")}`,
   });
   return z.NEVER;

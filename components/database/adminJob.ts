@@ -1,0 +1,38 @@
+/**
+ * What a one-shot job that works on the database as `db_admin` (the basemap import, schema migrations) is given:
+ * its configured command as a script, and the connection as libpq variables.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { scriptHeader, shQuote } from "../../src/targets/shell";
+import type { RoleConnection } from "./contract";
+
+/**
+ * The job's script: the configured command, each argument quoted, exec'd so its exit code is the job's. Arguments
+ * are literal (no expansion, no injection): the connection reaches the tool through the libpq variables (`PGHOST`,
+ * `PGUSER`, `PGPASSWORD`…), which osm2pgsql, ogr2ogr (`PG:`), psql and most migration tools read, or through
+ * `DATABASE_URL`; for shell expansion the command can be `["sh", "-c", "…"]`.
+ * @param origin the config key the command comes from, named in the script's header
+ */
+export function renderAdminJobScript(command: string[], purpose: string, origin: string): string {
+  const literalDollar = command.some((arg) => arg.includes("$"));
+  return [
+    scriptHeader(`${purpose} (${origin})`).trimEnd(),
+    ...(literalDollar ? ["# shellcheck disable=SC2016 # a '$' in an argument is literal by design"] : []),
+    `exec ${command.map(shQuote).join(" ")}`,
+    "",
+  ].join("\n");
+}
+
+/** `DATABASE_URL` and the libpq variables, so tools connect without the URL on their command line. */
+export function libpqEnv(role: RoleConnection): pulumi.Input<string>[] {
+  return [
+    pulumi.secret(pulumi.interpolate`DATABASE_URL=${role.url}`),
+    pulumi.interpolate`PGHOST=${role.host}`,
+    pulumi.interpolate`PGPORT=${role.port}`,
+    pulumi.interpolate`PGUSER=${role.user}`,
+    pulumi.secret(pulumi.interpolate`PGPASSWORD=${role.password}`),
+    pulumi.interpolate`PGDATABASE=${role.database}`,
+    // Unqualified tables land in `app`, where the app roles may use what db_admin creates.
+    "PGOPTIONS=-c search_path=app,public",
+  ];
+}
