@@ -47,13 +47,11 @@ function registerBare(count: number): void {
 }
 
 async function main(argv: string[]) {
-  const register =
+  // Read before the runtime starts, as synth reads its stack file.
+  const plan =
     argv[0] === "--plan"
-      ? (
-          (plan: { resources: RecordedPlanResource[] }) => () =>
-            registerPlan(plan.resources)
-        )(JSON.parse(readFileSync(argv[1]!, "utf8")))
-      : () => registerBare(Number(argv[0] ?? "1"));
+      ? (JSON.parse(readFileSync(argv[1]!, "utf8")) as { resources: RecordedPlanResource[] })
+      : undefined;
   await pulumi.runtime.setMocks(
     { newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: () => ({}) },
     "floor",
@@ -63,7 +61,8 @@ async function main(argv: string[]) {
   );
   Error.stackTraceLimit = 0;
   await pulumi.runtime.runInPulumiStack(async () => {
-    register();
+    if (plan) registerPlan(plan.resources);
+    else registerBare(Number(argv[0] ?? "1"));
     return {};
   });
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();

@@ -35,7 +35,7 @@ export interface TileCacheConfigInput {
   resolver?: string;
 }
 
-export const TILE_CACHE_DIR = "/var/cache/stackport-tiles";
+const TILE_CACHE_DIR = "/var/cache/stackport-tiles";
 const NGINX_CONFIG_PATH = "/etc/nginx/nginx.conf";
 /** nginx's own liveness endpoint, answered without Martin (the container's health check). */
 export const TILE_CACHE_SELF_CHECK = "/nginx-health";
