@@ -3,7 +3,7 @@
  * reaches neither the server's arguments nor redis-cli's (what a Docker host's `ps` shows every user). A stand-in
  * for the image's entrypoint does what the official one may do: put `--protected-mode no` before our arguments.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,13 +30,16 @@ beforeAll(async () => {
   redisCli = requireTool("redis-cli", "redis-tools");
   dir = mkdtempSync(join(tmpdir(), "stackport-broker-"));
   port = await freePort();
-  spawnSync("mkdir", [join(dir, "bin"), join(dir, "data")]);
+  mkdirSync(join(dir, "bin"));
+  mkdirSync(join(dir, "data"));
   wrapper("docker-entrypoint.sh", 'server=$1; shift\nexec "$server" --protected-mode no "$@"');
   wrapper("redis-server", `exec ${redisServer} --port ${port} --dir ${join(dir, "data")} "$@"`);
   wrapper("redis-cli", `exec ${redisCli} -p ${port} "$@"`);
-  server = runLoop(tempFile("broker.sh", brokerStartScript({ persistence: true, memoryMb: 256 })), [], {
-    ...env(PASSWORD),
-  });
+  server = runLoop(
+    tempFile("broker.sh", brokerStartScript({ persistence: true, memoryMb: 256 })),
+    [],
+    env(PASSWORD),
+  );
   await server.waitFor("Ready to accept connections");
 });
 
