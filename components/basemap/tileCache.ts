@@ -13,9 +13,8 @@ import {
 } from "../../src/config/tiers/basemap";
 import type { DockerPlacement } from "../../src/targets/docker";
 import { type Transform, transformed } from "../shared/component";
-import { attachNetworks, containerName, healthProbe, pullImage } from "../shared/docker";
-import { NOT_STATEFUL_LABEL, dockerLabels } from "../shared/labels";
-import { physicalName } from "../shared/naming";
+import { attachNetworks, cacheVolume, containerName, healthProbe, pullImage } from "../shared/docker";
+import { dockerLabels } from "../shared/labels";
 
 export type DiskCacheConfig = NonNullable<BasemapConfig["diskCache"]>;
 
@@ -139,24 +138,18 @@ export interface DockerTileCacheArgs {
   transform?: { container?: Transform<docker.ContainerArgs>; volume?: Transform<docker.VolumeArgs> };
 }
 
-/**
- * The cache's image, volume and container, children of the basemap component. The volume holds only tiles Martin
- * renders again on demand, so it is labelled not stateful and is never protected: losing it costs render time,
- * never data.
- */
+/** The cache's image, volume (a `cacheVolume`: Martin renders every tile again on demand) and container. */
 export function dockerTileCache(name: string, parent: pulumi.Resource, args: DockerTileCacheArgs) {
   const { config, placement } = args;
   const provider = placement.provider;
   const image = pullImage(`${name}-image`, config.image, parent, placement);
-  const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
-    args.transform?.volume,
-    {
-      name: physicalName([pulumi.getStack(), "basemap", "tile-cache"]),
-      labels: dockerLabels("basemap", { "stackport.role": "tile-cache", [NOT_STATEFUL_LABEL]: "false" }),
-    },
-    { parent, provider },
-  );
-  const volume = new docker.Volume(`${name}-data`, volumeArgs, volumeOpts);
+  const volume = cacheVolume(`${name}-data`, parent, {
+    placement,
+    tier: "basemap",
+    parts: ["basemap", "tile-cache"],
+    role: "tile-cache",
+    transform: args.transform?.volume,
+  });
   const nginxConfig = renderTileCacheConfig({
     upstream: `http://${BASEMAP_HOST}:${MARTIN_PORT}`,
     sizeGb: config.sizeGb,

@@ -137,9 +137,9 @@ export class DockerIngestion extends pulumi.ComponentResource {
     for (const svc of Object.keys(config.services).sort()) {
       const service = config.services[svc]!;
       const image = pullImage(`${name}-${svc}-image`, service.image, this, placement);
-      const data =
-        service.data &&
-        statefulVolume(`${name}-${svc}-data`, this, {
+      let dataMount: docker.ContainerArgs["volumes"];
+      if (service.data) {
+        const data = statefulVolume(`${name}-${svc}-data`, this, {
           placement,
           safety: args.safety,
           tier: "ingestion",
@@ -147,7 +147,9 @@ export class DockerIngestion extends pulumi.ComponentResource {
           role: "service",
           transform: transform?.serviceData?.[svc],
         });
-      if (data) dataVolumes[svc] = data;
+        dataVolumes[svc] = data;
+        dataMount = [{ volumeName: data.name, containerPath: service.data.path }];
+      }
       const envs = serviceEnv(svc, service, { database: args.database, storage: args.storage, brokerUrl });
       const health = serviceHealthTest(service);
       const dependsOn = service.connections.broker && broker ? [broker.container] : [];
@@ -160,8 +162,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
             image: image.imageId,
             ...(service.command && { command: service.command }),
             envs,
-            ...(data &&
-              service.data && { volumes: [{ volumeName: data.name, containerPath: service.data.path }] }),
+            ...(dataMount && { volumes: dataMount }),
             // Only routed services are on the edge network; egress works from the backend network (not internal
             // unless the target sets isolateBackend, which the config check refuses for egress services).
             networksAdvanced: attachNetworks(placement, svc, { edge: service.route !== undefined }).map(

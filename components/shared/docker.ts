@@ -6,7 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerPlacement } from "../../src/targets/docker";
 import { lastPassHealthcheck } from "../../src/targets/shell";
-import { dockerLabels } from "./labels";
+import { NOT_STATEFUL_LABEL, dockerLabels } from "./labels";
 import { physicalName } from "./naming";
 import { type StatefulSafety, type Transform, statefulOptions, transformed } from "./component";
 
@@ -30,31 +30,58 @@ export function pullImage(
   );
 }
 
-/**
- * A named volume that holds a tier's data: physical name `<stack>-<parts…>`, the standard labels, and the stack's
- * protect/retainOnDelete set on the volume itself.
- */
-export function statefulVolume(
+interface NamedVolumeArgs {
+  placement: DockerPlacement;
+  tier: string;
+  /** The physical name's parts after the stack: `<stack>-<parts…>`. */
+  parts: string[];
+  role?: string;
+  transform?: Transform<docker.VolumeArgs> | undefined;
+}
+
+/** A named volume: physical name `<stack>-<parts…>`, the standard labels plus `labels`, and the given options. */
+function namedVolume(
   name: string,
-  parent: pulumi.Resource,
-  args: {
-    placement: DockerPlacement;
-    safety: StatefulSafety;
-    tier: string;
-    parts: string[];
-    role?: string;
-    transform?: Transform<docker.VolumeArgs> | undefined;
-  },
+  args: NamedVolumeArgs,
+  labels: Record<string, string>,
+  opts: pulumi.CustomResourceOptions,
 ): docker.Volume {
   const [volumeArgs, volumeOpts] = transformed<docker.VolumeArgs>(
     args.transform,
     {
       name: physicalName([pulumi.getStack(), ...args.parts]),
-      labels: dockerLabels(args.tier, args.role ? { "stackport.role": args.role } : {}),
+      labels: dockerLabels(args.tier, { ...(args.role && { "stackport.role": args.role }), ...labels }),
     },
-    statefulOptions(parent, args.safety, { provider: args.placement.provider }),
+    opts,
   );
   return new docker.Volume(name, volumeArgs, volumeOpts);
+}
+
+/** A named volume that holds a tier's data, with the stack's protect/retainOnDelete set on the volume itself. */
+export function statefulVolume(
+  name: string,
+  parent: pulumi.Resource,
+  args: NamedVolumeArgs & { safety: StatefulSafety },
+): docker.Volume {
+  return namedVolume(
+    name,
+    args,
+    {},
+    statefulOptions(parent, args.safety, { provider: args.placement.provider }),
+  );
+}
+
+/**
+ * A named volume that holds only what is made again on demand (a cache): labelled `stackport.stateful=false` and
+ * never protected, so removing it costs time, never data.
+ */
+export function cacheVolume(name: string, parent: pulumi.Resource, args: NamedVolumeArgs): docker.Volume {
+  return namedVolume(
+    name,
+    args,
+    { [NOT_STATEFUL_LABEL]: "false" },
+    { parent, provider: args.placement.provider },
+  );
 }
 
 /** A container health probe every 10 s (5 s timeout); `wait: true` holds dependents until it passes. */

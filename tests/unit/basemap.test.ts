@@ -28,6 +28,11 @@ import { shellcheck } from "../support/tools";
 
 const basemap = (raw: Record<string, unknown> = {}): BasemapConfig =>
   basemapSchema.parse({ on: "home", ...raw });
+/** The paths of the schema's issues for a raw basemap block (none when it parses). */
+const schemaIssuePaths = (raw: Record<string, unknown>) => {
+  const parsed = basemapSchema.safeParse({ on: "home", ...raw });
+  return parsed.success ? [] : parsed.error.issues.map((i) => i.path.join("."));
+};
 const context = (over: Partial<TierContext> = {}): TierContext => ({
   targets: { home: { kind: "docker", dataRoot: "/srv/stackport", isolateBackend: false } },
   storage: { buckets: { raw: {}, tiles: {} } },
@@ -48,17 +53,12 @@ describe("basemap schema and checks", () => {
       memoryMb: 1024,
       route: { path: "/tiles", stripPrefix: true, auth: "none" },
     });
-    const bad = basemapSchema.safeParse({
-      on: "home",
-      pmtiles: ["a.mbtiles", "../x.pmtiles"],
-      import: { image: "osm2pgsql", command: [] },
-    });
-    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join("."))).toEqual([
-      "pmtiles.0",
-      "pmtiles.1",
-      "import.image",
-      "import.command",
-    ]);
+    expect(
+      schemaIssuePaths({
+        pmtiles: ["a.mbtiles", "../x.pmtiles"],
+        import: { image: "osm2pgsql", command: [] },
+      }),
+    ).toEqual(["pmtiles.0", "pmtiles.1", "import.image", "import.command"]);
   });
 
   test("a valid basemap has no issues", () => {
@@ -104,11 +104,7 @@ describe("basemap schema and checks", () => {
       maxAge: "1d",
       image: "nginx:1.27.3-alpine",
     });
-    const bad = basemapSchema.safeParse({
-      on: "home",
-      diskCache: { sizeGb: 0, maxAge: "0d", image: "nginx", extra: 1 },
-    });
-    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join("."))).toEqual([
+    expect(schemaIssuePaths({ diskCache: { sizeGb: 0, maxAge: "0d", image: "nginx", extra: 1 } })).toEqual([
       "diskCache.sizeGb",
       "diskCache.maxAge",
       "diskCache.image",
