@@ -47,8 +47,10 @@ const BROKER_PASSWORD_ENV = "BROKER_PASSWORD";
  * The broker's start command. Re-enters the image's entrypoint with the server name first, so the entrypoint still
  * drops root privileges (it only does that for `redis-server`/`valkey-server`). The password is neither in the
  * container's command nor in the server's arguments, which the Docker host's `ps` shows to every user: the
- * server reads it as configuration on stdin (`-`, which Redis and Valkey accept as the first or the last argument;
- * last, because the entrypoint may insert `--protected-mode no` first). It is alphanumeric, so it needs no quoting.
+ * server reads it as configuration on stdin. Redis and Valkey read stdin only when `-` is their first or last
+ * argument (redis `src/server.c`, `main`), and the entrypoints append to what they are given: Redis 8's appends
+ * `--loadmodule <file>` for every module it ships (redis/docker-library-redis `alpine/docker-entrypoint.sh`),
+ * Valkey's appends `$VALKEY_EXTRA_FLAGS`. So `-` goes first. The password is alphanumeric: no quoting needed.
  */
 export function brokerStartScript(broker: Pick<BrokerConfig, "persistence" | "memoryMb">): string {
   // Redis refuses writes at maxmemory instead of being OOM-killed by Docker; noeviction: never drop queued tasks.
@@ -57,7 +59,7 @@ export function brokerStartScript(broker: Pick<BrokerConfig, "persistence" | "me
   return [
     "server=redis-server",
     "if command -v valkey-server >/dev/null 2>&1; then server=valkey-server; fi",
-    `exec docker-entrypoint.sh "$server" ${persistence} --maxmemory ${maxMemoryMb}mb --maxmemory-policy noeviction - <<EOF`,
+    `exec docker-entrypoint.sh "$server" - ${persistence} --maxmemory ${maxMemoryMb}mb --maxmemory-policy noeviction <<EOF`,
     `requirepass $${BROKER_PASSWORD_ENV}`,
     "EOF",
   ].join("\n");

@@ -289,7 +289,7 @@ describe("broker and health commands", () => {
       expect({ code: r.code, output: r.output }).toEqual({ code: 0, output: "" });
     }
     expect(brokerStartScript({ persistence: true, memoryMb: 256 })).toContain(
-      "--appendonly yes --maxmemory 204mb --maxmemory-policy noeviction - <<EOF\nrequirepass $BROKER_PASSWORD\nEOF",
+      '"$server" - --appendonly yes --maxmemory 204mb --maxmemory-policy noeviction <<EOF\nrequirepass $BROKER_PASSWORD\nEOF',
     );
     expect(brokerStartScript({ persistence: false, memoryMb: 256 })).toContain("--appendonly no --save ''");
   });
