@@ -156,7 +156,7 @@ export class DockerBackups extends pulumi.ComponentResource {
         scriptPath: SYNC_SCRIPT_PATH,
         script: renderBucketSyncScript(),
         envs: [
-          pulumi.interpolate`MC_HOST_${SYNC_MC_ALIAS}=${mcHost(bucket.storage)}`,
+          pulumi.interpolate`MC_HOST_${SYNC_MC_ALIAS}=${mcHost(bucket.storage, `${name}: the backup bucket`)}`,
           pulumi.interpolate`BACKUP_BUCKET=${bucket.physicalName}`,
           `BACKUP_DIR=${BACKUP_DIR}`,
         ],

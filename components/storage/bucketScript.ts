@@ -26,22 +26,51 @@ export function lifecycleDocument(bucket: BucketConfig): string | undefined {
   return rules.length ? JSON.stringify({ Rules: rules }) : undefined;
 }
 
+/** Seconds the bucket bootstrap waits for object storage before it fails. */
+export const STORAGE_READY_TIMEOUT_SECONDS = 60;
+
 /**
  * The bucket bootstrap: creates each bucket, sets versioning, replaces its lifecycle rules with the configured
  * ones (`ilm rule import` replaces; `ilm rule add` would append on every run), and removes anonymous access.
  * Every step is idempotent, so the script runs again safely whenever the bucket set changes.
+ *
+ * It first waits for the server, within `readyTimeoutSeconds`. `mc ready` alone cannot bound that wait: it polls
+ * every 5 s until the server is healthy and never exits non-zero for an unreachable one (minio/mc
+ * `cmd/ready-main.go`), so it runs in the background and is stopped at the deadline, its last line reported.
  */
-export function renderBucketScript(buckets: Record<string, BucketConfig>): string {
+export function renderBucketScript(
+  buckets: Record<string, BucketConfig>,
+  opts: { readyTimeoutSeconds?: number } = {},
+): string {
+  const timeout = opts.readyTimeoutSeconds ?? STORAGE_READY_TIMEOUT_SECONDS;
+  if (!Number.isInteger(timeout) || timeout < 1)
+    throw new Error(`storage ready timeout ${timeout} must be a whole number of seconds ≥ 1`);
   const lines: string[] = [
     `ALIAS=${MC_ALIAS}`,
+    `READY_TIMEOUT_SECONDS=${timeout}`,
     "",
     'echo "stackport: waiting for object storage"',
-    "attempt=0",
-    'until mc ready "$ALIAS" >/dev/null 2>&1; do',
-    "  attempt=$((attempt + 1))",
-    '  if [ "$attempt" -ge 30 ]; then echo "stackport: object storage not ready after 60s" >&2; exit 1; fi',
-    "  sleep 2",
+    // Shell built-ins and `sleep` only: the mc image (ubi-micro) has few other tools.
+    "ready_log=/tmp/stackport-mc-ready.log",
+    'mc ready "$ALIAS" >"$ready_log" 2>&1 &',
+    "ready=$!",
+    "waited=0",
+    'while kill -0 "$ready" 2>/dev/null; do',
+    '  if [ "$waited" -ge "$READY_TIMEOUT_SECONDS" ]; then',
+    '    kill "$ready" 2>/dev/null || true',
+    '    last="(nothing)"',
+    '    while IFS= read -r line; do last=$line; done <"$ready_log"',
+    '    echo "stackport: object storage not ready after ${READY_TIMEOUT_SECONDS}s; mc ready said: $last" >&2',
+    "    exit 1",
+    "  fi",
+    "  sleep 1",
+    "  waited=$((waited + 1))",
     "done",
+    'if ! wait "$ready"; then',
+    '  echo "stackport: mc ready failed (check MC_HOST_$ALIAS):" >&2',
+    '  while IFS= read -r line; do echo "$line" >&2; done <"$ready_log"',
+    "  exit 1",
+    "fi",
     "",
   ];
   for (const [name, bucket] of Object.entries(buckets).sort(([a], [b]) => a.localeCompare(b))) {

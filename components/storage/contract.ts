@@ -18,26 +18,52 @@ export interface StorageConnection {
 }
 
 /**
- * The `MC_HOST_<alias>` value mc reads: `scheme://key:secret@host[:port]`. Credentials are percent-encoded — AWS
- * secret keys contain `/` and `+`, which would otherwise break the URL.
+ * The `MC_HOST_<alias>` value mc reads: `scheme://key:secret@host[:port]`. mc splits it with two regular expressions
+ * and uses the parts raw, never percent-decoding them (minio/mc `cmd/config.go`, `parseEnvURLStr`): the key ends at
+ * the first `:`, the secret at the last `@`, and a second `:` starts a session token. So credentials go in as they
+ * are (AWS secret keys with `/` and `+` included), and what mc would misread is refused, naming `owner` (whose
+ * credential it is) but never the credential: a `:` in either, a line break, an empty key or secret.
  */
-export function mcHostUrl(endpoint: string, accessKeyId: string, secretAccessKey: string): string {
+export function mcHostUrl(
+  endpoint: string,
+  accessKeyId: string,
+  secretAccessKey: string,
+  owner: string,
+): string {
   const url = new URL(endpoint);
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`S3 endpoint '${endpoint}' must be an http:// or https:// URL`);
+    throw new Error(`${owner}: S3 endpoint '${endpoint}' must be an http:// or https:// URL`);
   }
-  return `${url.protocol}//${encodeURIComponent(accessKeyId)}:${encodeURIComponent(secretAccessKey)}@${url.host}`;
+  for (const [what, value] of [
+    ["access key", accessKeyId],
+    ["secret key", secretAccessKey],
+  ] as const) {
+    const problem =
+      value === ""
+        ? "is empty"
+        : value.includes(":")
+          ? "contains ':', which mc reads as the end of the key or the start of a session token"
+          : /[\r\n]/.test(value)
+            ? "contains a line break, which mc cannot read from MC_HOST_<alias>"
+            : undefined;
+    if (problem)
+      throw new Error(`${owner}: the ${what} ${problem}; give it a credential without ':' or line breaks`);
+  }
+  return `${url.protocol}//${accessKeyId}:${secretAccessKey}@${url.host}`;
 }
 
-/** `mcHostUrl` of a connection, as a secret (it holds the credentials). */
-export function mcHost(c: {
-  endpoint: pulumi.Input<string>;
-  accessKeyId: pulumi.Input<string>;
-  secretAccessKey: pulumi.Input<string>;
-}): pulumi.Output<string> {
+/** `mcHostUrl` of a connection, as a secret (it holds the credentials). `owner` names it in errors. */
+export function mcHost(
+  c: {
+    endpoint: pulumi.Input<string>;
+    accessKeyId: pulumi.Input<string>;
+    secretAccessKey: pulumi.Input<string>;
+  },
+  owner: string,
+): pulumi.Output<string> {
   return pulumi.secret(
     pulumi
       .all([c.endpoint, c.accessKeyId, c.secretAccessKey])
-      .apply(([endpoint, key, secret]) => mcHostUrl(endpoint, key, secret)),
+      .apply(([endpoint, key, secret]) => mcHostUrl(endpoint, key, secret, owner)),
   );
 }

@@ -15,7 +15,7 @@ import {
 } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { MC_ALIAS, renderBucketScript } from "./bucketScript";
-import type { StorageConnection } from "./contract";
+import { type StorageConnection, mcHost } from "./contract";
 
 export interface DockerObjectStorageArgs {
   /** The resolved `stackport:storage` settings. */
@@ -37,6 +37,8 @@ export const STORAGE_HOST = "storage";
 const API_PORT = 9000;
 const CONSOLE_PORT = 9001;
 const ROOT_USER = "stackport-root";
+/** The S3 API on the backend network. */
+const ENDPOINT = `http://${STORAGE_HOST}:${API_PORT}`;
 
 /**
  * S3-compatible object storage on Docker: a MinIO server (image swappable by config) on a protected named volume,
@@ -110,7 +112,10 @@ export class DockerObjectStorage extends pulumi.ComponentResource {
       image: clientImage.imageId,
       script: renderBucketScript(config.buckets),
       envs: [
-        pulumi.interpolate`MC_HOST_${MC_ALIAS}=http://${ROOT_USER}:${rootPassword.result}@${STORAGE_HOST}:${API_PORT}`,
+        pulumi.interpolate`MC_HOST_${MC_ALIAS}=${mcHost(
+          { endpoint: ENDPOINT, accessKeyId: ROOT_USER, secretAccessKey: rootPassword.result },
+          `${name}: the root user`,
+        )}`,
       ],
       purpose: "bucket bootstrap",
       dependsOn: [server],
@@ -119,7 +124,7 @@ export class DockerObjectStorage extends pulumi.ComponentResource {
 
     this.nodes = { image, rootPassword, volume, server, bootstrap };
     this.connection = {
-      endpoint: pulumi.output(`http://${STORAGE_HOST}:${API_PORT}`),
+      endpoint: pulumi.output(ENDPOINT),
       region: pulumi.output("us-east-1"),
       buckets: Object.fromEntries(Object.keys(config.buckets).map((b) => [b, pulumi.output(b)])),
       accessKeyId: pulumi.secret(ROOT_USER),

@@ -74,7 +74,7 @@ export class ObjectMirror extends pulumi.ComponentResource {
       );
     const envs = pulumi.secret(
       pulumi
-        .all([mcHost(source), mcHost(target), pairs])
+        .all([mcHost(source, `${name}: the source side`), mcHost(target, `${name}: the target side`), pairs])
         .apply(([from, to, bucketPairs]) => [
           `MC_HOST_source=${from}`,
           `MC_HOST_target=${to}`,

@@ -17,6 +17,8 @@ import {
 } from "../../components/backups/scripts";
 import { renderBootstrapSql } from "../../components/database/bootstrapSql";
 import { type Cluster, PG_BIN, type RunResult, startCluster } from "../support/postgres";
+import { mcHostUrl } from "../../components/storage/contract";
+import { type Credentials, type FakeMc, fakeMc } from "../support/fakeMc";
 import { type RunningLoop, runLoop } from "../support/loop";
 import { requireTool, run, shellcheck, tempFile } from "../support/tools";
 
@@ -394,31 +396,39 @@ describe("backup loop (the container's main process)", () => {
   });
 });
 
-describe("bucket sync against a fake mc", () => {
-  const fakeMc = () => {
-    const bin = tempFile("mc", '#!/bin/sh\necho "$*" >> "$MC_LOG"\n');
-    ok(run("chmod", ["+x", bin]));
-    return bin.slice(0, bin.lastIndexOf("/"));
-  };
-  const sync = (dir: string, log: string) =>
+describe("bucket sync against the fake mc (tests/support/fakeMc.ts)", () => {
+  const CREDENTIALS: Credentials = { accessKeyId: "stackport-root", secretAccessKey: "Zq8vB1nP4sW7yT0rK3mX" };
+  const sync = (dir: string, mc: FakeMc) =>
     spawnSync("sh", [tempFile("sync.sh", renderBucketSyncScript()), "--once"], {
       encoding: "utf8",
+      timeout: 60_000,
       env: {
-        ...process.env,
-        PATH: `${fakeMc()}:${process.env["PATH"]}`,
-        MC_LOG: log,
+        ...mc.env(),
         BACKUP_DIR: dir,
         BACKUP_BUCKET: "backups",
-        MC_HOST_storage: "http://key:secret@storage:9000",
+        MC_HOST_storage: mcHostUrl(
+          "http://storage:9000",
+          CREDENTIALS.accessKeyId,
+          CREDENTIALS.secretAccessKey,
+          "t",
+        ),
       },
     });
+  const storage = () => {
+    const mc = fakeMc();
+    mc.server("storage", CREDENTIALS);
+    mc.bucket("storage", "backups");
+    return mc;
+  };
 
   it("refuses to mirror an empty backup directory (--remove would empty the bucket)", () => {
-    const log = tempFile("mc.log", "");
-    const r = sync(freshDir(), log);
+    const mc = storage();
+    mc.put("storage", "backups", "platform-20260101T000000Z.dump", "an older dump");
+    const r = sync(freshDir(), mc);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/refusing to mirror/);
-    expect(readFileSync(log, "utf8")).toBe("");
+    expect(mc.calls()).toEqual([]);
+    expect(Object.keys(mc.objects("storage", "backups"))).toEqual(["platform-20260101T000000Z.dump"]);
   });
 
   it("its health check fails only when the last pass failed", () => {
@@ -439,12 +449,24 @@ describe("bucket sync against a fake mc", () => {
   });
 
   it("mirrors the dumps with --remove, skipping partial and hidden files", () => {
-    const log = tempFile("mc.log", "");
-    const r = sync(backupDir, log);
+    const mc = storage();
+    const dir = freshDir();
+    for (const f of ["platform-20260301T000000Z.dump", "platform-20260301T000000Z.dump.sha256"])
+      copyFileSync(join(backupDir, dumpsIn(backupDir)[0]!), join(dir, f));
+    writeFileSync(join(dir, "platform-20260302T000000Z.dump.partial"), "half a dump");
+    writeFileSync(join(dir, ".last-pass"), "ok");
+    writeFileSync(join(dir, "upload.tmp"), "tmp");
+    mc.put("storage", "backups", "platform-20250101T000000Z.dump", "pruned locally");
+    const r = sync(dir, mc);
+    expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(readFileSync(log, "utf8").trim()).toBe(
-      `mirror --overwrite --remove --exclude *.partial --exclude .* --exclude *.tmp ${backupDir} storage/backups`,
-    );
+    expect(Object.keys(mc.objects("storage", "backups")).sort()).toEqual([
+      "platform-20260301T000000Z.dump",
+      "platform-20260301T000000Z.dump.sha256",
+    ]);
+    expect(mc.calls()).toEqual([
+      `mirror --overwrite --remove --exclude *.partial --exclude .* --exclude *.tmp ${dir} storage/backups`,
+    ]);
   });
 });
 

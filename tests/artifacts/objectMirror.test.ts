@@ -8,20 +8,32 @@ import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { renderObjectBackfillScript, renderObjectMirrorScript } from "../../src/ops/cutover/objects";
-import { type FakeMc, fakeMc } from "../support/fakeMc";
+import { mcHostUrl } from "../../components/storage/contract";
+import { type Credentials, type FakeMc, fakeMc } from "../support/fakeMc";
 import { type RunningLoop, runLoop } from "../support/loop";
 import { requireTool, shellcheck, tempFile } from "../support/tools";
 
 const PAIRS = "raw=raw=stackport-production-raw-1a2b tiles=tiles=stackport-production-tiles-1a2b";
 const SRC = { raw: "raw", tiles: "tiles" };
 const DST = { raw: "stackport-production-raw-1a2b", tiles: "stackport-production-tiles-1a2b" };
+/** The MinIO side's root user, and an AWS key pair whose secret has '/' and '+', as most do. */
+const MINIO: Credentials = { accessKeyId: "stackport-root", secretAccessKey: "Xk29fLq81MzPv0aTnR5s" };
+const AWS: Credentials = {
+  accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+  secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCY+EXAMPLEKEY",
+};
 
+/** The environment the ObjectMirror component gives the container: MC_HOST_* from mcHostUrl, as deployed. */
 function env(mc: FakeMc, extra: Record<string, string> = {}) {
   return {
-    PATH: `${mc.binDir}:${process.env["PATH"]}`,
-    FAKE_MC_ROOT: mc.root,
-    MC_HOST_source: "http://stackport-root:pw@storage:9000",
-    MC_HOST_target: "https://AKIA:se%2Fcret@s3.eu-west-1.amazonaws.com",
+    ...mc.env(),
+    MC_HOST_source: mcHostUrl("http://storage:9000", MINIO.accessKeyId, MINIO.secretAccessKey, "source"),
+    MC_HOST_target: mcHostUrl(
+      "https://s3.eu-west-1.amazonaws.com",
+      AWS.accessKeyId,
+      AWS.secretAccessKey,
+      "target",
+    ),
     BUCKET_PAIRS: PAIRS,
     ...extra,
   };
@@ -36,9 +48,17 @@ function backfill(mc: FakeMc, args: string[] = [], extra: Record<string, string>
   return { code: r.status ?? -1, out: (r.stdout ?? "") + (r.stderr ?? "") };
 }
 
+/** Both servers up, accepting their own credentials. */
+function servers(): FakeMc {
+  const mc = fakeMc();
+  mc.server("source", MINIO);
+  mc.server("target", AWS);
+  return mc;
+}
+
 /** A source with objects in both buckets and a target that is behind: one missing, one stale, one extra. */
 function platformBuckets(): FakeMc {
-  const mc = fakeMc();
+  const mc = servers();
   mc.put("source", SRC.raw, "2026/03/01/readings.csv", "id,value\n1,0.5\n");
   mc.put("source", SRC.raw, "2026/03/02/readings.csv", "id,value\n2,0.7\n3,0.9\n");
   mc.put("source", SRC.tiles, "basemap.pmtiles", "PMTiles v3 …");
@@ -80,6 +100,25 @@ describe("object backfill job", () => {
     );
   });
 
+  it("reaches S3 with an AWS secret holding '/' and '+' as it is; a percent-encoded one is refused", () => {
+    const mc = platformBuckets();
+    expect(backfill(mc).code).toBe(0);
+    // What mcHostUrl used to produce: mc takes '%2F' and '%2B' literally, so S3 rejects the signature.
+    const encoded = `https://${AWS.accessKeyId}:${encodeURIComponent(AWS.secretAccessKey)}@s3.eu-west-1.amazonaws.com`;
+    const r = backfill(mc, [], { MC_HOST_target: encoded });
+    expect(r.code).toBe(3);
+    expect(r.out).toContain("FAILED to mirror raw");
+    expect(r.out).toContain("The request signature we calculated does not match");
+  });
+
+  it("reports a side it cannot list with mc's error document (indented JSON), and exits 2", () => {
+    const mc = platformBuckets();
+    const r = backfill(mc, ["--verify-only"], { BUCKET_PAIRS: "raw=raw=no-such-bucket" });
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/cannot list target\/no-such-bucket: \{\n "status": "error"/);
+    expect(r.out).toContain('"message": "Bucket does not exist."');
+  });
+
   it("fails naming the bucket and key when a copied object differs, and when one is missing or extra", () => {
     const mc = platformBuckets();
     expect(backfill(mc).code).toBe(0);
@@ -108,7 +147,7 @@ describe("object backfill job", () => {
   });
 
   it("refuses to mirror deletions from an empty source bucket onto a target that holds objects", () => {
-    const mc = fakeMc();
+    const mc = servers();
     mc.bucket("source", SRC.raw);
     mc.put("source", SRC.tiles, "basemap.pmtiles", "v3");
     mc.put("target", DST.raw, "keep.csv", "data");
@@ -123,7 +162,7 @@ describe("object backfill job", () => {
   });
 
   it("exits 2 when a side cannot be listed, 3 when the mirror fails, 64 on malformed BUCKET_PAIRS", () => {
-    const missingTarget = fakeMc();
+    const missingTarget = servers();
     missingTarget.put("source", SRC.raw, "a.csv", "a");
     missingTarget.put("source", SRC.tiles, "t", "t");
     missingTarget.bucket("target", DST.tiles);

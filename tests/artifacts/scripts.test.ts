@@ -1,8 +1,11 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { renderCutoverCopyCommand } from "../../src/ops/cutover/copyCommand";
 import { renderBucketScript } from "../../components/storage/bucketScript";
+import { mcHostUrl } from "../../components/storage/contract";
 import { resolveConfig } from "../../src/config";
 import { renderHostPrepScript } from "../../src/targets/hostPrep";
+import { type Credentials, type FakeMc, fakeMc } from "../support/fakeMc";
 import { run, shellcheck, tempFile } from "../support/tools";
 
 const staging = resolveConfig({
@@ -40,28 +43,80 @@ describe.each(Object.entries(scripts))("%s script", (_name, script) => {
   });
 });
 
-describe("bucket bootstrap against a fake mc", () => {
-  it("issues the expected mc calls in order and stops on the first failure", () => {
-    // A stand-in `mc` on PATH that logs its argv: proves the script's control flow without a MinIO server.
-    const bin = tempFile(
-      "mc",
-      '#!/bin/sh\necho "$*" >> "$MC_LOG"\ncase "$1 $2" in "version info") echo "versioning is enabled";; esac\n[ "$1" != "mb" ] || [ "$FAIL_MB" != 1 ]\n',
+describe("bucket bootstrap against the fake mc (tests/support/fakeMc.ts)", () => {
+  const ROOT: Credentials = { accessKeyId: "stackport-root", secretAccessKey: "r00tPassw0rdFromRandom" };
+  const bootstrap = (mc: FakeMc, opts: { readyTimeoutSeconds?: number } = {}) => {
+    const r = spawnSync(
+      "sh",
+      [tempFile("bootstrap.sh", renderBucketScript(staging.storage!.buckets, opts))],
+      {
+        encoding: "utf8",
+        timeout: 60_000,
+        env: {
+          ...mc.env(),
+          MC_HOST_storage: mcHostUrl("http://storage:9000", ROOT.accessKeyId, ROOT.secretAccessKey, "test"),
+          FAKE_MC_READY_INTERVAL: "1",
+        },
+      },
     );
-    run("chmod", ["+x", bin]);
-    const dir = bin.slice(0, bin.lastIndexOf("/"));
-    const log = tempFile("mc.log", "");
-    const script = tempFile("bootstrap.sh", renderBucketScript(staging.storage!.buckets));
-    const ok = run("sh", ["-c", `PATH="${dir}:$PATH" MC_LOG="${log}" sh "${script}"`]);
-    expect(ok.code).toBe(0);
-    const calls = readFileSync(log, "utf8").trim().split("\n");
-    expect(calls[0]).toBe("ready storage");
-    expect(calls).toContain("mb --ignore-existing storage/raw");
-    expect(calls).toContain("version suspend storage/it-s");
-    expect(calls).toContain("ilm rule import storage/logs");
-    expect(calls).toContain("anonymous set none storage/raw");
+    return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+  };
 
-    const failing = run("sh", ["-c", `PATH="${dir}:$PATH" MC_LOG="${log}" FAIL_MB=1 sh "${script}"`]);
-    expect(failing.code).not.toBe(0);
+  it("creates and configures every bucket, and a second run changes nothing", () => {
+    const mc = fakeMc();
+    mc.server("storage", ROOT);
+    const first = bootstrap(mc);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("stackport: 3 bucket(s) ready");
+    expect(mc.settings("storage", "raw")).toEqual({
+      versioning: "enabled",
+      lifecycle: expect.stringContaining('"NoncurrentDays":90'),
+      anonymous: "none",
+    });
+    // Never versioned: left un-versioned rather than marked suspended.
+    expect(mc.settings("storage", "it-s")).toEqual({ anonymous: "none" });
+    expect(mc.settings("storage", "logs").lifecycle).toContain('"Days":7');
+    const settings = () => ["raw", "logs", "it-s"].map((b) => mc.settings("storage", b));
+    const before = settings();
+    expect(bootstrap(mc).code).toBe(0);
+    expect(settings()).toEqual(before);
+  });
+
+  it("stops at the first failing step with mc's error", () => {
+    const mc = fakeMc();
+    mc.server("storage", { ...ROOT, secretAccessKey: "another-password" });
+    const r = bootstrap(mc);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("The request signature we calculated does not match");
+    expect(mc.calls().filter((c) => c.startsWith("mb"))).toHaveLength(1);
+  });
+
+  it("fails within its bound, with mc ready's last word, when the server never becomes ready", () => {
+    const mc = fakeMc(); // no server behind the alias: mc ready polls forever, as the real one does
+    const started = Date.now();
+    const r = bootstrap(mc, { readyTimeoutSeconds: 3 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "stackport: object storage not ready after 3s; mc ready said: The cluster 'storage' is unreachable",
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(mc.calls()).toEqual(["ready storage"]);
+  });
+
+  it("fails at once when mc cannot build the alias", () => {
+    const mc = fakeMc();
+    const r = spawnSync("sh", [tempFile("bootstrap.sh", renderBucketScript(staging.storage!.buckets))], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...mc.env(), MC_HOST_storage: "storage:9000" },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("stackport: mc ready failed (check MC_HOST_storage):");
+  });
+
+  it("refuses a wait that is not a whole number of seconds", () => {
+    expect(() => renderBucketScript({}, { readyTimeoutSeconds: 0 })).toThrow("≥ 1");
   });
 });
 

@@ -95,21 +95,72 @@ describe("formatBucketPairs", () => {
   });
 });
 
+/**
+ * mc's own reading of `MC_HOST_<alias>` (minio/mc RELEASE.2025-08-13T08-35-41Z `cmd/config.go`, `parseEnvURLStr`):
+ * the two regular expressions in the order mc tries them, parts taken raw. Go's `.` is any character but `\n`.
+ */
+function mcReads(value: string): { key: string; secret: string; token: string; host: string } | undefined {
+  const withToken = /^(https?:\/\/)([^\n]*?):([^\n]*?):([^\n]*)@([^\n]*?)$/.exec(value);
+  if (withToken)
+    return { key: withToken[2]!, secret: withToken[3]!, token: withToken[4]!, host: withToken[5]! };
+  const plain = /^(https?:\/\/)([^\n]*?):([^\n]*)@([^\n]*?)$/.exec(value);
+  if (plain) return { key: plain[2]!, secret: plain[3]!, token: "", host: plain[4]! };
+  return undefined;
+}
+
 describe("mcHostUrl", () => {
-  it("percent-encodes credentials so that AWS secret keys with '/' and '+' keep the URL intact", () => {
+  const S3 = "https://s3.eu-central-1.amazonaws.com";
+  const credential = fc.string({ minLength: 1, unit: "grapheme" }).filter((s) => !/[:\r\n]/.test(s));
+
+  it("passes credentials raw, as mc reads them: any key and secret without ':' or a line break round-trip", () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (key, secret) => {
-        const url = new URL(mcHostUrl("https://s3.eu-central-1.amazonaws.com", key, secret));
-        expect(decodeURIComponent(url.username)).toBe(key);
-        expect(decodeURIComponent(url.password)).toBe(secret);
-        expect(url.host).toBe("s3.eu-central-1.amazonaws.com");
+      fc.property(credential, credential, (key, secret) => {
+        expect(mcReads(mcHostUrl(S3, key, secret, "test"))).toEqual({
+          key,
+          secret,
+          token: "",
+          host: "s3.eu-central-1.amazonaws.com",
+        });
       }),
     );
-    expect(mcHostUrl("http://storage:9000", "root", "a/b+c")).toBe("http://root:a%2Fb%2Bc@storage:9000");
+    // An AWS secret key: '/' and '+' stay as they are (percent-encoding them sent '%2F' as the secret).
+    expect(mcHostUrl("http://storage:9000", "AKIAEXAMPLE", "wJalr/XUtn+FEMI", "test")).toBe(
+      "http://AKIAEXAMPLE:wJalr/XUtn+FEMI@storage:9000",
+    );
+  });
+
+  it("refuses what mc would misread, naming whose credential it is (never the credential)", () => {
+    const misread = fc.oneof(
+      fc.tuple(credential, credential).map(([a, b]) => `${a}:${b}`),
+      fc.tuple(credential, credential).map(([a, b]) => `${a}\n${b}`),
+    );
+    fc.assert(
+      fc.property(misread, credential, (bad, good) => {
+        // mc would indeed take something else than what was meant ...
+        const asKey = mcReads(`https://${bad}:${good}@h`);
+        const asSecret = mcReads(`https://${good}:${bad}@h`);
+        expect(asKey === undefined || asKey.key !== bad).toBe(true);
+        expect(asSecret === undefined || asSecret.secret !== bad || asSecret.token !== "").toBe(true);
+        // ... so stackport refuses both places, before any container sees it.
+        expect(() => mcHostUrl(S3, bad, good, "mirror: the target side")).toThrow(
+          /^mirror: the target side: the access key contains (':'|a line break)/,
+        );
+        expect(() => mcHostUrl(S3, good, bad, "mirror: the target side")).toThrow(
+          /^mirror: the target side: the secret key contains (':'|a line break)/,
+        );
+      }),
+    );
+    expect(() => mcHostUrl(S3, "AKIA", "wJalr:XUtnFEMI", "x")).toThrow(
+      "x: the secret key contains ':', which mc reads as the end of the key or the start of a session token; give it a credential without ':' or line breaks",
+    );
+    expect(() => mcHostUrl(S3, "", "s", "x")).toThrow("x: the access key is empty");
+    expect(() => mcHostUrl(S3, "k", "", "x")).toThrow("x: the secret key is empty");
   });
 
   it("refuses an endpoint that is not http(s)", () => {
-    expect(() => mcHostUrl("ftp://storage", "a", "b")).toThrow("must be an http:// or https:// URL");
+    expect(() => mcHostUrl("ftp://storage", "a", "b", "x")).toThrow(
+      "x: S3 endpoint 'ftp://storage' must be an http:// or https:// URL",
+    );
   });
 });
 

@@ -1,13 +1,29 @@
 /**
- * A stand-in for the MinIO client over directories, for running the rendered object-mirror scripts for real in a
- * shell. The real `mc` is not packaged for Debian (and reaching MinIO or S3 is not possible here), so this fake
- * serves `$FAKE_MC_ROOT/<alias>/<bucket>/<key>` files with the output shapes of mc's documented commands:
- * `ls --recursive --json` (one JSON object a line, `"type":"file"`, `"size"`, `"key"`), `diff` (one line per key
- * missing on either side or differing in size, nothing when equal), and `mirror [--overwrite] [--remove]`.
+ * A stand-in for the MinIO client over directories, for running the rendered scripts that use `mc` (bucket
+ * bootstrap, backup bucket sync, the cutover's object mirror and backfill) for real in a shell. The real `mc` is not
+ * packaged for Debian, and no MinIO or S3 can be reached here. The fake serves `$FAKE_MC_ROOT/<alias>/<bucket>/<key>`
+ * files, and reproduces what those scripts depend on in minio/mc at RELEASE.2025-08-13T08-35-41Z (the tag of the
+ * default client image):
+ *
+ * - `MC_HOST_<alias>` is split as `cmd/config.go` `parseEnvURLStr` does, with its two regular expressions:
+ *   `^(https?://)(.*?):(.*?):(.*)@(.*?)$` (key, secret, session token) tried first, then
+ *   `^(https?://)(.*?):(.*)@(.*?)$`. The parts are used raw: mc never percent-decodes them. A server accepts only
+ *   the exact credentials it was started with, as S3 answers a wrong key or signature with an error.
+ * - `mc ready` (`cmd/ready-main.go`) uses an anonymous client and loops every 5 s until the server is healthy:
+ *   it never exits non-zero for an unreachable server (only when the alias cannot be built).
+ * - Errors: `errorIf`/`fatal` (`cmd/error.go`) print `mc: <ERROR> …` on stderr, or with `--json` an indented JSON
+ *   document on stdout (`"status": "error"` on a line of its own); `printMsg` (`cmd/print.go`) prints other JSON
+ *   messages on one line when stdout is not a terminal. `ls` sets exit status 1 after an error (`cmd/ls.go`).
+ * - `mirror --exclude` patterns match the object's path relative to the source (`cmd/mirror-url.go`), with `*`
+ *   crossing `/` as sh's `case` does; a local directory may be the source.
+ * - `version info` prints `<target> versioning is enabled|suspended` or `<target> is un-versioned`
+ *   (`cmd/version-info.go`).
+ *
  * Every call is appended to `$FAKE_MC_ROOT/calls.log`, so tests can assert the flags a script used.
  */
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -18,93 +34,32 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 
-const FAKE_MC = String.raw`#!/bin/sh
-set -eu
-echo "$*" >> "$FAKE_MC_ROOT/calls.log"
-while [ $# -gt 0 ]; do
-  case "$1" in --no-color | --quiet) shift ;; *) break ;; esac
-done
-cmd=$1
-shift
-keys() { (cd "$1" && find . -type f | sed 's|^\./||' | LC_ALL=C sort); }
-need_dir() {
-  if [ ! -d "$FAKE_MC_ROOT/$1" ]; then
-    echo "mc: <ERROR> Unable to stat '$1'. Bucket does not exist." >&2
-    exit 1
-  fi
+/** The fake itself: a POSIX sh script beside this file. */
+const FAKE_MC = readFileSync(join(__dirname, "fakeMc.sh"), "utf8");
+
+/** The credentials a fake server accepts. */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
 }
-case "$cmd" in
-  ls)
-    for last in "$@"; do :; done
-    d="$FAKE_MC_ROOT/$last"
-    if [ ! -d "$d" ]; then
-      echo '{"status":"error","error":{"message":"Bucket does not exist.","cause":{}}}'
-      exit 1
-    fi
-    keys "$d" | while IFS= read -r k; do
-      size=$(wc -c < "$d/$k" | tr -d ' ')
-      printf '{"status":"success","type":"file","lastModified":"2026-01-01T00:00:00Z","size":%s,"key":"%s","etag":"d41d8cd98f00b204e9800998ecf8427e","url":"%s/","versionOrdinal":1,"storageClass":"STANDARD"}\n' "$size" "$k" "$last"
-    done
-    ;;
-  diff)
-    need_dir "$1"
-    need_dir "$2"
-    a="$FAKE_MC_ROOT/$1"
-    b="$FAKE_MC_ROOT/$2"
-    work=$(mktemp -d)
-    keys "$a" > "$work/a"
-    keys "$b" > "$work/b"
-    comm -23 "$work/a" "$work/b" | while IFS= read -r k; do echo "‘$1/$k’ - only in first."; done
-    comm -13 "$work/a" "$work/b" | while IFS= read -r k; do echo "‘$2/$k’ - only in second."; done
-    comm -12 "$work/a" "$work/b" | while IFS= read -r k; do
-      if [ "$(wc -c < "$a/$k")" != "$(wc -c < "$b/$k")" ]; then
-        echo "‘$1/$k’ and ‘$2/$k’ - differ in size."
-      fi
-    done
-    rm -rf "$work"
-    ;;
-  mirror)
-    overwrite=0
-    remove=0
-    while [ $# -gt 2 ]; do
-      case "$1" in --overwrite) overwrite=1 ;; --remove) remove=1 ;; *) echo "fake mc: unknown flag $1" >&2; exit 2 ;; esac
-      shift
-    done
-    need_dir "$1"
-    need_dir "$2"
-    a="$FAKE_MC_ROOT/$1"
-    b="$FAKE_MC_ROOT/$2"
-    keys "$a" | while IFS= read -r k; do
-      if [ ! -f "$b/$k" ] || { [ "$overwrite" = 1 ] && ! cmp -s "$a/$k" "$b/$k"; }; then
-        mkdir -p "$(dirname "$b/$k")"
-        cp "$a/$k" "$b/$k"
-        echo "‘$1/$k’ -> ‘$2/$k’"
-      fi
-    done
-    if [ "$remove" = 1 ]; then
-      keys "$b" | while IFS= read -r k; do
-        if [ ! -f "$a/$k" ]; then rm "$b/$k"; echo "Removed ‘$2/$k’"; fi
-      done
-    fi
-    ;;
-  *)
-    echo "fake mc: unsupported command $cmd" >&2
-    exit 2
-    ;;
-esac
-`;
 
 export interface FakeMc {
   /** Directory to put first on PATH. */
   binDir: string;
   /** `$FAKE_MC_ROOT`: `<alias>/<bucket>/<key>` files. */
   root: string;
-  /** Writes an object (creating its bucket). */
+  /** `PATH` and `FAKE_MC_ROOT` for a script run against this fake. */
+  env(): { PATH: string; FAKE_MC_ROOT: string };
+  /** Starts the server behind `alias`: reachable, and accepting exactly these credentials. */
+  server(alias: string, credentials: Credentials): void;
+  /** Writes an object (creating its bucket); the alias's server must be started. */
   put(alias: string, bucket: string, key: string, content: string): void;
-  /** Creates an empty bucket. */
+  /** Creates an empty bucket; the alias's server must be started. */
   bucket(alias: string, bucket: string): void;
   /** Every object of a bucket as key → content. */
   objects(alias: string, bucket: string): Record<string, string>;
+  /** What `version`, `ilm rule` and `anonymous` set on a bucket (undefined where nothing was set). */
+  settings(alias: string, bucket: string): { versioning?: string; lifecycle?: string; anonymous?: string };
   /** The mc command lines run so far. */
   calls(): string[];
 }
@@ -123,20 +78,46 @@ export function fakeMc(): FakeMc {
       const path = join(dir, name);
       return statSync(path).isDirectory() ? walk(path) : [path];
     });
+  const started = (alias: string) => {
+    if (!existsSync(join(root, ".servers", alias)))
+      throw new Error(`fake mc: start the '${alias}' server first`);
+  };
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8").trim() : undefined);
   return {
     binDir,
     root,
+    env: () => ({ PATH: `${binDir}:${process.env["PATH"]}`, FAKE_MC_ROOT: root }),
+    server(alias, { accessKeyId, secretAccessKey }) {
+      const dir = join(root, ".servers", alias);
+      mkdirSync(dir, { recursive: true });
+      mkdirSync(join(root, alias), { recursive: true });
+      writeFileSync(join(dir, "key"), accessKeyId);
+      writeFileSync(join(dir, "secret"), secretAccessKey);
+    },
     put(alias, bucket, key, content) {
+      started(alias);
       const path = join(root, alias, bucket, key);
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, content);
     },
     bucket(alias, bucket) {
+      started(alias);
       mkdirSync(join(root, alias, bucket), { recursive: true });
     },
     objects(alias, bucket) {
       const dir = join(root, alias, bucket);
       return Object.fromEntries(walk(dir).map((p) => [relative(dir, p), readFileSync(p, "utf8")]));
+    },
+    settings(alias, bucket) {
+      const dir = join(root, ".meta", alias, bucket);
+      const versioning = read(join(dir, "versioning"));
+      const lifecycle = read(join(dir, "lifecycle.json"));
+      const anonymous = read(join(dir, "anonymous"));
+      return {
+        ...(versioning !== undefined && { versioning }),
+        ...(lifecycle !== undefined && { lifecycle }),
+        ...(anonymous !== undefined && { anonymous }),
+      };
     },
     calls: () => readFileSync(join(root, "calls.log"), "utf8").split("\n").filter(Boolean),
   };

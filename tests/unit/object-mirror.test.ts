@@ -47,12 +47,12 @@ describe("ObjectMirror", () => {
     expect(result.verified).toBeUndefined();
   });
 
-  it("the environment carries both aliases (credentials percent-encoded) and the pairs sorted by key", async () => {
+  it("the environment carries both aliases (credentials raw, as mc reads them) and the pairs sorted by key", async () => {
     const { result } = await record(() => new ObjectMirror("storage-cutover-mirror", args("continuous")));
     expect(await pulumi.isSecret(result.container.envs)).toBe(true);
     expect(await valueOf(result.container.envs)).toEqual([
       "MC_HOST_source=http://stackport-root:minio-root-password@storage:9000",
-      "MC_HOST_target=https://AKIAEXAMPLE:wJalr%2FXUtnFEMI%2BK7MDENG@s3.eu-central-1.amazonaws.com",
+      "MC_HOST_target=https://AKIAEXAMPLE:wJalr/XUtnFEMI+K7MDENG@s3.eu-central-1.amazonaws.com",
       "BUCKET_PAIRS=raw=raw=stackport-test-raw-1a2b tiles=tiles=stackport-test-tiles-1a2b",
     ]);
   });

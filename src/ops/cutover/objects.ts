@@ -216,7 +216,8 @@ export function renderObjectBackfillScript(): string {
     "  fi",
     "  while IFS= read -r line; do",
     '    case "$line" in',
-    '      *\'"status":"error"\'*)',
+    // mc prints an error as indented JSON (`"status": "error"` on a line of its own), other messages on one line.
+    '      *\'"status": "error"\'* | *\'"status":"error"\'*)',
     '        log "cannot list $1: $line"',
     "        return 1",
     "        ;;",
