@@ -11,8 +11,8 @@ import type { ResolvedStorage } from "./config";
 import type { DatabaseCutover, StorageCutover } from "./config/tiers/cutover";
 import { renderCutoverCopyCommand } from "./ops/cutover/copyCommand";
 import { objectMirrorPlan } from "./ops/cutover/objects";
-import type { DockerPlacement } from "./targets/docker";
-import type { AwsPlacement } from "./targets/awsPlacement";
+import type { DockerPlacement } from "../components/targets/docker";
+import type { AwsPlacement } from "../components/targets/awsPlacement";
 
 /**
  * The cutover's database copy, run by the machine doing `pulumi up` (it reaches both sides through

@@ -6,14 +6,14 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- AWS backends are required lazily so Docker-only stacks never load @pulumi/aws */
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedConfig } from "./config";
-import type { AwsTargetConfig, DockerTargetConfig } from "./config/schema";
+import { type AwsTargetConfig, awsTargetArgs, dockerTargetArgs } from "./config/tiers/targets";
 import { upstreamCatalog } from "./config/upstreams";
 import { frozenServices, maintenanceRoutes, tierComponentName, tierPlacements } from "./config/cutover";
 import { databaseCopyJob, objectMirrorJob, type StorageSide } from "./cutoverJobs";
 import { basemapScrapeTargets } from "./config/tiers/basemap";
 import { ingestionScrapeTargets } from "./config/tiers/ingestion";
-import { DockerTarget, type DockerPlacement } from "./targets/docker";
-import type { AwsPlacement } from "./targets/awsPlacement";
+import { DockerTarget, type DockerPlacement } from "../components/targets/docker";
+import type { AwsPlacement } from "../components/targets/awsPlacement";
 import type { ScrapeTarget } from "../components/observability/contract";
 import type { DatabaseConnection } from "../components/database/contract";
 import type { StorageConnection } from "../components/storage/contract";
@@ -59,16 +59,12 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
     if (existing) return existing;
     const config = cfg.targets[name]!;
     if (config.kind === "docker") {
-      const target = new DockerTarget(name, { config: config as DockerTargetConfig });
+      const target = new DockerTarget(name, dockerTargetArgs(config));
       targets[name] = target;
       return (placements[name] = { kind: "docker", placement: target.placement });
     }
-    const { AwsTarget } = require("./targets/aws") as typeof import("./targets/aws");
-    const target = new AwsTarget(name, {
-      config: config as AwsTargetConfig,
-      environment: cfg.environment,
-      logRetentionDays,
-    });
+    const { AwsTarget } = require("../components/targets/aws") as typeof import("../components/targets/aws");
+    const target = new AwsTarget(name, awsTargetArgs(config, cfg.environment, logRetentionDays));
     targets[name] = target;
     return (placements[name] = { kind: "aws", placement: target.placement });
   };

@@ -4,7 +4,7 @@
  *
  * All three are POSIX sh: they run in the database image (Debian or Alpine/BusyBox) and the `mc` image.
  */
-import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader, shQuote } from "../../src/targets/shell";
+import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader, shQuote } from "../shared/shell";
 
 /** Where the backup volume is mounted in the containers; the scripts take `BACKUP_DIR` to override it (tests). */
 export const BACKUP_DIR = "/backups";

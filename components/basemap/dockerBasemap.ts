@@ -8,7 +8,7 @@ import {
   MARTIN_PORT,
   basemapBasePath,
 } from "../../src/config/tiers/basemap";
-import type { DockerPlacement } from "../../src/targets/docker";
+import type { DockerPlacement } from "../targets/docker";
 import type { DatabaseConnection } from "../database/contract";
 import { type Transform, transformed } from "../shared/component";
 import { attachNetworks, containerName, oneShotJob, pullImage, healthProbe } from "../shared/docker";

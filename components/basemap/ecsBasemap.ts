@@ -13,7 +13,7 @@ import {
   basemapBasePath,
   pmtilesSourceId,
 } from "../../src/config/tiers/basemap";
-import type { AwsPlacement } from "../../src/targets/awsPlacement";
+import type { AwsPlacement } from "../targets/awsPlacement";
 import type { DatabaseConnection } from "../database/contract";
 import type { AlarmSpec } from "../observability/alarms";
 import type { StorageConnection } from "../storage/contract";

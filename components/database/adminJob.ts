@@ -3,7 +3,7 @@
  * its configured command as a script, and the connection as libpq variables.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { scriptHeader, shQuote } from "../../src/targets/shell";
+import { scriptHeader, shQuote } from "../shared/shell";
 import type { RoleConnection } from "./contract";
 
 /**

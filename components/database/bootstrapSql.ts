@@ -3,7 +3,7 @@
  * wrapper the one-shot job runs. Kept free of Pulumi so the SQL is tested against a real PostgreSQL + PostGIS and
  * the script against `shellcheck`.
  */
-import { scriptHeader } from "../../src/targets/shell";
+import { scriptHeader } from "../shared/shell";
 import { DATABASE_ROLES } from "./contract";
 
 export interface BootstrapSqlOptions {

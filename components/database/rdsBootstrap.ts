@@ -10,9 +10,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type { ResolvedDatabase } from "../../src/config";
-import type { AwsPlacement } from "../../src/targets/awsPlacement";
-import { arnPartition, awsName } from "../../src/targets/aws";
-import { scriptHeader } from "../../src/targets/shell";
+import type { AwsPlacement } from "../targets/awsPlacement";
+import { arnPartition, awsName } from "../targets/aws";
+import { scriptHeader } from "../shared/shell";
 import { type Transform, transformed } from "../shared/component";
 import { type BootstrapSqlOptions, bootstrapRoles, passwordEnv, renderBootstrapScript } from "./bootstrapSql";
 

@@ -11,8 +11,8 @@ import {
   resolveAwsService,
 } from "../../src/config/tiers/awsServices";
 import { BROKER_PORT, type BrokerConfig, type ServiceConfig } from "../../src/config/tiers/ingestion";
-import { awsName } from "../../src/targets/aws";
-import type { AwsPlacement } from "../../src/targets/awsPlacement";
+import { awsName } from "../targets/aws";
+import type { AwsPlacement } from "../targets/awsPlacement";
 import { standardLabels } from "../shared/labels";
 import type { z } from "zod";
 import type { DatabaseConnection } from "../database/contract";

@@ -1,8 +1,8 @@
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsObservabilitySettings } from "../../src/config/tiers/aws";
-import type { AwsPlacement } from "../../src/targets/awsPlacement";
-import { awsName } from "../../src/targets/aws";
+import type { AwsPlacement } from "../targets/awsPlacement";
+import { awsName } from "../targets/aws";
 import { type Transform, transformed } from "../shared/component";
 import { standardLabels } from "../shared/labels";
 import { type AlarmSpec, type DatabaseAlarmInputs, alarmSpecs } from "./alarms";

@@ -4,8 +4,8 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { DockerPlacement } from "../../src/targets/docker";
-import { lastPassHealthcheck } from "../../src/targets/shell";
+import type { DockerPlacement } from "../targets/docker";
+import { lastPassHealthcheck } from "./shell";
 import { NOT_STATEFUL_LABEL, dockerLabels } from "./labels";
 import { physicalName } from "./naming";
 import { type StatefulSafety, type Transform, statefulOptions, transformed } from "./component";

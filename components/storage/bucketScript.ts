@@ -1,4 +1,4 @@
-import { scriptHeader, shQuote } from "../../src/targets/shell";
+import { scriptHeader, shQuote } from "../shared/shell";
 import type { BucketConfig } from "../../src/config";
 
 /** The `mc` alias the bootstrap script talks to; its URL (with credentials) comes from `MC_HOST_<alias>`. */

@@ -6,7 +6,7 @@ import {
   renderObjectBackfillScript,
   renderObjectMirrorScript,
 } from "../../src/ops/cutover/objects";
-import type { DockerPlacement } from "../../src/targets/docker";
+import type { DockerPlacement } from "../targets/docker";
 import { oneShotJob, passLoopContainer, pullImage } from "../shared/docker";
 import { mcHost } from "./contract";
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsPlacement } from "../../src/targets/awsPlacement";
+import type { AwsPlacement } from "../targets/awsPlacement";
 import { iam } from "../shared/aws";
 import { physicalName } from "../shared/naming";
 import { bucketAccessPolicy } from "./s3Storage";

@@ -3,8 +3,9 @@
  * clashes on one host, routes — run on the parsed config before anything is normalized or registered. Pure.
  */
 import { checkAlbRoutes } from "../../components/proxy/albRules";
-import { awsTargetIssues } from "../targets/awsNetwork";
-import { isConfigError, type ConfigIssue } from "./errors";
+import { validateAwsTargetArgs } from "../../components/targets/awsNetwork";
+import { validateDockerTargetArgs } from "../../components/targets/hostPrep";
+import { configIssues, isConfigError, type ConfigIssue } from "./errors";
 import { configKey } from "./keys";
 import { type SourcedRoute, routeSources } from "./routes";
 import type { PublishConfig } from "./schema";
@@ -19,6 +20,7 @@ import { checkObservability, observabilityBindings, resolveObservability } from 
 import { objectMirrorPlan } from "../ops/cutover/objects";
 import { type Cutover, cutoverProblems, placementFor } from "../ops/cutover/phases";
 import { upstreamCatalog } from "./upstreams";
+import { targetKey } from "./tiers/targets";
 import { publishing } from "./publishing";
 
 /** Tiers placed with `on:`; every one has a Docker and an AWS backend. */
@@ -33,7 +35,7 @@ export const PLACED_TIERS = [
 export type PlacedTier = (typeof PLACED_TIERS)[number];
 
 export function crossCheck(cfg: StackConfig): ConfigIssue[] {
-  const issues = [...placementIssues(cfg), ...sharedTargetIssues(cfg)];
+  const issues = [...targetIssues(cfg), ...placementIssues(cfg), ...sharedTargetIssues(cfg)];
   issues.push(
     ...checkIngestion(cfg),
     ...checkBasemap(cfg),
@@ -53,6 +55,16 @@ export function crossCheck(cfg: StackConfig): ConfigIssue[] {
   // A key may be reported by two rules (e.g. a tier check and the route check); say it once.
   const seen = new Set<string>();
   return issues.filter((i) => !seen.has(`${i.key}\n${i.message}`) && seen.add(`${i.key}\n${i.message}`));
+}
+
+/** Each target's settings as its component checks them: a target's config keys are its component's arg paths. */
+function targetIssues(cfg: StackConfig): ConfigIssue[] {
+  return Object.entries(cfg.targets).flatMap(([name, target]) =>
+    configIssues(
+      target.kind === "docker" ? validateDockerTargetArgs(target) : validateAwsTargetArgs(target),
+      (path) => targetKey(name, path),
+    ),
+  );
 }
 
 function placementIssues(cfg: StackConfig): ConfigIssue[] {
@@ -227,9 +239,6 @@ function routeProblems(cfg: StackConfig): ConfigIssue[] {
 /** AWS-only rules, checked here so they fail before registration (and without loading @pulumi/aws). */
 function awsIssues(cfg: StackConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  for (const [name, target] of Object.entries(cfg.targets)) {
-    if (target.kind === "aws") issues.push(...awsTargetIssues(name, target));
-  }
   issues.push(
     ...awsSettingsIssues(
       cfg.environment,

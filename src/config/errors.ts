@@ -1,3 +1,5 @@
+import type { ArgsIssue } from "../../components/shared/errors";
+
 /** One problem in the stack configuration: the full config key (`stackport:database.publish.address`) and what is allowed. */
 export interface ConfigIssue {
   key: string;
@@ -20,6 +22,11 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
     this.issues = issues;
   }
+}
+
+/** Issues of a component's args, each renamed to the config key its arg path comes from. */
+export function configIssues(issues: ArgsIssue[], keyOf: (path: string) => string): ConfigIssue[] {
+  return issues.map((i) => ({ key: keyOf(i.path), message: i.message }));
 }
 
 export function isConfigError(e: unknown): e is ConfigError {

@@ -3,4 +3,5 @@ export * from "./resolve";
 export * from "./schema";
 export * from "./stack";
 export * from "./upstreams";
+export * from "./tiers/targets";
 export { loadStackConfig, rawNamespace } from "./load";

@@ -8,14 +8,8 @@ import { ConfigError, type ConfigIssue } from "./errors";
 import { configKey } from "./keys";
 import { type Published, publishing } from "./publishing";
 import { allRoutes } from "./routes";
-import type {
-  DatabaseConfig,
-  Environment,
-  ProxyConfig,
-  RouteConfig,
-  StorageConfig,
-  TargetConfig,
-} from "./schema";
+import type { DatabaseConfig, Environment, ProxyConfig, RouteConfig, StorageConfig } from "./schema";
+import type { TargetConfig } from "./tiers/targets";
 import { type StackConfig, stackConfigSchema } from "./stack";
 import {
   type AwsDatabaseSettings,

@@ -54,60 +54,6 @@ export const pinnedImage = z
   .refine((ref) => !/:latest$/.test(ref), "must not use the moving tag :latest; pin a version");
 
 // ---------------------------------------------------------------------------------------------------------
-// Targets
-
-const sshHost = z
-  .string()
-  .regex(
-    /^ssh:\/\/([a-z_][a-z0-9_.-]*@)?[A-Za-z0-9.-]+(:\d{1,5})?$/,
-    "must look like ssh://user@host or ssh://user@host:port",
-  );
-
-export const dockerTargetSchema = z.strictObject({
-  kind: z.literal("docker"),
-  /** `ssh://user@host[:port]` for a homelab host; absent for the local Docker socket. */
-  host: sshHost.optional(),
-  /** Extra options for the `ssh` client the Docker provider runs (e.g. `-i`, `-o StrictHostKeyChecking=accept-new`). */
-  sshOpts: z.array(z.string()).optional(),
-  /** Directory on the host for stackport's files (backups, imports). Prepared over SSH for remote hosts. */
-  dataRoot: z
-    .string()
-    .regex(/^\/[A-Za-z0-9._/-]*$/, "must be an absolute path without spaces")
-    .default("/srv/stackport"),
-  /** Owner (`user[:group]`) given to the data directories on a remote host. @default the SSH user */
-  dataOwner: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/, "must be user or user:group")
-    .optional(),
-  /** Make the `backend` network internal (no egress, no published ports for backend-only containers). */
-  isolateBackend: z.boolean().default(false),
-});
-
-export const awsTargetSchema = z.strictObject({
-  kind: z.literal("aws"),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region like eu-west-1"),
-  /** Role to assume for every AWS call of this target. */
-  assumeRoleArn: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, "must be an IAM role ARN")
-    .optional(),
-  vpc: z
-    .strictObject({
-      cidr: cidr.default("10.40.0.0/16"),
-      availabilityZones: z.number().int().min(2).max(6).default(2),
-      /** NAT gateways: one shared, one per AZ, or none. @default "single" outside production, "perAz" in production */
-      natGateways: z.enum(["none", "single", "perAz"]).optional(),
-      flowLogs: z.boolean().optional(),
-    })
-    .default({ cidr: "10.40.0.0/16", availabilityZones: 2 }),
-});
-
-export const targetSchema = z.discriminatedUnion("kind", [dockerTargetSchema, awsTargetSchema]);
-export type DockerTargetConfig = z.infer<typeof dockerTargetSchema>;
-export type AwsTargetConfig = z.infer<typeof awsTargetSchema>;
-export type TargetConfig = z.infer<typeof targetSchema>;
-
-// ---------------------------------------------------------------------------------------------------------
 // Safety
 
 export const safetySchema = z.strictObject({

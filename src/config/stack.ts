@@ -3,15 +3,8 @@
  * `aws` block for AWS placements. Assembled here, not in schema.ts, because the tier schemas build on schema.ts.
  */
 import { z } from "zod";
-import {
-  ENVIRONMENTS,
-  databaseSchema,
-  keyName,
-  proxySchema,
-  safetySchema,
-  storageSchema,
-  targetSchema,
-} from "./schema";
+import { ENVIRONMENTS, databaseSchema, keyName, proxySchema, safetySchema, storageSchema } from "./schema";
+import { targetSchema } from "./tiers/targets";
 import { awsDatabaseSchema, awsObservabilitySchema, awsStorageSchema } from "./tiers/aws";
 import { awsProxySchema } from "./tiers/awsServices";
 import { backupsSchema } from "./tiers/backups";

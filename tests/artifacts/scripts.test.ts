@@ -4,7 +4,7 @@ import { renderCutoverCopyCommand } from "../../src/ops/cutover/copyCommand";
 import { renderBucketScript } from "../../components/storage/bucketScript";
 import { mcHostUrl } from "../../components/storage/contract";
 import { resolveConfig } from "../../src/config";
-import { renderHostPrepScript } from "../../src/targets/hostPrep";
+import { renderHostPrepScript } from "../../components/targets/hostPrep";
 import { type Credentials, type FakeMc, fakeMc } from "../support/fakeMc";
 import { run, shellcheck, tempFile } from "../support/tools";
 

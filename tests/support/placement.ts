@@ -1,9 +1,6 @@
-import { DockerTarget } from "../../src/targets/docker";
-import type { DockerTargetConfig } from "../../src/config";
+import { DockerTarget, type DockerTargetArgs } from "../../components/targets/docker";
 
 /** A Docker target for component tests: the local socket unless a host is given. */
-export function testPlacement(config: Partial<DockerTargetConfig> = {}) {
-  return new DockerTarget("test-target", {
-    config: { kind: "docker", dataRoot: "/srv/stackport", isolateBackend: false, ...config },
-  }).placement;
+export function testPlacement(args: DockerTargetArgs = {}) {
+  return new DockerTarget("test-target", args).placement;
 }

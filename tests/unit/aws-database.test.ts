@@ -3,7 +3,7 @@ import { configKey } from "../../src/config/resolve";
 import { awsDatabaseSchema, awsSettingsIssues, resolveAwsDatabase } from "../../src/config/tiers/aws";
 import { RdsDatabase } from "../../components/database/rdsDatabase";
 import { renderBootstrapScript } from "../../components/database/bootstrapSql";
-import { AwsTarget } from "../../src/targets/aws";
+import { AwsTarget } from "../../components/targets/aws";
 import { isSecret, one, record, valueOf } from "../harness";
 
 const databaseConfig = (extra: Record<string, unknown> = {}) =>
@@ -18,10 +18,7 @@ const rds = (
   opts: { aws?: Record<string, unknown>; monitoringUser?: boolean } = {},
 ) =>
   record(() => {
-    const placement = new AwsTarget("cloud", {
-      config: { kind: "aws", region: "eu-west-1", vpc: { cidr: "10.40.0.0/16", availabilityZones: 2 } },
-      environment,
-    }).placement;
+    const placement = new AwsTarget("cloud", { region: "eu-west-1" }).placement;
     return new RdsDatabase("database", {
       config: databaseConfig(opts.monitoringUser ? { monitoringUser: true } : {}),
       aws: resolveAwsDatabase(environment, awsDatabaseSchema.parse(opts.aws ?? {})),
@@ -180,14 +177,7 @@ describe("RdsDatabase", () => {
       one(
         (
           await record(() => {
-            const placement = new AwsTarget("cloud", {
-              config: {
-                kind: "aws",
-                region: "eu-west-1",
-                vpc: { cidr: "10.40.0.0/16", availabilityZones: 2 },
-              },
-              environment: "staging",
-            }).placement;
+            const placement = new AwsTarget("cloud", { region: "eu-west-1" }).placement;
             return new RdsDatabase("database", {
               config: databaseConfig(extra),
               aws: resolveAwsDatabase("staging", awsDatabaseSchema.parse({})),

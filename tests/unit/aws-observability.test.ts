@@ -3,7 +3,7 @@ import { awsObservabilitySchema, resolveAwsObservability } from "../../src/confi
 import { type AlarmSpec, alarmSpecs, estimatedMaxConnections } from "../../components/observability/alarms";
 import { renderDashboard } from "../../components/observability/dashboard";
 import { CloudWatchObservability } from "../../components/observability/cloudwatch";
-import { AwsTarget } from "../../src/targets/aws";
+import { AwsTarget } from "../../components/targets/aws";
 import { one, record } from "../harness";
 
 const freshness = { namespace: "stackport/Ingest", name: "LastSuccessAgeSeconds", maxAgeMinutes: 90 };
@@ -98,10 +98,7 @@ describe("alarm specs (pure)", () => {
 describe("CloudWatchObservability", () => {
   const observe = (emails: string[]) =>
     record(() => {
-      const placement = new AwsTarget("cloud", {
-        config: { kind: "aws", region: "eu-west-1", vpc: { cidr: "10.40.0.0/16", availabilityZones: 2 } },
-        environment: "production",
-      }).placement;
+      const placement = new AwsTarget("cloud", { region: "eu-west-1" }).placement;
       return new CloudWatchObservability("observability", {
         config: resolveAwsObservability("production", awsObservabilitySchema.parse({ alarmEmails: emails })),
         placement,

@@ -7,7 +7,7 @@ import {
   bucketPhysicalName,
   bucketPolicyDocument,
 } from "../../components/storage/s3Storage";
-import { AwsTarget } from "../../src/targets/aws";
+import { AwsTarget } from "../../components/targets/aws";
 import type { Recorder } from "../../src/synth/recorder";
 import { isSecret, one, record, valueOf } from "../harness";
 
@@ -18,11 +18,7 @@ const storageConfig = (buckets?: Record<string, unknown>) =>
     storage: { on: "t", ...(buckets && { buckets }) },
   }).storage!;
 
-const placement = () =>
-  new AwsTarget("cloud", {
-    config: { kind: "aws", region: "eu-west-1", vpc: { cidr: "10.40.0.0/16", availabilityZones: 2 } },
-    environment: "staging",
-  }).placement;
+const placement = () => new AwsTarget("cloud", { region: "eu-west-1" }).placement;
 
 const storage = (aws: Record<string, unknown> = {}, buckets?: Record<string, unknown>) =>
   record(

@@ -1,14 +1,13 @@
 import fc from "fast-check";
-import { isConfigError, type AwsTargetConfig } from "../../src/config";
+import { isArgsError } from "../../components/shared/errors";
 import {
   AwsTarget,
   availabilityZones,
   carveSubnets,
   natFor,
-  natMode,
   vpcCidrProblem,
-} from "../../src/targets/aws";
-import type { Environment } from "../../src/config";
+} from "../../components/targets/aws";
+import { type AwsTargetConfig, type Environment, awsTargetArgs } from "../../src/config";
 import { one, record, valueOf } from "../harness";
 
 const awsConfig = (vpc: Partial<AwsTargetConfig["vpc"]> = {}, extra: Partial<AwsTargetConfig> = {}) =>
@@ -19,8 +18,11 @@ const awsConfig = (vpc: Partial<AwsTargetConfig["vpc"]> = {}, extra: Partial<Aws
     ...extra,
   }) as AwsTargetConfig;
 
+/** The target as the program builds it: the environment picks NAT and flow-log defaults, 90 days in production. */
 const target = (environment: Environment, config = awsConfig()) =>
-  record(() => new AwsTarget("cloud", { config, environment }));
+  record(
+    () => new AwsTarget("cloud", awsTargetArgs(config, environment, environment === "production" ? 90 : 30)),
+  );
 
 const toRange = (cidr: string) => {
   const [ip, prefix] = cidr.split("/");
@@ -97,9 +99,11 @@ describe("subnet carving (pure)", () => {
   });
 
   it("NAT layout: perAz in production, one shared elsewhere, none when asked", () => {
-    expect(natMode("production", undefined)).toBe("perAz");
-    expect(natMode("staging", undefined)).toBe("single");
-    expect(natMode("production", "single")).toBe("single");
+    const nat = (env: Environment, natGateways?: AwsTargetConfig["vpc"]["natGateways"]) =>
+      awsTargetArgs(awsConfig(natGateways && { natGateways }), env, 30).vpc?.natGateways;
+    expect(nat("production")).toBe("perAz");
+    expect(nat("staging")).toBe("single");
+    expect(nat("production", "single")).toBe("single");
     expect(natFor("single", ["a", "b", "c"])).toEqual({ a: "a", b: "a", c: "a" });
     expect(natFor("perAz", ["a", "b"])).toEqual({ a: "a", b: "b" });
     expect(natFor("none", ["a", "b"])).toEqual({ a: undefined, b: undefined });
@@ -107,15 +111,26 @@ describe("subnet carving (pure)", () => {
 });
 
 describe("AwsTarget", () => {
-  it("refuses a bad VPC CIDR naming the config key, before registering anything", () => {
+  it("refuses bad args naming each arg path, before registering anything", () => {
     let error: unknown;
     try {
-      new AwsTarget("cloud", { config: awsConfig({ cidr: "10.0.0.0/8" }), environment: "staging" });
+      new AwsTarget("cloud", { region: "Europe", vpc: { cidr: "10.0.0.0/8", availabilityZones: 7 } });
     } catch (e) {
       error = e;
     }
-    expect(isConfigError(error)).toBe(true);
-    expect(String(error)).toContain("stackport:targets.cloud.vpc.cidr");
+    expect(isArgsError(error)).toBe(true);
+    expect(String(error)).toContain("Invalid args for stackport:aws:Target 'cloud' (3 problems)");
+    expect(String(error)).toContain("region: must be an AWS region like eu-west-1");
+    expect(String(error)).toContain("vpc.cidr: '10.0.0.0/8' must be a /16 to /24 block");
+    expect(String(error)).toContain("vpc.availabilityZones: must be a whole number from 2 to 6");
+  });
+
+  it("defaults to a small network: 10.40.0.0/16 over two AZs, one NAT gateway, no flow logs", async () => {
+    const { recorder } = await record(() => new AwsTarget("cloud", { region: "eu-west-1" }));
+    expect(one(recorder, "cloud-vpc").inputs["cidrBlock"]).toBe("10.40.0.0/16");
+    expect(recorder.byType("aws:ec2/subnet:Subnet")).toHaveLength(4);
+    expect(recorder.byType("aws:ec2/natGateway:NatGateway")).toHaveLength(1);
+    expect(recorder.byType("aws:ec2/flowLog:FlowLog")).toHaveLength(0);
   });
 
   it("creates the provider with region, default tags and the assumed role", async () => {

@@ -11,7 +11,7 @@ import { libpqEnv, renderAdminJobScript } from "../../components/database/adminJ
 import { SECRET_MASK } from "../../src/synth/recorder";
 import { isSecret, one, record, synthesizeConfig, valueOf } from "../harness";
 import { testPlacement } from "../support/placement";
-import type { DockerPlacement } from "../../src/targets/docker";
+import type { DockerPlacement } from "../../components/targets/docker";
 
 const databaseConfig = (environment = "local", extra: Record<string, unknown> = {}) =>
   resolveConfig({ environment, targets: { t: { kind: "docker" } }, database: { on: "t", ...extra } })

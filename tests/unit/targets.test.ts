@@ -1,5 +1,5 @@
-import { DockerTarget } from "../../src/targets/docker";
-import { parseSshHost, renderHostPrepScript } from "../../src/targets/hostPrep";
+import { DockerTarget } from "../../components/targets/docker";
+import { parseSshHost, renderHostPrepScript } from "../../components/targets/hostPrep";
 import { one, record } from "../harness";
 
 describe("parseSshHost", () => {
@@ -24,13 +24,7 @@ describe("renderHostPrepScript", () => {
 
 describe("DockerTarget", () => {
   it("local socket: one explicit provider and two labelled networks, no host preparation", async () => {
-    const { recorder } = await record(
-      () =>
-        new DockerTarget("laptop", {
-          config: { kind: "docker", dataRoot: "/srv/stackport", isolateBackend: false },
-        }),
-      { stack: "local" },
-    );
+    const { recorder } = await record(() => new DockerTarget("laptop"), { stack: "local" });
     expect(recorder.resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
       "docker:index/network:Network laptop-backend",
       "docker:index/network:Network laptop-edge",
@@ -50,13 +44,9 @@ describe("DockerTarget", () => {
     const { recorder } = await record(
       () =>
         new DockerTarget("homelab", {
-          config: {
-            kind: "docker",
-            host: "ssh://deploy@homelab.lan",
-            sshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
-            dataRoot: "/srv/stackport",
-            isolateBackend: true,
-          },
+          host: "ssh://deploy@homelab.lan",
+          sshOpts: ["-o", "StrictHostKeyChecking=accept-new"],
+          isolateBackend: true,
         }),
       { stack: "staging" },
     );
@@ -67,5 +57,18 @@ describe("DockerTarget", () => {
     expect(provider.inputs["host"]).toBe("ssh://deploy@homelab.lan");
     expect(provider.dependsOn).toContain("homelab-prepare-host");
     expect(one(recorder, "homelab-backend").inputs["internal"]).toBe(true);
+  });
+
+  it("refuses bad args naming each arg path, before registering anything", () => {
+    expect(
+      () => new DockerTarget("nas", { host: "nas.lan", dataRoot: "srv/data", dataOwner: "Deploy" }),
+    ).toThrow(
+      [
+        "Invalid args for stackport:docker:Target 'nas' (3 problems):",
+        "  - host: must look like ssh://user@host or ssh://user@host:port",
+        "  - dataRoot: must be an absolute path without spaces",
+        "  - dataOwner: must be user or user:group",
+      ].join("\n"),
+    );
   });
 });

@@ -10,7 +10,8 @@ import { z } from "zod";
 import type { ScrapeTarget } from "../../../components/observability/contract";
 import type { ConfigIssue } from "../errors";
 import { configKey } from "../keys";
-import { type RouteConfig, type TargetConfig, keyName, pinnedImage, proxySchema } from "../schema";
+import { type RouteConfig, keyName, pinnedImage, proxySchema } from "../schema";
+import type { TargetConfig } from "./targets";
 import type { Upstream } from "../upstreams";
 import { awsBrokerSchema, awsServiceSchema } from "./awsServices";
 

@@ -2,7 +2,7 @@
  * The command a cutover's copy step runs on the machine doing `pulumi up`: the rendered copy script, then — for the
  * final copy — the verification script, whose non-zero exit (a table that differs) fails the update.
  */
-import { scriptHeader } from "../../targets/shell";
+import { scriptHeader } from "../../../components/shared/shell";
 import { renderDatabaseCopyScript, renderVerifyScript } from "./backfill";
 
 export type CopyKind = "initial" | "final";

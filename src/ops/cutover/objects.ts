@@ -9,7 +9,7 @@
  * everything from the environment: `MC_HOST_source` / `MC_HOST_target` (mc's own alias-from-environment form,
  * credentials included — never on a command line) and `BUCKET_PAIRS`.
  */
-import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader } from "../../targets/shell";
+import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader } from "../../../components/shared/shell";
 
 /** The mc aliases of the two sides; their URLs come from `MC_HOST_source` and `MC_HOST_target`. */
 export const MIRROR_ALIASES = ["source", "target"] as const;

@@ -1,12 +1,11 @@
 /**
- * The pure half of the AWS target: names, partitions, AZs, subnet carving, NAT planning and config checks. No
- * `@pulumi/aws` import, so config resolution can use it without loading the AWS SDK for Docker-only stacks.
+ * The pure half of the AWS target: names, partitions, AZs, subnet carving, NAT planning and args checks. No
+ * `@pulumi/aws` import, so a program can validate AWS args without loading the AWS SDK for Docker-only stacks.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ConfigIssue } from "../config/errors";
-import { configKey } from "../config/keys";
-import type { AwsTargetConfig, Environment } from "../config/schema";
-import { physicalName } from "../../components/shared/naming";
+import type { ArgsIssue } from "../shared/errors";
+import { IPV4_CIDR } from "../shared/formats";
+import { physicalName } from "../shared/naming";
 
 // ---------------------------------------------------------------------------------------------------------
 // Pure planning (no Pulumi): names, partitions, AZs, subnet CIDRs, NAT layout.
@@ -69,6 +68,7 @@ const MAX_VPC_PREFIX = 28 - SUBNET_EXTRA_BITS;
 
 /** What is wrong with a VPC CIDR for stackport's subnet layout, or undefined. */
 export function vpcCidrProblem(cidr: string): string | undefined {
+  if (!IPV4_CIDR.test(cidr)) return `'${cidr}' must be an IPv4 CIDR block like 10.40.0.0/16`;
   const block = parseBlock(cidr);
   if (block.prefix < MIN_VPC_PREFIX || block.prefix > MAX_VPC_PREFIX) {
     return `'${cidr}' must be a /${MIN_VPC_PREFIX} to /${MAX_VPC_PREFIX} block (AWS allows /16–/28 and stackport cuts it into 16 subnets)`;
@@ -108,11 +108,6 @@ export function carveSubnets(vpcCidr: string, region: string, azCount: number): 
 
 export type NatMode = "none" | "single" | "perAz";
 
-/** @default `perAz` in production (an AZ outage keeps egress elsewhere), `single` elsewhere (one NAT costs less) */
-export function natMode(environment: Environment, configured: NatMode | undefined): NatMode {
-  return configured ?? (environment === "production" ? "perAz" : "single");
-}
-
 /** Which AZ's NAT gateway each private subnet's default route uses (undefined: no egress). */
 export function natFor(mode: NatMode, letters: string[]): Record<string, string | undefined> {
   return Object.fromEntries(
@@ -120,8 +115,45 @@ export function natFor(mode: NatMode, letters: string[]): Record<string, string 
   );
 }
 
-/** Configuration problems of an AWS target, each naming its config key. */
-export function awsTargetIssues(name: string, config: AwsTargetConfig): ConfigIssue[] {
-  const problem = vpcCidrProblem(config.vpc.cidr);
-  return problem ? [{ key: configKey(["targets", name, "vpc", "cidr"]), message: problem }] : [];
+/** The VPC settings of an AWS target; see `AwsTargetArgs.vpc`. */
+export interface AwsVpcArgs {
+  /** The VPC's IPv4 block, /16 to /24; cut into 16 subnets. Changing it replaces the whole network. @default "10.40.0.0/16" */
+  cidr?: string;
+  /** Availability zones (a public and a private subnet in each), 2 to 6. @default 2 */
+  availabilityZones?: number;
+  /** NAT gateways: `single` shared, one per AZ (`perAz`, egress survives an AZ outage), or `none`. @default "single" */
+  natGateways?: NatMode;
+  /** VPC flow logs to CloudWatch Logs. @default false */
+  flowLogs?: boolean;
+}
+
+/** Defaults of `AwsTargetArgs`. */
+export const AWS_TARGET_DEFAULTS = {
+  vpc: { cidr: "10.40.0.0/16", availabilityZones: 2, natGateways: "single", flowLogs: false },
+  flowLogRetentionDays: 30,
+} as const;
+
+export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+export const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
+
+/** What is wrong with an AWS target's args (empty when valid), each with its arg path. */
+export function validateAwsTargetArgs(args: {
+  region: string;
+  assumeRoleArn?: string | undefined;
+  vpc?: AwsVpcArgs | undefined;
+}): ArgsIssue[] {
+  const issues: ArgsIssue[] = [];
+  if (!AWS_REGION.test(args.region))
+    issues.push({ path: "region", message: "must be an AWS region like eu-west-1" });
+  if (args.assumeRoleArn !== undefined && !IAM_ROLE_ARN.test(args.assumeRoleArn))
+    issues.push({ path: "assumeRoleArn", message: "must be an IAM role ARN" });
+  const problem = vpcCidrProblem(args.vpc?.cidr ?? AWS_TARGET_DEFAULTS.vpc.cidr);
+  if (problem) issues.push({ path: "vpc.cidr", message: problem });
+  const zones = args.vpc?.availabilityZones;
+  if (zones !== undefined && !(Number.isInteger(zones) && zones >= 2 && zones <= AZ_LETTERS.length))
+    issues.push({
+      path: "vpc.availabilityZones",
+      message: `must be a whole number from 2 to ${AZ_LETTERS.length}`,
+    });
+  return issues;
 }

@@ -3,14 +3,21 @@
  * VPC every AWS tier lives in, four empty per-tier security groups and the shared ECS cluster — everything the
  * `AwsPlacement` contract promises. Required lazily by platform.ts, so stacks without AWS never load `@pulumi/aws`.
  */
-import * as aws from "../../components/shared/aws";
+import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../config/errors";
-import type { AwsTargetConfig, Environment } from "../config/schema";
-import { type Transform, transformed } from "../../components/shared/component";
-import { standardLabels } from "../../components/shared/labels";
+import { type Transform, transformed } from "../shared/component";
+import { assertValidArgs } from "../shared/errors";
+import { standardLabels } from "../shared/labels";
 import type { AwsPlacement } from "./awsPlacement";
-import { type SubnetPlan, awsName, awsTargetIssues, carveSubnets, natFor, natMode } from "./awsNetwork";
+import {
+  AWS_TARGET_DEFAULTS,
+  type AwsVpcArgs,
+  type SubnetPlan,
+  awsName,
+  carveSubnets,
+  natFor,
+  validateAwsTargetArgs,
+} from "./awsNetwork";
 
 export * from "./awsNetwork";
 
@@ -32,12 +39,14 @@ const POSTGRES_PORT = 5432;
 const BROKER_PORT = 6379;
 
 export interface AwsTargetArgs {
-  /** The target's settings from `stackport:targets.<name>`. Changing `vpc.cidr` replaces the whole network. */
-  config: AwsTargetConfig;
-  /** Decides NAT and flow-log defaults. */
-  environment: Environment;
-  /** Retention of the VPC flow-log group. @default 90 in production, 30 elsewhere */
-  logRetentionDays?: number;
+  /** The region every resource of the target lives in. @example "eu-west-1" */
+  region: string;
+  /** A role to assume for every AWS call of this target. @default the caller's credentials */
+  assumeRoleArn?: string;
+  /** The VPC. @default { cidr: "10.40.0.0/16", availabilityZones: 2, natGateways: "single", flowLogs: false } */
+  vpc?: AwsVpcArgs;
+  /** Retention of the VPC flow-log group, in days. @default 30 */
+  flowLogRetentionDays?: number;
   /** Per-child escape hatches. @default none */
   transform?: {
     provider?: Transform<aws.ProviderArgs>;
@@ -56,7 +65,7 @@ export interface AwsTargetArgs {
  *   internet gateway and one route table per private subnet;
  * - NAT gateways per `vpc.natGateways` (`none` leaves private subnets without internet egress: tasks then need VPC
  *   endpoints to pull images and read secrets);
- * - VPC flow logs to CloudWatch in production (or when `vpc.flowLogs` is set);
+ * - VPC flow logs to CloudWatch when `vpc.flowLogs` is set;
  * - the four tier security groups, empty but for least-privilege egress rules;
  * - the ECS cluster with Container Insights.
  */
@@ -74,11 +83,21 @@ export class AwsTarget extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: AwsTargetArgs, opts?: pulumi.ComponentResourceOptions) {
-    const issues = awsTargetIssues(name, args.config);
-    if (issues.length > 0) throw new ConfigError(issues);
-    super("stackport:aws:Target", name, { config: args.config, environment: args.environment }, opts);
-    const { config, environment, transform } = args;
-    const production = environment === "production";
+    assertValidArgs(`stackport:aws:Target '${name}'`, validateAwsTargetArgs(args));
+    const vpcDefaults = AWS_TARGET_DEFAULTS.vpc;
+    const config = {
+      region: args.region,
+      ...(args.assumeRoleArn !== undefined && { assumeRoleArn: args.assumeRoleArn }),
+      vpc: {
+        cidr: args.vpc?.cidr ?? vpcDefaults.cidr,
+        availabilityZones: args.vpc?.availabilityZones ?? vpcDefaults.availabilityZones,
+        natGateways: args.vpc?.natGateways ?? vpcDefaults.natGateways,
+        flowLogs: args.vpc?.flowLogs ?? vpcDefaults.flowLogs,
+      },
+      flowLogRetentionDays: args.flowLogRetentionDays ?? AWS_TARGET_DEFAULTS.flowLogRetentionDays,
+    };
+    super("stackport:aws:Target", name, config, opts);
+    const { transform } = args;
     const tags = { ...standardLabels("platform"), "stackport.target": name };
 
     const [providerArgs, providerOpts] = transformed<aws.ProviderArgs>(
@@ -144,9 +163,8 @@ export class AwsTarget extends pulumi.ComponentResource {
     });
 
     // NAT gateways live in public subnets; which private subnet uses which follows `natFor`.
-    const mode = natMode(environment, config.vpc.natGateways);
     const natOf = natFor(
-      mode,
+      config.vpc.natGateways,
       plan.map((p) => p.letter),
     );
     const natGateways: Record<string, aws.ec2.NatGateway> = {};
@@ -190,15 +208,8 @@ export class AwsTarget extends pulumi.ComponentResource {
     });
 
     const flowLog =
-      (config.vpc.flowLogs ?? production) &&
-      this.flowLogs(
-        name,
-        vpc,
-        args.logRetentionDays ?? (production ? 90 : 30),
-        child,
-        tags,
-        transform?.flowLog,
-      );
+      config.vpc.flowLogs &&
+      this.flowLogs(name, vpc, config.flowLogRetentionDays, child, tags, transform?.flowLog);
 
     const securityGroups = Object.fromEntries(
       SECURITY_GROUP_ROLES.map((role) => {

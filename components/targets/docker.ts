@@ -1,16 +1,34 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { DockerTargetConfig } from "../config";
-import { dockerLabels } from "../../components/shared/labels";
-import { physicalName } from "../../components/shared/naming";
-import { type Transform, transformed } from "../../components/shared/component";
-import { parseSshHost, renderHostPrepScript } from "./hostPrep";
+import { type Transform, transformed } from "../shared/component";
+import { assertValidArgs } from "../shared/errors";
+import { dockerLabels } from "../shared/labels";
+import { physicalName } from "../shared/naming";
+import {
+  DOCKER_TARGET_DEFAULTS,
+  parseSshHost,
+  renderHostPrepScript,
+  validateDockerTargetArgs,
+} from "./hostPrep";
 
 export interface DockerTargetArgs {
-  /** The target's settings from `stackport:targets.<name>`. */
-  config: DockerTargetConfig;
-  /** Per-child escape hatches. */
+  /**
+   * The Docker engine to deploy to: `ssh://user@host[:port]` for a remote host (the provider runs your `ssh`
+   * client; key-based login, the user in the host's `docker` group). Changing it moves every container.
+   * @default the local Docker socket
+   * @example "ssh://deploy@homelab.lan"
+   */
+  host?: string;
+  /** Extra options for the `ssh` client, e.g. `["-o", "StrictHostKeyChecking=accept-new"]`. @default [] */
+  sshOpts?: string[];
+  /** Absolute directory on the host for stackport's files (backups, imports); prepared over SSH. @default "/srv/stackport" */
+  dataRoot?: string;
+  /** Owner (`user[:group]`) of the data directories on a remote host. @default the SSH user */
+  dataOwner?: string;
+  /** Make the `backend` network internal: no egress for the containers on it. @default false */
+  isolateBackend?: boolean;
+  /** Per-child escape hatches. @default none */
   transform?: {
     provider?: Transform<docker.ProviderArgs>;
     edgeNetwork?: Transform<docker.NetworkArgs>;
@@ -43,13 +61,21 @@ export class DockerTarget extends pulumi.ComponentResource {
   readonly placement: DockerPlacement;
   readonly hostPreparation?: command.remote.Command;
 
-  constructor(name: string, args: DockerTargetArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("stackport:docker:Target", name, { config: args.config }, opts);
-    const { config, transform } = args;
+  constructor(name: string, args: DockerTargetArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    assertValidArgs(`stackport:docker:Target '${name}'`, validateDockerTargetArgs(args));
+    const config = {
+      ...(args.host !== undefined && { host: args.host }),
+      ...(args.sshOpts !== undefined && { sshOpts: args.sshOpts }),
+      dataRoot: args.dataRoot ?? DOCKER_TARGET_DEFAULTS.dataRoot,
+      ...(args.dataOwner !== undefined && { dataOwner: args.dataOwner }),
+      isolateBackend: args.isolateBackend ?? DOCKER_TARGET_DEFAULTS.isolateBackend,
+    };
+    super("stackport:docker:Target", name, config, opts);
+    const { transform } = args;
     const stack = pulumi.getStack();
 
     this.hostPreparation = config.host
-      ? this.prepareHost(name, config, transform?.hostPreparation)
+      ? this.prepareHost(name, config.host, config.dataOwner, config.dataRoot, transform?.hostPreparation)
       : undefined;
 
     const [providerArgs, providerOpts] = transformed<docker.ProviderArgs>(
@@ -88,11 +114,13 @@ export class DockerTarget extends pulumi.ComponentResource {
 
   private prepareHost(
     name: string,
-    config: DockerTargetConfig,
+    host: string,
+    dataOwner: string | undefined,
+    dataRoot: string,
     transform?: Transform<command.remote.CommandArgs>,
   ): command.remote.Command {
-    const ssh = parseSshHost(config.host!);
-    const script = renderHostPrepScript({ dataRoot: config.dataRoot, owner: config.dataOwner ?? ssh.user });
+    const ssh = parseSshHost(host);
+    const script = renderHostPrepScript({ dataRoot, owner: dataOwner ?? ssh.user });
     const [args, opts] = transformed<command.remote.CommandArgs>(
       transform,
       {

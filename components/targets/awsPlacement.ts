@@ -2,7 +2,7 @@
  * What a tier needs to place resources on an AWS target. Type-only imports: a stack with no AWS tier never loads
  * `@pulumi/aws` (the AwsTarget class that produces this is required lazily by platform.ts).
  */
-import type * as aws from "../../components/shared/aws";
+import type * as aws from "../shared/aws";
 import type * as pulumi from "@pulumi/pulumi";
 
 export interface AwsPlacement {

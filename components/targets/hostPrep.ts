@@ -1,9 +1,41 @@
-import { scriptHeader, shQuote } from "./shell";
+/**
+ * The pure half of the Docker target: its defaults and args checks, the SSH address, and the host-preparation
+ * script. No provider import, so a program can validate Docker target args without loading `@pulumi/docker`.
+ */
+import type { ArgsIssue } from "../shared/errors";
+import { scriptHeader, shQuote } from "../shared/shell";
 
 export interface SshEndpoint {
   user: string;
   host: string;
   port: number;
+}
+
+/** A remote Docker host: `ssh://[user@]host[:port]`. */
+export const SSH_HOST = /^ssh:\/\/([a-z_][a-z0-9_.-]*@)?[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
+/** Defaults of `DockerTargetArgs` (components/targets/docker.ts). */
+export const DOCKER_TARGET_DEFAULTS = { dataRoot: "/srv/stackport", isolateBackend: false } as const;
+
+/** `dataRoot`: absolute, no spaces (it is used unquoted by tools on the host). */
+export const DATA_ROOT = /^\/[A-Za-z0-9._/-]*$/;
+/** `dataOwner`: `user` or `user:group`. */
+export const DATA_OWNER = /^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/;
+
+/** What is wrong with a Docker target's args (empty when valid). */
+export function validateDockerTargetArgs(args: {
+  host?: string | undefined;
+  dataRoot?: string | undefined;
+  dataOwner?: string | undefined;
+}): ArgsIssue[] {
+  const issues: ArgsIssue[] = [];
+  if (args.host !== undefined && !SSH_HOST.test(args.host))
+    issues.push({ path: "host", message: "must look like ssh://user@host or ssh://user@host:port" });
+  if (args.dataRoot !== undefined && !DATA_ROOT.test(args.dataRoot))
+    issues.push({ path: "dataRoot", message: "must be an absolute path without spaces" });
+  if (args.dataOwner !== undefined && !DATA_OWNER.test(args.dataOwner))
+    issues.push({ path: "dataOwner", message: "must be user or user:group" });
+  return issues;
 }
 
 /** Parses `ssh://user@host:port` (user defaults to root, as OpenSSH's remote side would see it; port to 22). */

@@ -1,0 +1,90 @@
+/**
+ * `stackport:targets` — the named places tiers are placed `on`: a Docker engine (the local socket or a host over
+ * `ssh://`) or an AWS account and region. The schema, and the mapping from a target's config to the args of its
+ * component (`DockerTarget`, `AwsTarget`), where the stack's environment picks the AWS network's defaults.
+ */
+import { z } from "zod";
+import type { AwsTargetArgs } from "../../../components/targets/aws";
+import { AWS_TARGET_DEFAULTS, type NatMode } from "../../../components/targets/awsNetwork";
+import type { DockerTargetArgs } from "../../../components/targets/docker";
+import { DOCKER_TARGET_DEFAULTS } from "../../../components/targets/hostPrep";
+import { configKey } from "../keys";
+import type { Environment } from "../schema";
+
+export const dockerTargetSchema = z.strictObject({
+  kind: z.literal("docker"),
+  /** `ssh://user@host[:port]` for a homelab host; absent for the local Docker socket. */
+  host: z.string().optional(),
+  /** Extra options for the `ssh` client the Docker provider runs (e.g. `-i`, `-o StrictHostKeyChecking=accept-new`). */
+  sshOpts: z.array(z.string()).optional(),
+  /** Directory on the host for stackport's files (backups, imports). Prepared over SSH for remote hosts. */
+  dataRoot: z.string().default(DOCKER_TARGET_DEFAULTS.dataRoot),
+  /** Owner (`user[:group]`) given to the data directories on a remote host. @default the SSH user */
+  dataOwner: z.string().optional(),
+  /** Make the `backend` network internal (no egress, no published ports for backend-only containers). */
+  isolateBackend: z.boolean().default(DOCKER_TARGET_DEFAULTS.isolateBackend),
+});
+
+const vpcDefaults = AWS_TARGET_DEFAULTS.vpc;
+
+export const awsTargetSchema = z.strictObject({
+  kind: z.literal("aws"),
+  region: z.string(),
+  /** Role to assume for every AWS call of this target. */
+  assumeRoleArn: z.string().optional(),
+  vpc: z
+    .strictObject({
+      cidr: z.string().default(vpcDefaults.cidr),
+      availabilityZones: z.number().default(vpcDefaults.availabilityZones),
+      /** NAT gateways: one shared, one per AZ, or none. @default "single" outside production, "perAz" in production */
+      natGateways: z.enum(["none", "single", "perAz"]).optional(),
+      /** VPC flow logs. @default true in production, false elsewhere */
+      flowLogs: z.boolean().optional(),
+    })
+    .default({ cidr: vpcDefaults.cidr, availabilityZones: vpcDefaults.availabilityZones }),
+});
+
+export const targetSchema = z.discriminatedUnion("kind", [dockerTargetSchema, awsTargetSchema]);
+export type DockerTargetConfig = z.infer<typeof dockerTargetSchema>;
+export type AwsTargetConfig = z.infer<typeof awsTargetSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
+
+/** The config key of a target's arg path: `targetKey("nas", "vpc.cidr")` → `stackport:targets.nas.vpc.cidr`. */
+export const targetKey = (name: string, path: string) =>
+  path ? `${configKey(["targets", name])}.${path}` : configKey(["targets", name]);
+
+/** A Docker target's config as `DockerTarget` args. */
+export function dockerTargetArgs(config: DockerTargetConfig): DockerTargetArgs {
+  return {
+    ...(config.host !== undefined && { host: config.host }),
+    ...(config.sshOpts !== undefined && { sshOpts: config.sshOpts }),
+    dataRoot: config.dataRoot,
+    ...(config.dataOwner !== undefined && { dataOwner: config.dataOwner }),
+    isolateBackend: config.isolateBackend,
+  };
+}
+
+/** Production keeps egress per AZ (an AZ outage leaves the others online); elsewhere one NAT costs less. */
+const natDefault = (environment: Environment): NatMode => (environment === "production" ? "perAz" : "single");
+
+/**
+ * An AWS target's config as `AwsTarget` args: NAT per AZ and flow logs in production unless the config says
+ * otherwise; the flow-log group keeps the stack's log retention.
+ */
+export function awsTargetArgs(
+  config: AwsTargetConfig,
+  environment: Environment,
+  logRetentionDays: number,
+): AwsTargetArgs {
+  return {
+    region: config.region,
+    ...(config.assumeRoleArn !== undefined && { assumeRoleArn: config.assumeRoleArn }),
+    vpc: {
+      cidr: config.vpc.cidr,
+      availabilityZones: config.vpc.availabilityZones,
+      natGateways: config.vpc.natGateways ?? natDefault(environment),
+      flowLogs: config.vpc.flowLogs ?? environment === "production",
+    },
+    flowLogRetentionDays: logRetentionDays,
+  };
+}
