@@ -10,9 +10,9 @@ import { ObjectMirror, type ObjectMirrorSide } from "../components/storage/objec
 import type { ResolvedStorage } from "./config";
 import type { DatabaseCutover, StorageCutover } from "./config/tiers/cutover";
 import { renderCutoverCopyCommand } from "./ops/cutover/copyCommand";
-import { objectMirrorPlan } from "./ops/cutover/objects";
-import type { DockerPlacement } from "../components/targets/docker";
-import type { AwsPlacement } from "../components/targets/awsPlacement";
+import { objectMirrorPlan } from "./config/phases";
+import type { DockerPlacement } from "../components/shared/placement";
+import type { AwsPlacement } from "../components/shared/placement";
 
 /**
  * The cutover's database copy, run by the machine doing `pulumi up` (it reaches both sides through

@@ -8,23 +8,22 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedConfig } from "./config";
 import { type AwsTargetConfig, awsTargetArgs, dockerTargetArgs } from "./config/tiers/targets";
 import { upstreamCatalog } from "./config/upstreams";
+import { dockerStorageArgs, s3StorageArgs } from "./config/tiers/storage";
+import { dockerDatabaseArgs, rdsDatabaseArgs } from "./config/tiers/database";
 import { frozenServices, maintenanceRoutes, tierComponentName, tierPlacements } from "./config/cutover";
 import { databaseCopyJob, objectMirrorJob, type StorageSide } from "./cutoverJobs";
 import { basemapScrapeTargets } from "./config/tiers/basemap";
 import { ingestionScrapeTargets } from "./config/tiers/ingestion";
-import { DockerTarget, type DockerPlacement } from "../components/targets/docker";
-import type { AwsPlacement } from "../components/targets/awsPlacement";
+import { DockerTarget } from "../components/targets/docker";
+import type { AwsPlacement, DockerPlacement } from "../components/shared/placement";
 import type { ScrapeTarget } from "../components/observability/contract";
 import type { DatabaseConnection } from "../components/database/contract";
 import type { StorageConnection } from "../components/storage/contract";
 import type { ProxyEndpoint } from "../components/proxy/contract";
 import { DockerObjectStorage } from "../components/storage/dockerObjectStorage";
-import {
-  DockerDatabase,
-  DATABASE_HOST,
-  DATABASE_PORT,
-  SUPERUSER,
-} from "../components/database/dockerDatabase";
+import { dockerStorageScrapeTargets } from "../components/storage/settings";
+import { DockerDatabase } from "../components/database/dockerDatabase";
+import { DATABASE_HOST, DATABASE_PORT, SUPERUSER } from "../components/database/settings";
 import { DockerProxy, PROXY_METRICS_PORT } from "../components/proxy/dockerProxy";
 import { DockerIngestion } from "../components/ingestion/dockerIngestion";
 import { DockerBasemap } from "../components/basemap/dockerBasemap";
@@ -87,7 +86,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
       if (where.kind === "docker") {
         const s = new DockerObjectStorage(
           name,
-          { config: tierConfig, placement: where.placement, safety: cfg.safety },
+          { ...dockerStorageArgs(tierConfig, cfg.safety), placement: where.placement },
           opts,
         );
         built = { connection: s.connection, resource: s };
@@ -97,7 +96,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
           require("../components/storage/s3Storage") as typeof import("../components/storage/s3Storage");
         const s = new S3Storage(
           name,
-          { config: tierConfig, aws: tierConfig.aws, placement: where.placement, safety: cfg.safety },
+          { ...s3StorageArgs(tierConfig, cfg.safety), placement: where.placement },
           opts,
         );
         built = { connection: s.connection, resource: s };
@@ -116,7 +115,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   // --- database (+ backups beside it on Docker), likewise on both sides during a cutover
   let database: Platform["database"];
   let dockerDatabase: DockerDatabase | undefined;
-  let rdsMetrics: import("../components/observability/alarms").DatabaseAlarmInputs | undefined;
+  let rdsMetrics: import("../components/observability/contract").DatabaseAlarmInputs | undefined;
   if (cfg.database) {
     const tierConfig = cfg.database;
     const placement = tiersAt.database!;
@@ -130,10 +129,8 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
         const db = new DockerDatabase(
           name,
           {
-            config: tierConfig,
+            ...dockerDatabaseArgs(tierConfig, cfg.safety, { runMigrations: target === placement.serving }),
             placement: where.placement,
-            safety: cfg.safety,
-            runMigrations: target === placement.serving,
           },
           opts,
         );
@@ -166,13 +163,13 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
         const rds = new RdsDatabase(
           name,
           {
-            config: tierConfig,
-            aws: tierConfig.aws,
+            ...rdsDatabaseArgs(tierConfig, {
+              environment: cfg.environment,
+              safety: cfg.safety,
+              logRetentionDays,
+              ...(awsTarget.assumeRoleArn && { assumeRoleArn: awsTarget.assumeRoleArn }),
+            }),
             placement: where.placement,
-            safety: cfg.safety,
-            environment: cfg.environment,
-            logRetentionDays,
-            ...(awsTarget.assumeRoleArn && { assumeRoleArn: awsTarget.assumeRoleArn }),
           },
           opts,
         );
@@ -217,7 +214,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   }
 
   // --- ingestion and basemap
-  const alarmSpecs: import("../components/observability/alarms").AlarmSpec[] = [];
+  const alarmSpecs: import("../components/observability/contract").AlarmSpec[] = [];
   const appTiers: pulumi.ComponentResource[] = [];
   // Writers of a tier frozen for a cutover are scaled to zero (not built); their routes answer "maintenance".
   const frozen = new Set(frozenServices(cfg));
@@ -357,22 +354,7 @@ function primaryOptions(tier: string, on: string, target: string): pulumi.Compon
 export function dockerScrapeTargets(cfg: ResolvedConfig, target: string): ScrapeTarget[] {
   const onTarget = (t?: { on: string }) => t?.on === target;
   return [
-    ...(onTarget(cfg.storage)
-      ? [
-          {
-            job: "storage",
-            tier: "storage",
-            addresses: ["storage:9000"],
-            metricsPath: "/minio/v2/metrics/cluster",
-          },
-          {
-            job: "storage-buckets",
-            tier: "storage",
-            addresses: ["storage:9000"],
-            metricsPath: "/minio/v2/metrics/bucket",
-          },
-        ]
-      : []),
+    ...(onTarget(cfg.storage) ? dockerStorageScrapeTargets() : []),
     ...(onTarget(cfg.proxy)
       ? [{ job: "proxy", tier: "proxy", addresses: [`proxy:${PROXY_METRICS_PORT}`], metricsPath: "/metrics" }]
       : []),

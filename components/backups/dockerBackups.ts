@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, type Safety } from "../../src/config";
 import type { ResolvedBackups } from "../../src/config/tiers/backups";
-import type { DockerPlacement } from "../targets/docker";
+import type { DockerPlacement } from "../shared/placement";
 import { type Transform, transformed } from "../shared/component";
 import { containerName, passLoopContainer, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";

@@ -4,6 +4,7 @@
  *
  * All three are POSIX sh: they run in the database image (Debian or Alpine/BusyBox) and the `mc` image.
  */
+import { assertSqlIdentifier } from "../shared/formats";
 import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader, shQuote } from "../shared/shell";
 
 /** Where the backup volume is mounted in the containers; the scripts take `BACKUP_DIR` to override it (tests). */
@@ -33,17 +34,9 @@ export interface BackupScriptOptions {
   retrySeconds?: number;
 }
 
-function checkDatabaseName(database: string): void {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) {
-    throw new Error(
-      `database name '${database}' must be a lower-case SQL identifier (stackport:database.name)`,
-    );
-  }
-}
-
 /** `find -name` pattern of the dumps of one database: `<db>-YYYYMMDDTHHMMSSZ.dump`, nothing else. */
 export function dumpGlob(database: string): string {
-  checkDatabaseName(database);
+  assertSqlIdentifier(database, "database name");
   return `${database}-${"[0-9]".repeat(8)}T${"[0-9]".repeat(6)}Z.dump`;
 }
 
@@ -240,7 +233,7 @@ export interface RestoreScriptOptions {
  * Both phases run with `--exit-on-error --single-transaction`. Prints per-table row counts at the end.
  */
 export function renderRestoreScript(opts: RestoreScriptOptions): string {
-  checkDatabaseName(opts.database);
+  assertSqlIdentifier(opts.database, "database name");
   const lines = [
     `DEFAULT_DATABASE=${shQuote(opts.database)}`,
     `ROLE=${RESTORE_ROLE}`,

@@ -8,13 +8,13 @@ import {
   MARTIN_PORT,
   basemapBasePath,
 } from "../../src/config/tiers/basemap";
-import type { DockerPlacement } from "../targets/docker";
+import type { DockerPlacement } from "../shared/placement";
 import type { DatabaseConnection } from "../database/contract";
 import { type Transform, transformed } from "../shared/component";
 import { attachNetworks, containerName, oneShotJob, pullImage, healthProbe } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import type { StorageConnection } from "../storage/contract";
-import { libpqEnv, renderAdminJobScript } from "../database/adminJob";
+import { libpqEnv, renderAdminJobScript } from "../shared/adminJob";
 import { MARTIN_ENV, type MartinConfigInput, renderMartinConfig } from "./martinConfig";
 import { dockerTileCache } from "./tileCache";
 
@@ -93,9 +93,8 @@ export class DockerBasemap extends pulumi.ComponentResource {
         placement,
         image: importImage.imageId,
         script: renderAdminJobScript(
-          config.import.command,
+          { command: config.import.command, origin: "stackport:basemap.import.command" },
           "basemap import",
-          "stackport:basemap.import.command",
         ),
         envs: libpqEnv(args.database!.roles.db_admin),
         purpose: "basemap import",

@@ -13,9 +13,9 @@ import {
   basemapBasePath,
   pmtilesSourceId,
 } from "../../src/config/tiers/basemap";
-import type { AwsPlacement } from "../targets/awsPlacement";
+import type { AwsPlacement } from "../shared/placement";
 import type { DatabaseConnection } from "../database/contract";
-import type { AlarmSpec } from "../observability/alarms";
+import type { AlarmSpec } from "../observability/contract";
 import type { StorageConnection } from "../storage/contract";
 import { bucketArnOf } from "../ingestion/ecsIngestion";
 import { type AttachedTargetGroup, FargateService, checkFargateService } from "../ingestion/ecsService";

@@ -11,7 +11,7 @@ import {
   TILE_CACHE_HOST,
   TILE_CACHE_PORT,
 } from "../../src/config/tiers/basemap";
-import type { DockerPlacement } from "../targets/docker";
+import type { DockerPlacement } from "../shared/placement";
 import { type Transform, transformed } from "../shared/component";
 import { attachNetworks, cacheVolume, containerName, healthProbe, pullImage } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";

@@ -3,6 +3,7 @@
  * wrapper the one-shot job runs. Kept free of Pulumi so the SQL is tested against a real PostgreSQL + PostGIS and
  * the script against `shellcheck`.
  */
+import { assertSqlIdentifier } from "../shared/formats";
 import { scriptHeader } from "../shared/shell";
 import { DATABASE_ROLES } from "./contract";
 
@@ -45,14 +46,6 @@ export function bootstrapRoles(monitoringUser: boolean): string[] {
 const sqlLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
 const sqlIdent = (value: string) => `"${value.replace(/"/g, '""')}"`;
 
-function checkDatabaseName(database: string): void {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) {
-    throw new Error(
-      `database name '${database}' must be a lower-case SQL identifier (stackport:database.name)`,
-    );
-  }
-}
-
 /**
  * The bootstrap SQL. Run with `psql -v ON_ERROR_STOP=1 --single-transaction` and one `-v <role>_password=…` per
  * role: passwords never appear in this text (it is uploaded into a container and shown in plans).
@@ -82,7 +75,7 @@ function passwordStatements(roles: string[], managedServer: boolean): string {
 }
 
 export function renderBootstrapSql(opts: BootstrapSqlOptions): string {
-  checkDatabaseName(opts.database);
+  assertSqlIdentifier(opts.database, "database name");
   const db = sqlIdent(opts.database);
   const roles = bootstrapRoles(opts.monitoringUser);
 

@@ -1,35 +1,63 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ConfigError, type ResolvedDatabase, type Safety } from "../../src/config";
-import type { DockerPlacement } from "../targets/docker";
-import { type Transform, transformed } from "../shared/component";
+import { type StatefulSafety, type Transform, transformed } from "../shared/component";
 import {
+  type HostBinding,
   attachNetworks,
   containerName,
+  healthProbe,
   oneShotJob,
   publishedPorts,
   pullImage,
   statefulVolume,
-  healthProbe,
 } from "../shared/docker";
+import { assertValidArgs } from "../shared/errors";
 import { dockerLabels } from "../shared/labels";
-import { libpqEnv, renderAdminJobScript } from "./adminJob";
+import type { DockerPlacement } from "../shared/placement";
+import { type AdminJobArgs, libpqEnv, renderAdminJobScript } from "../shared/adminJob";
 import { MONITORING_ROLE, bootstrapRoles, passwordEnv, renderBootstrapScript } from "./bootstrapSql";
 import { DATABASE_ROLES, type DatabaseConnection, type DatabaseRole, type RoleConnection } from "./contract";
+import {
+  DATABASE_HOST,
+  DATABASE_PORT,
+  DOCKER_DATABASE_DEFAULTS,
+  SUPERUSER,
+  dataMountPath,
+  postgresMajor,
+  validateDockerDatabaseArgs,
+} from "./settings";
 
 export interface DockerDatabaseArgs {
-  /** The resolved `stackport:database` settings. Changing `image` or `name` replaces the server container. */
-  config: ResolvedDatabase;
-  /** Where the containers run. */
+  /** The Docker target the containers run on (`DockerTarget.placement`). */
   placement: DockerPlacement;
-  /** Protect/retain settings for the data volume. */
-  safety: Safety;
   /**
-   * Run `config.migrations` here. Only the side that serves runs them: during a cutover the other side receives a
-   * copy of the serving one. @default true
+   * PostgreSQL + PostGIS image. Its tag must start with the PostgreSQL major version: the volume mounts at
+   * `/var/lib/postgresql/data` up to 17 and at `/var/lib/postgresql` from 18. Changing it replaces the server
+   * container (the data volume stays; a major upgrade needs a dump and restore).
+   * @default "postgis/postgis:17-3.5"
    */
-  runMigrations?: boolean;
+  image?: string;
+  /** The application database, created and bootstrapped. Changing it replaces the server container. @default "platform" */
+  database?: string;
+  /** Publish PostgreSQL on the Docker host. @default not published (backend network only) */
+  publish?: HostBinding;
+  /** Create a `monitoring` role with `pg_monitor`. @default false */
+  monitoringUser?: boolean;
+  /** Memory limit of the server, in MB. @default 2048 */
+  memoryMb?: number;
+  /** `shm_size` of the container, in MB (parallel queries need more than Docker's 64). @default 256 */
+  shmSizeMb?: number;
+  /**
+   * Schema migrations (Alembic, drizzle-kit, Flyway…): a one-shot job as `db_admin` after the bootstrap, re-run when
+   * its image or command change. Every role's connection waits for it, so consumers start on the migrated schema.
+   * The job gets `DATABASE_URL` and the libpq variables; its image needs `/bin/sh`.
+   * @default none
+   * @example { image: "ghcr.io/example/api:1.4.2", command: ["alembic", "upgrade", "head"] }
+   */
+  migrations?: AdminJobArgs;
+  /** `protect` / `retainOnDelete` of the data volume. @default { protect: true, retainOnDelete: true } */
+  safety?: StatefulSafety;
   /** Per-child escape hatches. @default none */
   transform?: {
     volume?: Transform<docker.VolumeArgs>;
@@ -39,44 +67,15 @@ export interface DockerDatabaseArgs {
   };
 }
 
-/** The DNS name of the database server on the backend network. */
-export const DATABASE_HOST = "database";
-export const DATABASE_PORT = 5432;
-export const SUPERUSER = "postgres";
-
-/**
- * The image's PostgreSQL major version, from its tag (`postgis/postgis:17-3.5` → 17).
- * @throws ConfigError naming `stackport:database.image` when the tag does not start with a major version
- */
-export function postgresMajor(image: string): number {
-  const ref = image.split("@")[0]!;
-  const lastSlash = ref.lastIndexOf("/");
-  const colon = ref.lastIndexOf(":");
-  const tag = colon > lastSlash ? ref.slice(colon + 1) : "";
-  const match = /^(\d+)(?:[.-]|$)/.exec(tag);
-  const major = match ? Number(match[1]) : NaN;
-  if (!(major >= 9 && major < 100)) {
-    throw new ConfigError([
-      {
-        key: "stackport:database.image",
-        message: `cannot tell the PostgreSQL major version from '${image}'; use a tag that starts with it (e.g. postgis/postgis:17-3.5)`,
-      },
-    ]);
-  }
-  return major;
-}
-
-/** Where the data volume mounts: images for PostgreSQL 18+ keep versioned data dirs under /var/lib/postgresql. */
-export function dataMountPath(major: number): string {
-  return major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data";
-}
-
 /**
  * PostgreSQL + PostGIS on Docker: the server on a protected named volume, generated passwords for the superuser and
  * each seed-002 role, a one-shot bootstrap job (extensions, schemas, least-privilege roles, readiness check) that
  * re-runs whenever its script or a password changes, and the optional migrations job after it. Every role's
  * connection resolves only once both succeeded, so its consumers start on the migrated schema. Not published on
- * the host unless configured.
+ * the host unless asked for.
+ * @example
+ * const db = new DockerDatabase("database", { placement: target.placement, database: "geo" });
+ * // db.connection.roles.app_writer.url: postgresql://app_writer:…@database:5432/geo (secret)
  */
 export class DockerDatabase extends pulumi.ComponentResource {
   readonly connection: DatabaseConnection;
@@ -95,9 +94,22 @@ export class DockerDatabase extends pulumi.ComponentResource {
 
   constructor(name: string, args: DockerDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before super(): bad input must fail before anything is registered.
-    const mountPath = dataMountPath(postgresMajor(args.config.image));
-    super("stackport:docker:Database", name, { config: args.config }, opts);
-    const { config, placement, safety, transform } = args;
+    assertValidArgs(`stackport:docker:Database '${name}'`, validateDockerDatabaseArgs(args));
+    const d = DOCKER_DATABASE_DEFAULTS;
+    const config = {
+      image: args.image ?? d.image,
+      database: args.database ?? d.database,
+      ...(args.publish && { publish: args.publish }),
+      monitoringUser: args.monitoringUser ?? false,
+      memoryMb: args.memoryMb ?? d.memoryMb,
+      shmSizeMb: args.shmSizeMb ?? d.shmSizeMb,
+      ...(args.migrations && { migrations: args.migrations }),
+      safety: args.safety ?? { protect: true, retainOnDelete: true },
+    };
+    const mountPath = dataMountPath(postgresMajor(config.image)!);
+    super("stackport:docker:Database", name, config, opts);
+    const { placement, transform } = args;
+    const { safety } = config;
     const provider = placement.provider;
 
     const image = pullImage(`${name}-image`, config.image, this, placement);
@@ -128,16 +140,19 @@ export class DockerDatabase extends pulumi.ComponentResource {
         envs: [
           `POSTGRES_USER=${SUPERUSER}`,
           pulumi.interpolate`POSTGRES_PASSWORD=${superuserPassword.result}`,
-          `POSTGRES_DB=${config.name}`,
+          `POSTGRES_DB=${config.database}`,
         ],
         volumes: [{ volumeName: volume.name, containerPath: mountPath }],
         networksAdvanced: attachNetworks(placement, DATABASE_HOST),
         ports: publishedPorts(DATABASE_PORT, config.publish),
         // Over TCP: on first start the image runs a socket-only temporary server for its init scripts, which a
         // socket check would report as ready.
-        healthcheck: healthProbe(["CMD-SHELL", `pg_isready -h 127.0.0.1 -U ${SUPERUSER} -d ${config.name}`], {
-          startPeriod: "30s",
-        }),
+        healthcheck: healthProbe(
+          ["CMD-SHELL", `pg_isready -h 127.0.0.1 -U ${SUPERUSER} -d ${config.database}`],
+          {
+            startPeriod: "30s",
+          },
+        ),
         wait: true,
         // First start runs initdb and the PostGIS init scripts.
         waitTimeout: 180,
@@ -159,13 +174,13 @@ export class DockerDatabase extends pulumi.ComponentResource {
       placement,
       // The server image ships psql and pg_isready.
       image: image.imageId,
-      script: renderBootstrapScript({ database: config.name, monitoringUser: config.monitoringUser }),
+      script: renderBootstrapScript({ database: config.database, monitoringUser: config.monitoringUser }),
       envs: [
         `PGHOST=${DATABASE_HOST}`,
         `PGPORT=${DATABASE_PORT}`,
         `PGUSER=${SUPERUSER}`,
         pulumi.interpolate`PGPASSWORD=${superuserPassword.result}`,
-        `PGDATABASE=${config.name}`,
+        `PGDATABASE=${config.database}`,
         ...roles.map((role) => pulumi.interpolate`${passwordEnv(role)}=${passwords[role]!.result}`),
       ],
       purpose: "database bootstrap",
@@ -180,19 +195,18 @@ export class DockerDatabase extends pulumi.ComponentResource {
       return {
         host: pulumi.output(DATABASE_HOST),
         port: pulumi.output(DATABASE_PORT),
-        database: pulumi.output(config.name),
+        database: pulumi.output(config.database),
         user,
         password: pulumi.secret(pw),
         url: pulumi.secret(
-          pulumi.interpolate`postgresql://${user}:${pw}@${DATABASE_HOST}:${DATABASE_PORT}/${config.name}`,
+          pulumi.interpolate`postgresql://${user}:${pw}@${DATABASE_HOST}:${DATABASE_PORT}/${config.database}`,
         ),
       };
     };
 
     const migrations =
-      config.migrations && args.runMigrations !== false
-        ? this.migrations(name, config.migrations, roleConnection("db_admin", succeeded), bootstrap, args)
-        : undefined;
+      config.migrations &&
+      this.migrations(name, config.migrations, roleConnection("db_admin", succeeded), bootstrap, args);
     // A failed migration rejects every role's connection: its consumers never start, and the update fails on the
     // stack outputs, which export each role's URL.
     const ready = migrations ? migrations.succeeded : succeeded;
@@ -216,7 +230,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
     this.registerOutputs({
       host: DATABASE_HOST,
       port: DATABASE_PORT,
-      database: config.name,
+      database: config.database,
       bootstrapSucceeded: succeeded,
     });
   }
@@ -224,7 +238,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
   /** The migrations job: the configured command as `db_admin`, once the bootstrap has made the roles and schemas. */
   private migrations(
     name: string,
-    migrations: NonNullable<ResolvedDatabase["migrations"]>,
+    migrations: AdminJobArgs,
     admin: RoleConnection,
     bootstrap: docker.Container,
     args: DockerDatabaseArgs,
@@ -235,11 +249,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
       role: "migrations",
       placement: args.placement,
       image: image.imageId,
-      script: renderAdminJobScript(
-        migrations.command,
-        "schema migrations",
-        "stackport:database.migrations.command",
-      ),
+      script: renderAdminJobScript(migrations, "schema migrations"),
       envs: libpqEnv(admin),
       purpose: "schema migrations",
       dependsOn: [bootstrap],

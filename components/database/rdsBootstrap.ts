@@ -9,9 +9,8 @@ import * as aws from "../shared/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import type { ResolvedDatabase } from "../../src/config";
-import type { AwsPlacement } from "../targets/awsPlacement";
-import { arnPartition, awsName } from "../targets/aws";
+import type { AwsPlacement } from "../shared/placement";
+import { arnPartition, awsName } from "../targets/awsNetwork";
 import { scriptHeader } from "../shared/shell";
 import { type Transform, transformed } from "../shared/component";
 import { type BootstrapSqlOptions, bootstrapRoles, passwordEnv, renderBootstrapScript } from "./bootstrapSql";
@@ -27,8 +26,11 @@ const WAIT_ROUNDS = 3;
  * NOBYPASSRLS`, and `CREATE SCHEMA … AUTHORIZATION db_admin` without being a member of db_admin. Until
  * bootstrapSql.ts has an option for managed servers (see docs/aws.md), the SQL is the Docker tier's unchanged.
  */
-export function rdsBootstrapOptions(config: ResolvedDatabase): BootstrapSqlOptions {
-  return { database: config.name, monitoringUser: config.monitoringUser, managedServer: true };
+export function rdsBootstrapOptions(args: {
+  database: string;
+  monitoringUser: boolean;
+}): BootstrapSqlOptions {
+  return { database: args.database, monitoringUser: args.monitoringUser, managedServer: true };
 }
 
 /**
@@ -91,7 +93,10 @@ export function renderRunTaskScript(): string {
 }
 
 export interface RdsBootstrapArgs {
-  config: ResolvedDatabase;
+  /** The application database. */
+  database: string;
+  /** Create the `monitoring` role too. */
+  monitoringUser: boolean;
   placement: AwsPlacement;
   instance: aws.rds.Instance;
   masterUsername: string;
@@ -125,8 +130,8 @@ export function createRdsBootstrap(
 ): RdsBootstrap {
   const { placement, instance, tags } = args;
   const child = { parent, provider: placement.provider };
-  const script = renderBootstrapScript(rdsBootstrapOptions(args.config));
-  const roles = bootstrapRoles(args.config.monitoringUser);
+  const script = renderBootstrapScript(rdsBootstrapOptions(args));
+  const roles = bootstrapRoles(args.monitoringUser);
 
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
@@ -186,7 +191,7 @@ export function createRdsBootstrap(
       environment: [
         { name: "PGHOST", value: instance.address },
         { name: "PGPORT", value: "5432" },
-        { name: "PGDATABASE", value: args.config.name },
+        { name: "PGDATABASE", value: args.database },
         { name: "PGUSER", value: args.masterUsername },
         // rds.force_ssl is on; the image has no RDS CA bundle, so verify-full is not possible here.
         { name: "PGSSLMODE", value: "require" },

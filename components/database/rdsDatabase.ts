@@ -2,30 +2,58 @@ import * as aws from "../shared/aws";
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Environment, ResolvedDatabase, Safety } from "../../src/config";
-import type { AwsDatabaseSettings } from "../../src/config/tiers/aws";
-import type { AwsPlacement } from "../targets/awsPlacement";
-import { awsName } from "../targets/aws";
-import { type Transform, statefulOptions, transformed } from "../shared/component";
+import { type StatefulSafety, type Transform, statefulOptions, transformed } from "../shared/component";
+import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";
+import type { AwsPlacement } from "../shared/placement";
+import { awsName } from "../targets/awsNetwork";
+import type { DatabaseAlarmInputs } from "../observability/contract";
 import { MONITORING_ROLE, bootstrapRoles } from "./bootstrapSql";
 import { DATABASE_ROLES, type DatabaseConnection, type DatabaseRole, type RoleConnection } from "./contract";
 import { type RdsBootstrap, createRdsBootstrap } from "./rdsBootstrap";
+import {
+  DEFAULT_DATABASE,
+  DEFAULT_POSTGIS_IMAGE,
+  RDS_DATABASE_DEFAULTS,
+  engineMajor,
+  validateRdsDatabaseArgs,
+} from "./settings";
 
 export interface RdsDatabaseArgs {
-  /** The resolved `stackport:database` settings (`name` is the database; `image` runs the bootstrap's psql). */
-  config: ResolvedDatabase;
-  /** `stackport:database.aws`. Changing `engineVersion`'s major replaces the parameter group (an in-place upgrade). */
-  aws: AwsDatabaseSettings;
+  /** The AWS target: the instance goes into its private subnets behind its `database` security group. */
   placement: AwsPlacement;
-  /** Protect/retain settings for the instance. */
-  safety: Safety;
-  /** Outside `local`: deletion protection and a final snapshot. */
-  environment: Environment;
-  /** Retention of the bootstrap task's log group. @default 30 */
+  /** The application database, created and bootstrapped. Changing it replaces the instance. @default "platform" */
+  database?: string;
+  /** A major (`17`, minor upgrades automatic) or `major.minor`. A major change upgrades in place. @default "17" */
+  engineVersion?: string;
+  /** @default "db.t4g.medium" */
+  instanceClass?: string;
+  /** @default 20 */
+  allocatedStorageGb?: number;
+  /** Storage autoscaling ceiling, at least `allocatedStorageGb`. @default 100 */
+  maxAllocatedStorageGb?: number;
+  /** A standby in a second AZ with automatic failover. @default false */
+  multiAz?: boolean;
+  /** Days of automated backups, 0 to 35 (0 turns them off). @default 7 */
+  backupRetentionDays?: number;
+  /** Performance Insights, 7 days (the free tier). @default false */
+  performanceInsights?: boolean;
+  /** Create a `monitoring` role with `pg_monitor`. @default false */
+  monitoringUser?: boolean;
+  /**
+   * A throwaway database (experiments, CI): no deletion protection, no final snapshot, automated backups deleted
+   * with the instance, role secrets deleted at once. Keep it off wherever the data matters.
+   * @default false
+   */
+  disposable?: boolean;
+  /** The image whose `psql` runs the bootstrap task. @default "postgis/postgis:17-3.5" */
+  clientImage?: string;
+  /** Retention of the bootstrap task's log group, in days. @default 30 */
   logRetentionDays?: number;
-  /** The role the target's provider assumes (`stackport:targets.<name>.assumeRoleArn`), for the bootstrap's CLI calls. */
+  /** The role the target's provider assumes, for the bootstrap's AWS CLI calls. @default the caller's credentials */
   assumeRoleArn?: string;
+  /** `protect` / `retainOnDelete` of the instance. @default { protect: true, retainOnDelete: true } */
+  safety?: StatefulSafety;
   /** Per-child escape hatches. @default none */
   transform?: {
     parameterGroup?: Transform<aws.rds.ParameterGroupArgs>;
@@ -42,10 +70,11 @@ export const MASTER_USERNAME = "stackport_master";
 /**
  * PostgreSQL on RDS, exposing the same `DatabaseConnection` as the PostGIS container. In private subnets behind the
  * `database` security group (5432 from the services group only); encrypted; `rds.force_ssl`; slow queries logged;
- * multi-AZ and 7-day backups by default in production; deletion protection and a final snapshot outside `local`;
- * the master password managed by RDS in Secrets Manager (never in state). Role passwords come from
- * `@pulumi/random` and are stored in Secrets Manager for tasks to inject; the bootstrap SQL is the Docker tier's,
- * run by a one-off ECS task (see rdsBootstrap.ts).
+ * deletion protection and a final snapshot unless `disposable`; the master password managed by RDS in Secrets
+ * Manager (never in state). Role passwords come from `@pulumi/random` and are stored in Secrets Manager for tasks
+ * to inject; the bootstrap SQL is the Docker tier's, run by a one-off ECS task (see rdsBootstrap.ts).
+ * @example
+ * const db = new RdsDatabase("database", { placement: cloud.placement, multiAz: true, instanceClass: "db.m7g.large" });
  */
 export class RdsDatabase extends pulumi.ComponentResource {
   readonly connection: DatabaseConnection;
@@ -53,12 +82,8 @@ export class RdsDatabase extends pulumi.ComponentResource {
   readonly monitoring?: RoleConnection;
   /** Secret ARN per role: inject `${arn}:password::` into task definitions instead of plain-text passwords. */
   readonly roleSecretArns: Record<string, pulumi.Output<string>>;
-  /** What the CloudWatch alarms need. */
-  readonly metrics: {
-    instanceIdentifier: pulumi.Output<string>;
-    allocatedStorageGb: number;
-    instanceClass: string;
-  };
+  /** What the CloudWatch alarms need (`CloudWatchObservability`'s `database`). */
+  readonly metrics: DatabaseAlarmInputs;
   readonly nodes: {
     subnetGroup: aws.rds.SubnetGroup;
     parameterGroup: aws.rds.ParameterGroup;
@@ -70,11 +95,29 @@ export class RdsDatabase extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: RdsDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("stackport:aws:Database", name, { config: args.config, aws: args.aws }, opts);
-    const { config, aws: settings, placement, safety, environment, transform } = args;
+    assertValidArgs(`stackport:aws:Database '${name}'`, validateRdsDatabaseArgs(args));
+    const d = RDS_DATABASE_DEFAULTS;
+    const config = {
+      database: args.database ?? DEFAULT_DATABASE,
+      engineVersion: args.engineVersion ?? d.engineVersion,
+      instanceClass: args.instanceClass ?? d.instanceClass,
+      allocatedStorageGb: args.allocatedStorageGb ?? d.allocatedStorageGb,
+      maxAllocatedStorageGb: args.maxAllocatedStorageGb ?? d.maxAllocatedStorageGb,
+      multiAz: args.multiAz ?? d.multiAz,
+      backupRetentionDays: args.backupRetentionDays ?? d.backupRetentionDays,
+      performanceInsights: args.performanceInsights ?? d.performanceInsights,
+      monitoringUser: args.monitoringUser ?? false,
+      disposable: args.disposable ?? false,
+      clientImage: args.clientImage ?? DEFAULT_POSTGIS_IMAGE,
+      safety: args.safety ?? { protect: true, retainOnDelete: true },
+    };
+    super("stackport:aws:Database", name, config, opts);
+    const { placement, transform } = args;
+    const { safety } = config;
     const child = { parent: this, provider: placement.provider };
     const tags = standardLabels("database");
-    const local = environment === "local";
+    const local = config.disposable;
+    const major = engineMajor(config.engineVersion);
     const identifier = awsName(["database"]);
 
     const subnetGroup = new aws.rds.SubnetGroup(
@@ -86,8 +129,8 @@ export class RdsDatabase extends pulumi.ComponentResource {
     const [pgArgs, pgOpts] = transformed<aws.rds.ParameterGroupArgs>(
       transform?.parameterGroup,
       {
-        family: `postgres${settings.major}`,
-        description: `stackport database parameters (PostgreSQL ${settings.major})`,
+        family: `postgres${major}`,
+        description: `stackport database parameters (PostgreSQL ${major})`,
         parameters: [
           { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
           { name: "log_min_duration_statement", value: "500", applyMethod: "immediate" },
@@ -117,16 +160,16 @@ export class RdsDatabase extends pulumi.ComponentResource {
       {
         identifier,
         engine: "postgres",
-        engineVersion: settings.engineVersion,
+        engineVersion: config.engineVersion,
         autoMinorVersionUpgrade: true,
         // Stay on community support: extended support is billed per vCPU-hour once a major reaches end of life.
         engineLifecycleSupport: "open-source-rds-extended-support-disabled",
-        instanceClass: settings.instanceClass,
-        allocatedStorage: settings.allocatedStorageGb,
-        maxAllocatedStorage: settings.maxAllocatedStorageGb,
+        instanceClass: config.instanceClass,
+        allocatedStorage: config.allocatedStorageGb,
+        maxAllocatedStorage: config.maxAllocatedStorageGb,
         storageType: "gp3",
         storageEncrypted: true,
-        dbName: config.name,
+        dbName: config.database,
         username: MASTER_USERNAME,
         manageMasterUserPassword: true,
         port: RDS_PORT,
@@ -134,8 +177,8 @@ export class RdsDatabase extends pulumi.ComponentResource {
         parameterGroupName: parameterGroup.name,
         vpcSecurityGroupIds: [placement.securityGroups.database],
         publiclyAccessible: false,
-        multiAz: settings.multiAz,
-        backupRetentionPeriod: settings.backupRetentionDays,
+        multiAz: config.multiAz,
+        backupRetentionPeriod: config.backupRetentionDays,
         deletionProtection: !local,
         skipFinalSnapshot: local,
         // Stable, so the snapshot is easy to find; a second destroy after a restore needs it renamed (transform).
@@ -144,8 +187,8 @@ export class RdsDatabase extends pulumi.ComponentResource {
         deleteAutomatedBackups: local,
         copyTagsToSnapshot: true,
         enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
-        performanceInsightsEnabled: settings.performanceInsights,
-        ...(settings.performanceInsights && { performanceInsightsRetentionPeriod: 7 }),
+        performanceInsightsEnabled: config.performanceInsights,
+        ...(config.performanceInsights && { performanceInsightsRetentionPeriod: 7 }),
         tags,
       },
       statefulOptions(this, safety, { provider: placement.provider }),
@@ -186,7 +229,7 @@ export class RdsDatabase extends pulumi.ComponentResource {
                 password: password.result,
                 host: instance.address,
                 port: RDS_PORT,
-                dbname: config.name,
+                dbname: config.database,
                 engine: "postgres",
               }),
             ),
@@ -199,12 +242,13 @@ export class RdsDatabase extends pulumi.ComponentResource {
     }
 
     const bootstrap = createRdsBootstrap(`${name}-bootstrap`, this, {
-      config,
+      database: config.database,
+      monitoringUser: config.monitoringUser,
       placement,
       instance,
       masterUsername: MASTER_USERNAME,
       roleSecrets: secrets,
-      image: config.image,
+      image: config.clientImage,
       logRetentionDays: args.logRetentionDays ?? 30,
       ...(args.assumeRoleArn && { assumeRoleArn: args.assumeRoleArn }),
       tags,
@@ -223,11 +267,11 @@ export class RdsDatabase extends pulumi.ComponentResource {
       return {
         host: instance.address,
         port: pulumi.output(RDS_PORT),
-        database: pulumi.output(config.name),
+        database: pulumi.output(config.database),
         user,
         password: pulumi.secret(pw),
         url: pulumi.secret(
-          pulumi.interpolate`postgresql://${user}:${pw}@${instance.address}:${RDS_PORT}/${config.name}?sslmode=require`,
+          pulumi.interpolate`postgresql://${user}:${pw}@${instance.address}:${RDS_PORT}/${config.database}?sslmode=require`,
         ),
       };
     };
@@ -244,8 +288,8 @@ export class RdsDatabase extends pulumi.ComponentResource {
     this.roleSecretArns = Object.fromEntries(roles.map((r) => [r, secrets[r]!.arn]));
     this.metrics = {
       instanceIdentifier: instance.identifier,
-      allocatedStorageGb: settings.allocatedStorageGb,
-      instanceClass: settings.instanceClass,
+      allocatedStorageGb: config.allocatedStorageGb,
+      instanceClass: config.instanceClass,
     };
     this.connection = {
       roles: Object.fromEntries(DATABASE_ROLES.map((role) => [role, roleConnection(role)])) as Record<
@@ -254,6 +298,6 @@ export class RdsDatabase extends pulumi.ComponentResource {
       >,
     };
     if (config.monitoringUser) this.monitoring = roleConnection(MONITORING_ROLE);
-    this.registerOutputs({ host: instance.address, port: RDS_PORT, database: config.name, identifier });
+    this.registerOutputs({ host: instance.address, port: RDS_PORT, database: config.database, identifier });
   }
 }

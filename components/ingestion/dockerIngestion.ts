@@ -10,7 +10,7 @@ import {
   type ServiceConfig,
   replicaAlias,
 } from "../../src/config/tiers/ingestion";
-import type { DockerPlacement } from "../targets/docker";
+import type { DockerPlacement } from "../shared/placement";
 import type { DatabaseConnection } from "../database/contract";
 import { type Transform, transformed } from "../shared/component";
 import { attachNetworks, containerName, pullImage, statefulVolume, healthProbe } from "../shared/docker";

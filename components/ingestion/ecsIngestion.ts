@@ -12,13 +12,13 @@ import {
 } from "../../src/config/tiers/awsServices";
 import { BROKER_PORT, type BrokerConfig, type ServiceConfig } from "../../src/config/tiers/ingestion";
 import { awsName } from "../targets/aws";
-import type { AwsPlacement } from "../targets/awsPlacement";
+import type { AwsPlacement } from "../shared/placement";
 import { standardLabels } from "../shared/labels";
 import type { z } from "zod";
 import type { DatabaseConnection } from "../database/contract";
-import type { AlarmSpec } from "../observability/alarms";
+import type { AlarmSpec } from "../observability/contract";
 import type { StorageConnection } from "../storage/contract";
-import { bucketArn } from "../storage/s3Storage";
+import { bucketArn } from "../storage/contract";
 import {
   type AttachedTargetGroup,
   FargateService,

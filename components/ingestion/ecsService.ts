@@ -3,12 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../src/config/errors";
 import type { ResolvedAwsService } from "../../src/config/tiers/awsServices";
 import { arnPartition, awsName } from "../targets/aws";
-import type { AwsPlacement } from "../targets/awsPlacement";
+import type { AwsPlacement } from "../shared/placement";
 import { type Transform, transformed } from "../shared/component";
 import { standardLabels } from "../shared/labels";
 import { physicalName } from "../shared/naming";
-import { type AlarmSpec, type ServiceAlarmInputs, serviceAlarmSpecs } from "../observability/alarms";
-import { type BucketGrant, bucketAccessPolicy } from "../storage/s3Storage";
+import { type AlarmSpec, type ServiceAlarmInputs, serviceAlarmSpecs } from "../observability/contract";
+import { type BucketGrant, bucketAccessPolicy } from "../storage/contract";
 import {
   type SecretRef,
   assumeRolePolicy,

@@ -1,11 +1,12 @@
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsObservabilitySettings } from "../../src/config/tiers/aws";
-import type { AwsPlacement } from "../targets/awsPlacement";
+import type { AwsPlacement } from "../shared/placement";
 import { awsName } from "../targets/aws";
 import { type Transform, transformed } from "../shared/component";
 import { standardLabels } from "../shared/labels";
-import { type AlarmSpec, type DatabaseAlarmInputs, alarmSpecs } from "./alarms";
+import { alarmSpecs } from "./alarms";
+import type { AlarmSpec, DatabaseAlarmInputs } from "./contract";
 import { renderDashboard } from "./dashboard";
 
 export interface CloudWatchObservabilityArgs {

@@ -2,7 +2,7 @@
  * The CloudWatch dashboard body, rendered from resolved alarm specs: one time-series widget per alarm, showing the
  * alarm's metric with its threshold as a horizontal annotation. Pure, so the JSON is tested without Pulumi.
  */
-import type { AlarmSpec } from "./alarms";
+import type { AlarmSpec } from "./contract";
 
 const WIDGET_WIDTH = 12;
 const WIDGET_HEIGHT = 6;

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Safety } from "../../src/config";
 import { OBSERVABILITY_SERVICES, type ResolvedObservability } from "../../src/config/tiers/observability";
-import type { DockerPlacement } from "../targets/docker";
+import type { DockerPlacement } from "../shared/placement";
 import { type Transform, transformed } from "../shared/component";
 import {
   attachNetworks,

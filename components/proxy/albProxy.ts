@@ -2,7 +2,7 @@ import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../src/config/schema";
 import type { AwsProxyConfig } from "../../src/config/tiers/awsServices";
-import type { AwsPlacement } from "../targets/awsPlacement";
+import type { AwsPlacement } from "../shared/placement";
 import { type Transform, transformed } from "../shared/component";
 import { standardLabels } from "../shared/labels";
 import {

@@ -7,3 +7,16 @@ export interface ProxyEndpoint {
   /** Generated basic-auth passwords by user name (secrets). */
   basicAuthPasswords: Record<string, pulumi.Output<string>>;
 }
+
+/**
+ * A service another tier exposes to the proxy, by the name routes use in `to:`: reachable as `host:port` on the
+ * target's backend network (Docker) or as an ECS service (AWS, where `host` is unused).
+ */
+export interface Upstream {
+  /** The tier that exposes it (`storage`, `ingestion`…): proxy and upstream must share a target. */
+  tier: string;
+  host: string;
+  port: number;
+  /** Path the proxy health-checks, if the service has one. */
+  healthPath?: string;
+}

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { ResolvedProxy, Safety, Upstream } from "../../src/config";
-import type { DockerPlacement } from "../targets/docker";
+import type { DockerPlacement } from "../shared/placement";
 import { type Transform, transformed } from "../shared/component";
 import {
   attachNetworks,

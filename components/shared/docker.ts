@@ -4,7 +4,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { DockerPlacement } from "../targets/docker";
+import type { DockerPlacement } from "./placement";
 import { lastPassHealthcheck } from "./shell";
 import { NOT_STATEFUL_LABEL, dockerLabels } from "./labels";
 import { physicalName } from "./naming";

@@ -14,3 +14,24 @@ export const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-
 
 /** A URL path prefix like `/tiles`. */
 export const URL_PATH = /^\/[A-Za-z0-9._~/-]*$/;
+
+/** A lower-case SQL identifier (a database, role or schema name): safe unquoted in SQL and in shell globs. */
+export const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * The number an image's tag starts with (`postgis/postgis:17-3.5` → 17, `postgres:18@sha256:…` → 18), if it has
+ * one: the major version most database images lead their tags with.
+ */
+export function imageTagMajor(image: string): number | undefined {
+  const ref = image.split("@")[0]!;
+  const lastSlash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  const tag = colon > lastSlash ? ref.slice(colon + 1) : "";
+  const match = /^(\d+)(?:[.-]|$)/.exec(tag);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Throws unless `value` is a lower-case SQL identifier: renderers write it into SQL and shell text. */
+export function assertSqlIdentifier(value: string, what: string): void {
+  if (!SQL_IDENTIFIER.test(value)) throw new Error(`${what} '${value}' must be a lower-case SQL identifier`);
+}

@@ -1,11 +1,11 @@
 import { scriptHeader, shQuote } from "../shared/shell";
-import type { BucketConfig } from "../../src/config";
+import type { Bucket } from "./settings";
 
 /** The `mc` alias the bootstrap script talks to; its URL (with credentials) comes from `MC_HOST_<alias>`. */
 export const MC_ALIAS = "storage";
 
 /** S3 lifecycle JSON for one bucket, or undefined when it has no expiry rules. */
-export function lifecycleDocument(bucket: BucketConfig): string | undefined {
+export function lifecycleDocument(bucket: Bucket): string | undefined {
   const rules: Record<string, unknown>[] = [];
   if (bucket.expireAfterDays) {
     rules.push({
@@ -39,7 +39,7 @@ export const STORAGE_READY_TIMEOUT_SECONDS = 60;
  * `cmd/ready-main.go`), so it runs in the background and is stopped at the deadline, its last line reported.
  */
 export function renderBucketScript(
-  buckets: Record<string, BucketConfig>,
+  buckets: Record<string, Bucket>,
   opts: { readyTimeoutSeconds?: number } = {},
 ): string {
   const timeout = opts.readyTimeoutSeconds ?? STORAGE_READY_TIMEOUT_SECONDS;

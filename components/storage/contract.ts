@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { arnPartition } from "../targets/awsNetwork";
 
 /**
  * How consumers reach object storage, whichever backend made it (MinIO on Docker, S3 on AWS).
@@ -66,4 +67,59 @@ export function mcHost(
       .all([c.endpoint, c.accessKeyId, c.secretAccessKey])
       .apply(([endpoint, key, secret]) => mcHostUrl(endpoint, key, secret, owner)),
   );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// On AWS, consumers reach S3 with a role scoped to the buckets they declare, never with keys.
+
+/** A bucket's ARN, from its name: no lookup needed. */
+export const bucketArn = (region: string, name: string) => `arn:${arnPartition(region)}:s3:::${name}`;
+
+/** One statement of an IAM or bucket policy document. */
+export interface PolicyStatement {
+  Sid: string;
+  Effect: "Allow" | "Deny";
+  Principal?: unknown;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string>>;
+}
+
+/** One bucket a service declares, and how it uses it. */
+export interface BucketGrant {
+  arn: string;
+  access: "read" | "readwrite";
+}
+
+/**
+ * The IAM policy document a service (task role) needs for the buckets it declares, and nothing else: list and get
+ * on every declared bucket, put/delete only on the `readwrite` ones. Never bucket-level configuration.
+ */
+export function bucketAccessPolicy(grants: BucketGrant[]) {
+  if (grants.length === 0) throw new Error("bucketAccessPolicy needs at least one bucket");
+  const sorted = [...grants].sort((a, b) => a.arn.localeCompare(b.arn));
+  const writable = sorted.filter((g) => g.access === "readwrite");
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "ListDeclaredBuckets",
+      Effect: "Allow",
+      Action: ["s3:GetBucketLocation", "s3:ListBucket"],
+      Resource: sorted.map((g) => g.arn),
+    },
+    {
+      Sid: "ReadObjects",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:GetObjectVersion"],
+      Resource: sorted.map((g) => `${g.arn}/*`),
+    },
+  ];
+  if (writable.length > 0) {
+    statements.push({
+      Sid: "WriteObjects",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+      Resource: writable.map((g) => `${g.arn}/*`),
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
 }

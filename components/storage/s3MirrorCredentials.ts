@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsPlacement } from "../targets/awsPlacement";
+import type { AwsPlacement } from "../shared/placement";
 import { iam } from "../shared/aws";
 import { physicalName } from "../shared/naming";
-import { bucketAccessPolicy } from "./s3Storage";
+import { bucketAccessPolicy } from "./contract";
 
 export interface S3MirrorCredentialsArgs {
   placement: AwsPlacement;

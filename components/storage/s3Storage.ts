@@ -1,23 +1,36 @@
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import type { ResolvedStorage, Safety } from "../../src/config";
-import type { AwsStorageSettings } from "../../src/config/tiers/aws";
-import type { AwsPlacement } from "../targets/awsPlacement";
-import { arnPartition, awsDnsSuffix } from "../targets/aws";
-import { type Transform, statefulOptions, transformed } from "../shared/component";
+import { type StatefulSafety, type Transform, statefulOptions, transformed } from "../shared/component";
+import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";
 import { physicalName } from "../shared/naming";
-import type { StorageConnection } from "./contract";
+import type { AwsPlacement } from "../shared/placement";
+import { awsDnsSuffix } from "../targets/awsNetwork";
+import { type PolicyStatement, type StorageConnection, bucketArn } from "./contract";
+import { type Bucket, type BucketArgs, normalizeBuckets, validateS3StorageArgs } from "./settings";
 
 export interface S3StorageArgs {
-  /** The resolved `stackport:storage` settings: the same bucket set as on Docker. */
-  config: ResolvedStorage;
-  /** `stackport:storage.aws`. Changing `nameSeed` replaces every bucket. */
-  aws: AwsStorageSettings;
+  /** The AWS target the buckets live in (`AwsTarget.placement`). */
   placement: AwsPlacement;
-  /** Protect/retain settings for the buckets. */
-  safety: Safety;
+  /**
+   * Buckets by stable key; the same settings as the Docker object store. Each gets a globally unique physical name
+   * (see `bucketPhysicalName`).
+   * @default raw, derived (versioned), tiles, logs (expires after 30 days)
+   */
+  buckets?: Record<string, BucketArgs>;
+  /** A customer-managed KMS key for SSE-KMS (with S3 Bucket Keys). @default SSE-S3 (AES256) */
+  kmsKeyArn?: string;
+  /** Let `pulumi destroy` delete buckets that still hold objects. @default false */
+  forceDestroy?: boolean;
+  /**
+   * Extra text mixed into the hash that makes bucket names globally unique. Set it (e.g. to your domain) only if a
+   * name is taken by another AWS account. Changing it renames, and so replaces, every bucket.
+   * @default none
+   */
+  nameSeed?: string;
+  /** `protect` / `retainOnDelete` of the buckets. @default { protect: true, retainOnDelete: true } */
+  safety?: StatefulSafety;
   /** Per-child escape hatches. @default none */
   transform?: {
     bucket?: Transform<aws.s3.BucketArgs>;
@@ -47,56 +60,6 @@ export function bucketPhysicalName(region: string, bucket: string, nameSeed?: st
   const hash = createHash("sha256").update(identity).digest("hex").slice(0, 8);
   // Hashes instead of truncating if the readable part is long: the result stays unique and within S3's 63 chars.
   return physicalName([pulumi.getProject(), pulumi.getStack(), bucket, hash], 63);
-}
-
-export const bucketArn = (region: string, name: string) => `arn:${arnPartition(region)}:s3:::${name}`;
-
-interface PolicyStatement {
-  Sid: string;
-  Effect: "Allow" | "Deny";
-  Principal?: unknown;
-  Action: string | string[];
-  Resource: string | string[];
-  Condition?: Record<string, Record<string, string>>;
-}
-
-/** One bucket a service declares, and how it uses it. */
-export interface BucketGrant {
-  arn: string;
-  access: "read" | "readwrite";
-}
-
-/**
- * The IAM policy document a service (task role) needs for the buckets it declares, and nothing else: list and get
- * on every declared bucket, put/delete only on the `readwrite` ones. Never bucket-level configuration.
- */
-export function bucketAccessPolicy(grants: BucketGrant[]) {
-  if (grants.length === 0) throw new Error("bucketAccessPolicy needs at least one bucket");
-  const sorted = [...grants].sort((a, b) => a.arn.localeCompare(b.arn));
-  const writable = sorted.filter((g) => g.access === "readwrite");
-  const statements: PolicyStatement[] = [
-    {
-      Sid: "ListDeclaredBuckets",
-      Effect: "Allow",
-      Action: ["s3:GetBucketLocation", "s3:ListBucket"],
-      Resource: sorted.map((g) => g.arn),
-    },
-    {
-      Sid: "ReadObjects",
-      Effect: "Allow",
-      Action: ["s3:GetObject", "s3:GetObjectVersion"],
-      Resource: sorted.map((g) => `${g.arn}/*`),
-    },
-  ];
-  if (writable.length > 0) {
-    statements.push({
-      Sid: "WriteObjects",
-      Effect: "Allow",
-      Action: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-      Resource: writable.map((g) => `${g.arn}/*`),
-    });
-  }
-  return { Version: "2012-10-17", Statement: statements };
 }
 
 /**
@@ -129,7 +92,7 @@ export function bucketPolicyDocument(arn: string, opts: { acceptsAlbLogs: boolea
 }
 
 /** Lifecycle rules from the tier config (the same keys as MinIO's), or none. */
-export function lifecycleRules(config: ResolvedStorage["buckets"][string]) {
+export function lifecycleRules(config: Bucket) {
   const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [];
   if (config.expireAfterDays) {
     rules.push({
@@ -180,8 +143,17 @@ export class S3Storage extends pulumi.ComponentResource {
   readonly nodes: { buckets: Record<string, S3BucketNodes> };
 
   constructor(name: string, args: S3StorageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("stackport:aws:ObjectStorage", name, { config: args.config, aws: args.aws }, opts);
-    const { config, placement, safety, transform } = args;
+    assertValidArgs(`stackport:aws:ObjectStorage '${name}'`, validateS3StorageArgs(args));
+    const config = {
+      buckets: normalizeBuckets(args.buckets),
+      ...(args.kmsKeyArn !== undefined && { kmsKeyArn: args.kmsKeyArn }),
+      forceDestroy: args.forceDestroy ?? false,
+      ...(args.nameSeed !== undefined && { nameSeed: args.nameSeed }),
+      safety: args.safety ?? { protect: true, retainOnDelete: true },
+    };
+    super("stackport:aws:ObjectStorage", name, config, opts);
+    const { placement, transform } = args;
+    const { safety } = config;
     const region = placement.region;
     const child = { parent: this, provider: placement.provider };
     const tags = standardLabels("storage");
@@ -189,13 +161,13 @@ export class S3Storage extends pulumi.ComponentResource {
     const buckets: Record<string, S3BucketNodes> = {};
     const names: Record<string, string> = {};
     for (const [key, bucketConfig] of Object.entries(config.buckets)) {
-      const physical = bucketPhysicalName(region, key, args.aws.nameSeed);
+      const physical = bucketPhysicalName(region, key, config.nameSeed);
       names[key] = physical;
       const base = `${name}-${key}`;
 
       const [bucketArgs, bucketOpts] = transformed<aws.s3.BucketArgs>(
         transform?.bucket,
-        { bucket: physical, forceDestroy: args.aws.forceDestroy, tags: { ...tags, "stackport.bucket": key } },
+        { bucket: physical, forceDestroy: config.forceDestroy, tags: { ...tags, "stackport.bucket": key } },
         statefulOptions(this, safety, { provider: placement.provider }),
       );
       const bucket = new aws.s3.Bucket(base, bucketArgs, bucketOpts);
@@ -218,7 +190,7 @@ export class S3Storage extends pulumi.ComponentResource {
         { ...ref, rule: { objectOwnership: "BucketOwnerEnforced" } },
         child,
       );
-      const kms = key !== ACCESS_LOGS_BUCKET ? args.aws.kmsKeyArn : undefined;
+      const kms = key !== ACCESS_LOGS_BUCKET ? config.kmsKeyArn : undefined;
       const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
         `${base}-encryption`,
         {

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Transform, transformed } from "../shared/component";
 import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";
-import type { AwsPlacement } from "./awsPlacement";
+import type { AwsPlacement } from "../shared/placement";
 import {
   AWS_TARGET_DEFAULTS,
   type AwsVpcArgs,

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type Transform, transformed } from "../shared/component";
 import { assertValidArgs } from "../shared/errors";
 import { dockerLabels } from "../shared/labels";
+import type { DockerPlacement } from "../shared/placement";
 import { physicalName } from "../shared/naming";
 import {
   DOCKER_TARGET_DEFAULTS,
@@ -35,21 +36,6 @@ export interface DockerTargetArgs {
     backendNetwork?: Transform<docker.NetworkArgs>;
     hostPreparation?: Transform<command.remote.CommandArgs>;
   };
-}
-
-/**
- * What a tier needs to place containers on a Docker target: the provider to pass to every child, and the names of
- * the two networks. `edge` carries proxied traffic; `backend` is where stateful services live.
- */
-export interface DockerPlacement {
-  targetName: string;
-  provider: docker.Provider;
-  edgeNetwork: pulumi.Output<string>;
-  backendNetwork: pulumi.Output<string>;
-  /** Directory on the Docker host for stackport's files. */
-  dataRoot: string;
-  /** True when the Docker daemon is reached over SSH. */
-  remote: boolean;
 }
 
 /**

@@ -117,13 +117,12 @@ export const dockerInternalNotPublic = resourceRule(
   },
   (props, args, report) => {
     if (args.type === STORAGE_COMPONENT || args.type === DATABASE_COMPONENT) {
-      // The component's own settings: known at preview even when a child's inputs are not.
-      const cfg = props.config ?? {};
+      // The component's own args (its inputs): known at preview even when a child's inputs are not.
       const keys = args.type === STORAGE_COMPONENT ? ["publishApi", "publishConsole"] : ["publish"];
       for (const key of keys) {
-        const p = cfg[key];
+        const p = props[key];
         if (p && typeof p === "object" && isWildcard(p.address)) {
-          report(`config.${key} publishes port ${p.port} on all interfaces (${p.address ?? "0.0.0.0"})`);
+          report(`${key} publishes port ${p.port} on all interfaces (${p.address ?? "0.0.0.0"})`);
         }
       }
       return;

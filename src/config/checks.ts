@@ -10,16 +10,16 @@ import { configKey } from "./keys";
 import { type SourcedRoute, routeSources } from "./routes";
 import type { PublishConfig } from "./schema";
 import type { StackConfig } from "./stack";
-import { awsSettingsIssues } from "./tiers/aws";
 import { resolveAwsService } from "./tiers/awsServices";
 import { checkBackups } from "./tiers/backups";
 import { checkBasemap } from "./tiers/basemap";
 import { CUTOVER_TIERS } from "./tiers/cutover";
 import { checkIngestion } from "./tiers/ingestion";
 import { checkObservability, observabilityBindings, resolveObservability } from "./tiers/observability";
-import { objectMirrorPlan } from "../ops/cutover/objects";
-import { type Cutover, cutoverProblems, placementFor } from "../ops/cutover/phases";
+import { type Cutover, cutoverProblems, objectMirrorPlan, placementFor } from "./phases";
 import { upstreamCatalog } from "./upstreams";
+import { checkStorage, resolveStorage, storageArgIssues } from "./tiers/storage";
+import { checkDatabase, resolveDatabase } from "./tiers/database";
 import { targetKey } from "./tiers/targets";
 import { publishing } from "./publishing";
 
@@ -37,6 +37,9 @@ export type PlacedTier = (typeof PLACED_TIERS)[number];
 export function crossCheck(cfg: StackConfig): ConfigIssue[] {
   const issues = [...targetIssues(cfg), ...placementIssues(cfg), ...sharedTargetIssues(cfg)];
   issues.push(
+    ...checkStorage(cfg),
+    ...checkDatabase(cfg),
+    ...storageArgIssues(cfg),
     ...checkIngestion(cfg),
     ...checkBasemap(cfg),
     ...checkObservability(cfg),
@@ -46,12 +49,6 @@ export function crossCheck(cfg: StackConfig): ConfigIssue[] {
     ...awsIssues(cfg),
     ...cutoverIssues(cfg),
   );
-  if (cfg.database?.publish && isWildcard(cfg.database.publish.address)) {
-    issues.push({
-      key: configKey(["database", "publish", "address"]),
-      message: "the database is never published on all interfaces; use 127.0.0.1 or a specific LAN address",
-    });
-  }
   // A key may be reported by two rules (e.g. a tier check and the route check); say it once.
   const seen = new Set<string>();
   return issues.filter((i) => !seen.has(`${i.key}\n${i.message}`) && seen.add(`${i.key}\n${i.message}`));
@@ -155,11 +152,18 @@ function portClashes(cfg: StackConfig): ConfigIssue[] {
   const add = (path: PropertyKey[], target: string, b: PublishConfig | undefined) => {
     if (b) bindings.push({ key: configKey(path), target, address: b.address, port: b.port });
   };
-  if (cfg.storage && p.storage) {
-    add(["storage", "publishApi", "port"], cfg.storage.on, p.storage.publishApi);
-    add(["storage", "publishConsole", "port"], cfg.storage.on, p.storage.publishConsole);
+  if (cfg.storage) {
+    const storage = resolveStorage(cfg.storage, cfg.environment);
+    add(["storage", "publishApi", "port"], cfg.storage.on, storage.publishApi);
+    add(["storage", "publishConsole", "port"], cfg.storage.on, storage.publishConsole);
   }
-  if (cfg.database && p.database) add(["database", "publish", "port"], cfg.database.on, p.database.publish);
+  if (cfg.database) {
+    add(
+      ["database", "publish", "port"],
+      cfg.database.on,
+      resolveDatabase(cfg.database, cfg.environment).publish,
+    );
+  }
   if (cfg.proxy && p.proxy && kindOf(cfg, "proxy") === "docker") {
     const address = p.proxy.bindAddress;
     add(["proxy", "httpPort"], cfg.proxy.on, { address, port: cfg.proxy.httpPort });
@@ -239,16 +243,6 @@ function routeProblems(cfg: StackConfig): ConfigIssue[] {
 /** AWS-only rules, checked here so they fail before registration (and without loading @pulumi/aws). */
 function awsIssues(cfg: StackConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  issues.push(
-    ...awsSettingsIssues(
-      cfg.environment,
-      {
-        ...(cfg.storage?.aws && { storage: cfg.storage.aws }),
-        ...(cfg.database?.aws && { database: cfg.database.aws }),
-      },
-      configKey,
-    ),
-  );
   const collect = (fn: () => unknown) => {
     try {
       fn();

@@ -2,7 +2,7 @@
  * What a cutover in progress means for the rest of the platform — pure, from resolved config. The phase rules
  * themselves (where a tier runs, who serves, what is copied) are in src/ops/cutover/phases.ts.
  */
-import { type TierPlacement, placementFor } from "../ops/cutover/phases";
+import { type TierPlacement, placementFor } from "./phases";
 import type { ResolvedConfig } from "./resolve";
 import { CUTOVER_TIERS, type CutoverTier } from "./tiers/cutover";
 

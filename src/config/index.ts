@@ -5,3 +5,5 @@ export * from "./stack";
 export * from "./upstreams";
 export * from "./tiers/targets";
 export { loadStackConfig, rawNamespace } from "./load";
+export * from "./tiers/storage";
+export * from "./tiers/database";

@@ -6,29 +6,26 @@ import { z } from "zod";
 import { crossCheck } from "./checks";
 import { ConfigError, type ConfigIssue } from "./errors";
 import { configKey } from "./keys";
-import { type Published, publishing } from "./publishing";
+import { publishing } from "./publishing";
 import { allRoutes } from "./routes";
-import type { DatabaseConfig, Environment, ProxyConfig, RouteConfig, StorageConfig } from "./schema";
+import type { Environment, ProxyConfig, RouteConfig } from "./schema";
 import type { TargetConfig } from "./tiers/targets";
 import { type StackConfig, stackConfigSchema } from "./stack";
-import {
-  type AwsDatabaseSettings,
-  type AwsObservabilitySettings,
-  type AwsStorageSettings,
-  resolveAwsDatabase,
-  resolveAwsObservability,
-  resolveAwsStorage,
-} from "./tiers/aws";
+import { type AwsObservabilitySettings, resolveAwsObservability } from "./tiers/aws";
 import type { AwsProxyConfig } from "./tiers/awsServices";
 import { awsProxySchema } from "./tiers/awsServices";
 import { type ResolvedBackups, resolveBackups } from "./tiers/backups";
+import { type ResolvedStorage, resolveStorage } from "./tiers/storage";
+import { type ResolvedDatabase, resolveDatabase } from "./tiers/database";
 import type { BasemapConfig } from "./tiers/basemap";
 import type { CutoverConfig } from "./tiers/cutover";
 import type { IngestionConfig } from "./tiers/ingestion";
 import { type ResolvedObservability, resolveObservability } from "./tiers/observability";
 
 export { CONFIG_NAMESPACE, configKey } from "./keys";
-export type { Published } from "./publishing";
+export type { Published } from "./schema";
+export type { ResolvedStorage } from "./tiers/storage";
+export type { ResolvedDatabase } from "./tiers/database";
 
 /** Stateful-resource safety, decided once per stack and applied explicitly to each stateful child. */
 export interface Safety {
@@ -36,16 +33,6 @@ export interface Safety {
   retainOnDelete: boolean;
 }
 
-export interface ResolvedStorage extends Omit<StorageConfig, "publishApi" | "publishConsole"> {
-  publishApi: Published;
-  publishConsole: Published;
-  /** Settings used when the tier is on an AWS target. */
-  aws: AwsStorageSettings;
-}
-export interface ResolvedDatabase extends Omit<DatabaseConfig, "publish"> {
-  publish: Published;
-  aws: AwsDatabaseSettings;
-}
 export interface ResolvedProxy extends Omit<ProxyConfig, "bindAddress" | "routes"> {
   bindAddress: string;
   /** The proxy's own routes plus those derived from tiers (routed ingestion services, the basemap). */
@@ -141,16 +128,8 @@ function normalize(cfg: StackConfig): ResolvedConfig {
   const local = cfg.environment === "local";
   const env = cfg.environment;
   const p = publishing(cfg);
-  const storage: ResolvedStorage | undefined = cfg.storage && {
-    ...cfg.storage,
-    ...p.storage!,
-    aws: resolveAwsStorage(cfg.storage.aws),
-  };
-  const database: ResolvedDatabase | undefined = cfg.database && {
-    ...cfg.database,
-    ...p.database!,
-    aws: resolveAwsDatabase(env, cfg.database.aws),
-  };
+  const storage = cfg.storage && resolveStorage(cfg.storage, env);
+  const database = cfg.database && resolveDatabase(cfg.database, env);
   return {
     environment: env,
     targets: cfg.targets,

@@ -73,80 +73,21 @@ export const publishSchema = z.strictObject({
 });
 export type PublishConfig = z.infer<typeof publishSchema>;
 
-const bucketSchema = z.strictObject({
-  versioning: z.boolean().default(true),
-  /** Delete objects this many days after creation. */
-  expireAfterDays: z.number().int().min(1).max(3650).optional(),
-  /** Delete non-current versions this many days after they were replaced. */
-  noncurrentExpireAfterDays: z.number().int().min(1).max(3650).optional(),
-});
-export type BucketConfig = z.infer<typeof bucketSchema>;
+/** A port to publish on the host, or `false` for never; absent for the environment's default. */
+export const publishOrOff = z.union([publishSchema, z.literal(false)]).optional();
 
-/** S3 bucket naming rules (3–63 chars, lower-case, digits, '-'); the key is the bucket's stable name. */
-const bucketName = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
-    "must be 3-63 lower-case letters, digits or '-' (S3 bucket rules)",
-  );
+/** A host binding, or undefined when the port is not published. */
+export type Published = PublishConfig | undefined;
 
-export const DEFAULT_BUCKETS: Record<string, z.input<typeof bucketSchema>> = {
-  raw: { versioning: true },
-  derived: { versioning: true },
-  tiles: { versioning: false },
-  logs: { versioning: false, expireAfterDays: 30 },
-};
-
-export const storageSchema = z.strictObject({
-  on: keyName,
-  /** S3-compatible server image (MinIO by default; the frozen quay.io build, see docs). */
-  image: pinnedImage.default("quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"),
-  /** Image that runs the bucket bootstrap (`mc`). */
-  clientImage: pinnedImage.default("quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"),
-  /** S3 API published on the host. @default 127.0.0.1:9000 in local, not published elsewhere */
-  publishApi: z.union([publishSchema, z.literal(false)]).optional(),
-  /** Web console published on the host. @default 127.0.0.1:9001 in local, not published elsewhere */
-  publishConsole: z.union([publishSchema, z.literal(false)]).optional(),
-  buckets: z.record(bucketName, bucketSchema).default(DEFAULT_BUCKETS as never),
-  memoryMb: z.number().int().min(128).default(1024),
-});
-export type StorageConfig = z.infer<typeof storageSchema>;
-
-export const databaseSchema = z.strictObject({
-  on: keyName,
-  /** PostgreSQL + PostGIS image. Major ≥ 18 mounts its volume at /var/lib/postgresql. */
-  image: pinnedImage
-    .refine(
-      (ref) => /:\d+(?:[.-][^/:@]*)?(?:@sha256:[a-f0-9]{64})?$/.test(ref),
-      "must carry a tag that starts with the PostgreSQL major version, e.g. postgis/postgis:17-3.5 (the volume path depends on it)",
-    )
-    .default("postgis/postgis:17-3.5"),
-  /** Database the application uses. */
-  name: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case SQL identifier")
-    .default("platform"),
-  /** Port published on the host. @default 127.0.0.1:5432 in local, not published elsewhere */
-  publish: z.union([publishSchema, z.literal(false)]).optional(),
-  /** Create a `monitoring` role with `pg_monitor` (seed 002: no implicit monitoring users). */
-  monitoringUser: z.boolean().default(false),
-  memoryMb: z.number().int().min(256).default(2048),
-  /** `shm_size` for the container, in MB (PostgreSQL parallel queries need more than Docker's 64 MB). */
-  shmSizeMb: z.number().int().min(64).default(256),
-  /**
-   * Schema migrations (Alembic, drizzle-kit, Flyway…) as a one-shot job after the bootstrap, as `db_admin`, the one
-   * role that may change the schema. One container runs them, on the first update and again whenever `image` or
-   * `command` changes (a new release); services get their connection only once it succeeded. The job gets
-   * `DATABASE_URL` and the libpq variables; its image needs `/bin/sh`. Docker only.
-   */
-  migrations: z
-    .strictObject({
-      image: pinnedImage,
-      command: z.array(z.string().min(1)).min(1),
-    })
-    .optional(),
-});
-export type DatabaseConfig = z.infer<typeof databaseSchema>;
+/** Environment default of a published port: loopback in `local`, nothing elsewhere; `false` is never published. */
+export function publishedOn(
+  value: PublishConfig | false | undefined,
+  environment: Environment,
+  localPort: number,
+): Published {
+  if (value === false) return undefined;
+  return value ?? (environment === "local" ? { port: localPort, address: "127.0.0.1" } : undefined);
+}
 
 export const routeSchema = z.strictObject({
   /** Host name this route answers on. @default the proxy's `domain` */

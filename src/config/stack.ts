@@ -3,9 +3,11 @@
  * `aws` block for AWS placements. Assembled here, not in schema.ts, because the tier schemas build on schema.ts.
  */
 import { z } from "zod";
-import { ENVIRONMENTS, databaseSchema, keyName, proxySchema, safetySchema, storageSchema } from "./schema";
+import { ENVIRONMENTS, keyName, proxySchema, safetySchema } from "./schema";
 import { targetSchema } from "./tiers/targets";
-import { awsDatabaseSchema, awsObservabilitySchema, awsStorageSchema } from "./tiers/aws";
+import { awsObservabilitySchema } from "./tiers/aws";
+import { databaseSchema } from "./tiers/database";
+import { storageSchema } from "./tiers/storage";
 import { awsProxySchema } from "./tiers/awsServices";
 import { backupsSchema } from "./tiers/backups";
 import { basemapSchema } from "./tiers/basemap";
@@ -19,8 +21,8 @@ export const stackConfigSchema = z.strictObject({
     .record(keyName, targetSchema)
     .refine((t) => Object.keys(t).length > 0, "must name at least one target"),
   safety: safetySchema.default({}),
-  storage: storageSchema.extend({ aws: awsStorageSchema.optional() }).optional(),
-  database: databaseSchema.extend({ aws: awsDatabaseSchema.optional() }).optional(),
+  storage: storageSchema.optional(),
+  database: databaseSchema.optional(),
   proxy: proxySchema.extend({ aws: awsProxySchema.optional() }).optional(),
   ingestion: ingestionSchema.optional(),
   basemap: basemapSchema.optional(),

@@ -1,16 +1,11 @@
+import type { Upstream } from "../../components/proxy/contract";
+import { dockerStorageUpstreams } from "../../components/storage/settings";
 import type { StackConfig } from "./stack";
 import { basemapUpstreams } from "./tiers/basemap";
 import { ingestionUpstreams } from "./tiers/ingestion";
 import { observabilityUpstreams } from "./tiers/observability";
 
-/** A service a tier exposes to the proxy: reachable as `host:port` on the target's backend network. */
-export interface Upstream {
-  tier: string;
-  host: string;
-  port: number;
-  /** Path the proxy health-checks, if the service has one. */
-  healthPath?: string;
-}
+export type { Upstream };
 
 /**
  * Every upstream the placed tiers expose, by the name routes use in `to:`. Pure and static: known from config
@@ -19,13 +14,8 @@ export interface Upstream {
 export function upstreamCatalog(
   cfg: Partial<Pick<StackConfig, "storage" | "ingestion" | "basemap" | "observability">>,
 ): Record<string, Upstream> {
-  const catalog: Record<string, Upstream> = {};
-  if (cfg.storage) {
-    catalog["storage"] = { tier: "storage", host: "storage", port: 9000, healthPath: "/minio/health/live" };
-    catalog["storage-console"] = { tier: "storage", host: "storage", port: 9001 };
-  }
   return {
-    ...catalog,
+    ...(cfg.storage && dockerStorageUpstreams()),
     ...ingestionUpstreams(cfg),
     ...basemapUpstreams(cfg),
     ...(cfg.observability && observabilityUpstreams()),

@@ -1,6 +1,5 @@
 import { chmodSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { resolveConfig } from "../../src/config";
 import { renderBootstrapSql } from "../../components/database/bootstrapSql";
 import { rdsBootstrapOptions, renderRunTaskScript } from "../../components/database/rdsBootstrap";
 import { type Cluster, startCluster } from "../support/postgres";
@@ -105,11 +104,7 @@ describe("bootstrap SQL as the RDS master user (real PostgreSQL)", () => {
   });
   afterAll(() => pg?.stop());
 
-  const config = resolveConfig({
-    environment: "staging",
-    targets: { t: { kind: "docker" } },
-    database: { on: "t" },
-  }).database!;
+  const config = { database: "platform", monitoringUser: false };
 
   // RDS's master is no superuser: the managed-server variant of the bootstrap must run (twice) as such a role.
   const runTwice = async (sql: string) => {

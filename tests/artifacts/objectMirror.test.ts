@@ -7,7 +7,10 @@
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { renderObjectBackfillScript, renderObjectMirrorScript } from "../../src/ops/cutover/objects";
+import {
+  renderObjectBackfillScript,
+  renderObjectMirrorScript,
+} from "../../components/storage/objectMirrorScripts";
 import { mcHostUrl } from "../../components/storage/contract";
 import { type Credentials, type FakeMc, fakeMc } from "../support/fakeMc";
 import { type RunningLoop, runLoop } from "../support/loop";

@@ -5,12 +5,9 @@
 import fc from "fast-check";
 import { mcHostUrl } from "../../components/storage/contract";
 import { mirrorPolicyDocument } from "../../components/storage/s3MirrorCredentials";
-import {
-  formatBucketPairs,
-  objectMirrorPlan,
-  renderObjectMirrorScript,
-  type TargetKind,
-} from "../../src/ops/cutover/objects";
+import { ObjectMirror } from "../../components/storage/objectMirror";
+import { formatBucketPairs, renderObjectMirrorScript } from "../../components/storage/objectMirrorScripts";
+import { type TargetKind, objectMirrorPlan } from "../../src/config/phases";
 
 const kinds =
   (map: Record<string, TargetKind>) =>
@@ -186,9 +183,30 @@ describe("mirror IAM policy", () => {
   });
 });
 
-describe("continuous mirror script", () => {
-  it("refuses an interval that is not a whole number of seconds", () => {
-    expect(() => renderObjectMirrorScript({ intervalSeconds: 0 })).toThrow("≥ 1");
+describe("continuous mirror", () => {
+  const side = {
+    endpoint: "http://storage:9000",
+    accessKeyId: "k",
+    secretAccessKey: "s",
+    buckets: { raw: "raw" },
+  };
+  it("refuses an interval that is not a whole number of seconds, and a target missing a bucket", () => {
+    expect(
+      () =>
+        new ObjectMirror("mirror", {
+          placement: {} as never,
+          mode: "continuous",
+          intervalSeconds: 0.5,
+          source: side,
+          target: { ...side, buckets: {} },
+        }),
+    ).toThrow(
+      [
+        "Invalid args for stackport:docker:ObjectMirror 'mirror' (2 problems):",
+        "  - target.buckets: has no bucket for raw",
+        "  - intervalSeconds: must be a whole number of seconds ≥ 1, not 0.5",
+      ].join("\n"),
+    );
     expect(renderObjectMirrorScript({ intervalSeconds: 5 })).toContain("INTERVAL_SECONDS=5");
   });
 });

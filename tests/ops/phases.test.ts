@@ -8,7 +8,7 @@ import {
   placementFor,
   PHASES,
   type Phase,
-} from "../../src/ops/cutover/phases";
+} from "../../src/config/phases";
 
 const move = (phase: Phase) => placementFor("homelab", { from: "homelab", to: "aws", phase });
 

@@ -136,7 +136,7 @@ const cases: Record<string, RuleCases> = {
       container({ labels: labels("proxy"), ports: [{ internal: 80, external: 80, ip: "0.0.0.0" }] }),
       {
         type: "stackport:docker:ObjectStorage",
-        props: { config: { publishApi: { port: 9000, address: "127.0.0.1" } } },
+        props: { publishApi: { port: 9000, address: "127.0.0.1" } },
       },
     ],
     fail: [
@@ -152,9 +152,9 @@ const cases: Record<string, RuleCases> = {
       {
         c: {
           type: "stackport:docker:Database",
-          props: { config: { publish: { port: 5432, address: "0.0.0.0" } } },
+          props: { publish: { port: 5432, address: "0.0.0.0" } },
         },
-        expect: /config\.publish publishes port 5432/,
+        expect: /^publish publishes port 5432/,
       },
     ],
     unknown: container({ ports: [{ internal: 9000, external: 9000, ip: UNKNOWN }] }),

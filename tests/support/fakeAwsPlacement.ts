@@ -4,7 +4,7 @@
  */
 import * as aws from "../../components/shared/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsPlacement } from "../../components/targets/awsPlacement";
+import type { AwsPlacement } from "../../components/shared/placement";
 
 export const REGION = "eu-west-1";
 const ACCOUNT = "123456789012";

@@ -1,30 +1,35 @@
-import { type Environment, resolveConfig } from "../../src/config";
-import { configKey } from "../../src/config/resolve";
-import { awsDatabaseSchema, awsSettingsIssues, resolveAwsDatabase } from "../../src/config/tiers/aws";
+import { type Environment, isConfigError, rdsDatabaseArgs, resolveConfig } from "../../src/config";
 import { RdsDatabase } from "../../components/database/rdsDatabase";
 import { renderBootstrapScript } from "../../components/database/bootstrapSql";
 import { AwsTarget } from "../../components/targets/aws";
 import { isSecret, one, record, valueOf } from "../harness";
 
-const databaseConfig = (extra: Record<string, unknown> = {}) =>
+const databaseConfig = (environment: Environment = "staging", extra: Record<string, unknown> = {}) =>
   resolveConfig({
-    environment: "staging",
+    environment,
     targets: { t: { kind: "docker" } },
     database: { on: "t", ...extra },
   }).database!;
 
+/** RDS as the program builds it for a stack of `environment` (its defaults: multi-AZ in production…). */
 const rds = (
   environment: Environment,
   opts: { aws?: Record<string, unknown>; monitoringUser?: boolean } = {},
 ) =>
   record(() => {
     const placement = new AwsTarget("cloud", { region: "eu-west-1" }).placement;
+    const config = databaseConfig(environment, {
+      ...(opts.monitoringUser && { monitoringUser: true }),
+      ...(opts.aws && { aws: opts.aws }),
+    });
+    const safe = environment !== "local";
     return new RdsDatabase("database", {
-      config: databaseConfig(opts.monitoringUser ? { monitoringUser: true } : {}),
-      aws: resolveAwsDatabase(environment, awsDatabaseSchema.parse(opts.aws ?? {})),
+      ...rdsDatabaseArgs(config, {
+        environment,
+        safety: { protect: safe, retainOnDelete: safe },
+        logRetentionDays: 30,
+      }),
       placement,
-      safety: { protect: environment !== "local", retainOnDelete: environment !== "local" },
-      environment,
     });
   });
 
@@ -178,54 +183,96 @@ describe("RdsDatabase", () => {
         (
           await record(() => {
             const placement = new AwsTarget("cloud", { region: "eu-west-1" }).placement;
-            return new RdsDatabase("database", {
-              config: databaseConfig(extra),
-              aws: resolveAwsDatabase("staging", awsDatabaseSchema.parse({})),
-              placement,
-              safety: { protect: true, retainOnDelete: true },
-              environment: "staging",
-            });
+            return new RdsDatabase("database", { ...extra, placement });
           })
         ).recorder,
         "database-bootstrap-run",
       ).inputs["triggers"];
     const base = await trigger({});
-    expect(await trigger({ memoryMb: 4096 })).toEqual(base);
-    expect(await trigger({ name: "other" })).not.toEqual(base);
+    expect(await trigger({ instanceClass: "db.m7g.large" })).toEqual(base);
+    expect(await trigger({ database: "other" })).not.toEqual(base);
+  });
+});
+
+describe("RdsDatabase args", () => {
+  it("default to a small single-AZ instance with a week of backups, protected and kept", async () => {
+    const { recorder } = await record(() => {
+      const placement = new AwsTarget("cloud", { region: "eu-west-1" }).placement;
+      return new RdsDatabase("database", { placement });
+    });
+    const instance = one(recorder, "database-instance");
+    expect([instance.protect, instance.retainOnDelete]).toEqual([true, true]);
+    expect(instance.inputs).toMatchObject({
+      engineVersion: "17",
+      instanceClass: "db.t4g.medium",
+      multiAz: false,
+      backupRetentionPeriod: 7,
+      deletionProtection: true,
+      skipFinalSnapshot: false,
+      performanceInsightsEnabled: false,
+      dbName: "platform",
+    });
+  });
+
+  it("refuses bad args naming each arg path, before registering anything", () => {
+    expect(
+      () =>
+        new RdsDatabase("database", {
+          placement: {} as never,
+          engineVersion: "seventeen",
+          allocatedStorageGb: 200,
+          maxAllocatedStorageGb: 100,
+          backupRetentionDays: 36,
+        }),
+    ).toThrow(
+      [
+        "Invalid args for stackport:aws:Database 'database' (3 problems):",
+        "  - engineVersion: must be a PostgreSQL version like 17 or 17.4",
+        "  - maxAllocatedStorageGb: must be at least allocatedStorageGb",
+        "  - backupRetentionDays: must be a whole number of days from 0 to 35",
+      ].join("\n"),
+    );
   });
 });
 
 describe("stackport:database.aws settings", () => {
-  it("defaults depend on the environment", () => {
-    expect(resolveAwsDatabase("production", undefined)).toMatchObject({
-      multiAz: true,
-      backupRetentionDays: 7,
-      major: 17,
+  const args = (environment: Environment, aws: Record<string, unknown> = {}) =>
+    rdsDatabaseArgs(databaseConfig(environment, { aws }), {
+      environment,
+      safety: { protect: true, retainOnDelete: true },
+      logRetentionDays: 30,
     });
-    expect(resolveAwsDatabase("staging", awsDatabaseSchema.parse({ engineVersion: "16.4" }))).toMatchObject({
+  const issues = (environment: Environment, aws: Record<string, unknown>) => {
+    try {
+      databaseConfig(environment, { aws });
+      return [];
+    } catch (e) {
+      if (!isConfigError(e)) throw e;
+      return e.issues;
+    }
+  };
+
+  it("defaults depend on the environment", () => {
+    expect(args("production")).toMatchObject({ multiAz: true, backupRetentionDays: 7, disposable: false });
+    expect(args("staging", { engineVersion: "16.4" })).toMatchObject({
       multiAz: false,
       backupRetentionDays: 7,
-      major: 16,
+      engineVersion: "16.4",
     });
-    expect(resolveAwsDatabase("local", awsDatabaseSchema.parse({}))).toMatchObject({
-      backupRetentionDays: 1,
-    });
+    expect(args("local")).toMatchObject({ backupRetentionDays: 1, disposable: true });
   });
 
-  it("refuses storage ceilings below the allocation and backups off in production", () => {
-    const r = awsDatabaseSchema.safeParse({ allocatedStorageGb: 200, maxAllocatedStorageGb: 100 });
-    expect(r.error?.issues[0]).toMatchObject({
-      path: ["maxAllocatedStorageGb"],
-      message: "must be at least allocatedStorageGb",
-    });
-    expect(awsDatabaseSchema.safeParse({ backupRetentionDays: 36 }).success).toBe(false);
-    expect(
-      awsSettingsIssues(
-        "production",
-        { database: awsDatabaseSchema.parse({ backupRetentionDays: 0 }) },
-        configKey,
-      ),
-    ).toEqual([
+  it("refuses storage ceilings below the allocation and backups off in production, naming the keys", () => {
+    expect(issues("staging", { allocatedStorageGb: 200, maxAllocatedStorageGb: 100 })).toEqual([
+      { key: "stackport:database.aws.maxAllocatedStorageGb", message: "must be at least allocatedStorageGb" },
+    ]);
+    expect(issues("staging", { backupRetentionDays: 36 })).toEqual([
+      {
+        key: "stackport:database.aws.backupRetentionDays",
+        message: "must be a whole number of days from 0 to 35",
+      },
+    ]);
+    expect(issues("production", { backupRetentionDays: 0 })).toEqual([
       { key: "stackport:database.aws.backupRetentionDays", message: expect.stringContaining("1–35") },
     ]);
   });

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { awsObservabilitySchema, resolveAwsObservability } from "../../src/config/tiers/aws";
-import { type AlarmSpec, alarmSpecs, estimatedMaxConnections } from "../../components/observability/alarms";
+import { alarmSpecs, estimatedMaxConnections } from "../../components/observability/alarms";
+import type { AlarmSpec } from "../../components/observability/contract";
 import { renderDashboard } from "../../components/observability/dashboard";
 import { CloudWatchObservability } from "../../components/observability/cloudwatch";
 import { AwsTarget } from "../../components/targets/aws";

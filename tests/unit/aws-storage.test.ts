@@ -1,9 +1,8 @@
-import { resolveConfig } from "../../src/config";
-import { awsStorageSchema, awsSettingsIssues, resolveAwsStorage } from "../../src/config/tiers/aws";
-import { configKey } from "../../src/config/resolve";
+import { isConfigError, resolveConfig } from "../../src/config";
+import { bucketAccessPolicy } from "../../components/storage/contract";
 import {
   S3Storage,
-  bucketAccessPolicy,
+  type S3StorageArgs,
   bucketPhysicalName,
   bucketPolicyDocument,
 } from "../../components/storage/s3Storage";
@@ -11,25 +10,10 @@ import { AwsTarget } from "../../components/targets/aws";
 import type { Recorder } from "../../src/synth/recorder";
 import { isSecret, one, record, valueOf } from "../harness";
 
-const storageConfig = (buckets?: Record<string, unknown>) =>
-  resolveConfig({
-    environment: "staging",
-    targets: { t: { kind: "docker" } },
-    storage: { on: "t", ...(buckets && { buckets }) },
-  }).storage!;
-
 const placement = () => new AwsTarget("cloud", { region: "eu-west-1" }).placement;
 
-const storage = (aws: Record<string, unknown> = {}, buckets?: Record<string, unknown>) =>
-  record(
-    () =>
-      new S3Storage("storage", {
-        config: storageConfig(buckets),
-        aws: resolveAwsStorage(awsStorageSchema.parse(aws)),
-        placement: placement(),
-        safety: { protect: true, retainOnDelete: true },
-      }),
-  );
+const storage = (args: Omit<S3StorageArgs, "placement"> = {}) =>
+  record(() => new S3Storage("storage", { ...args, placement: placement() }));
 
 const sideOf = (recorder: Recorder, type: string, bucket: string) =>
   one(recorder, `storage-${bucket}-${type}`).inputs;
@@ -124,14 +108,13 @@ describe("S3Storage", () => {
   });
 
   it("creates lifecycle rules only where expiry is configured", async () => {
-    const { recorder } = await storage(
-      {},
-      {
+    const { recorder } = await storage({
+      buckets: {
         raw: { versioning: true, noncurrentExpireAfterDays: 90 },
         logs: { versioning: false, expireAfterDays: 7 },
         tiles: { versioning: false },
       },
-    );
+    });
     expect(
       recorder
         .byType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
@@ -182,21 +165,54 @@ describe("bucket policies (pure)", () => {
   });
 });
 
+describe("S3Storage args", () => {
+  it("refuses bad args naming each arg path, before registering anything", () => {
+    expect(
+      () =>
+        new S3Storage("storage", {
+          placement: {} as never,
+          buckets: { Raw: {}, logs: { expireAfterDays: 0 } },
+          kmsKeyArn: "my-key",
+        }),
+    ).toThrow(
+      [
+        "Invalid args for stackport:aws:ObjectStorage 'storage' (3 problems):",
+        "  - buckets.Raw: must be 3-63 lower-case letters, digits or '-' (S3 bucket rules)",
+        "  - buckets.logs.expireAfterDays: must be a whole number of days from 1 to 3650",
+        "  - kmsKeyArn: must be a KMS key or alias ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+      ].join("\n"),
+    );
+  });
+});
+
 describe("stackport:storage.aws settings", () => {
+  const resolve = (environment: string, aws: Record<string, unknown>) => {
+    try {
+      resolveConfig({
+        environment,
+        targets: { c: { kind: "aws", region: "eu-west-1" } },
+        storage: { on: "c", aws },
+      });
+      return [];
+    } catch (e) {
+      if (!isConfigError(e)) throw e;
+      return e.issues;
+    }
+  };
+
   it("refuses forceDestroy in production, naming the key", () => {
-    const settings = awsStorageSchema.parse({ forceDestroy: true });
-    expect(awsSettingsIssues("production", { storage: settings }, configKey)).toEqual([
+    expect(resolve("production", { forceDestroy: true })).toEqual([
       {
         key: "stackport:storage.aws.forceDestroy",
         message: expect.stringContaining("refused in production"),
       },
     ]);
-    expect(awsSettingsIssues("staging", { storage: settings }, configKey)).toEqual([]);
+    expect(resolve("staging", { forceDestroy: true })).toEqual([]);
   });
 
-  it("refuses a KMS value that is not a key ARN", () => {
-    const r = awsStorageSchema.safeParse({ kmsKeyArn: "my-key" });
-    expect(r.success).toBe(false);
-    expect(r.error!.issues[0]!.message).toMatch(/KMS key or alias ARN/);
+  it("refuses a KMS value that is not a key ARN, naming the key", () => {
+    expect(resolve("staging", { kmsKeyArn: "my-key" })).toEqual([
+      { key: "stackport:storage.aws.kmsKeyArn", message: expect.stringMatching(/KMS key or alias ARN/) },
+    ]);
   });
 });

@@ -15,7 +15,7 @@ import {
   checkBackups,
   resolveBackups,
 } from "../../src/config/tiers/backups";
-import type { DockerPlacement } from "../../components/targets/docker";
+import type { DockerPlacement } from "../../components/shared/placement";
 import { isSecret, one, record, valueOf } from "../harness";
 import { testPlacement } from "../support/placement";
 

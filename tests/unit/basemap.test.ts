@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { DockerBasemap, MARTIN_CONFIG_PATH } from "../../components/basemap/dockerBasemap";
-import { renderAdminJobScript } from "../../components/database/adminJob";
+import { renderAdminJobScript } from "../../components/shared/adminJob";
 import { renderMartinConfig } from "../../components/basemap/martinConfig";
 import { keysZoneMb, renderTileCacheConfig } from "../../components/basemap/tileCache";
 import { DockerDatabase } from "../../components/database/dockerDatabase";
@@ -213,7 +213,7 @@ describe("renderMartinConfig", () => {
 });
 
 const renderImportScript = (command: string[]) =>
-  renderAdminJobScript(command, "basemap import", "stackport:basemap.import.command");
+  renderAdminJobScript({ command, origin: "stackport:basemap.import.command" }, "basemap import");
 
 test("the import script passes shellcheck and passes each argument through literally", () => {
   const script = renderImportScript([
@@ -244,8 +244,8 @@ function basemapPlatform(environment: string, raw: Record<string, unknown>) {
     database: { on: "home" },
   });
   const placement = testPlacement();
-  const storage = new DockerObjectStorage("storage", { config: cfg.storage!, placement, safety: cfg.safety });
-  const database = new DockerDatabase("database", { config: cfg.database!, placement, safety: cfg.safety });
+  const storage = new DockerObjectStorage("storage", { placement, safety: cfg.safety });
+  const database = new DockerDatabase("database", { placement, safety: cfg.safety });
   return new DockerBasemap("basemap", {
     config: basemap(raw),
     placement,

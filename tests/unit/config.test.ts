@@ -60,7 +60,7 @@ describe("resolveConfig", () => {
     [
       { database: { on: "laptop", image: "postgis/postgis:bookworm" } },
       "stackport:database.image",
-      /starts with the PostgreSQL major version/,
+      /cannot tell the PostgreSQL major version from .postgis\/postgis:bookworm. .the volume path depends on it.; use a tag that starts with it/,
     ],
     [
       { database: { on: "laptop", publish: { port: 5432, address: "0.0.0.0" } } },

@@ -1,17 +1,18 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { isConfigError, resolveConfig } from "../../src/config";
+import { dockerDatabaseArgs, isConfigError, resolveConfig } from "../../src/config";
 import {
   BOOTSTRAP_LOCK_KEY,
   renderBootstrapScript,
   renderBootstrapSql,
 } from "../../components/database/bootstrapSql";
-import { DockerDatabase, dataMountPath, postgresMajor } from "../../components/database/dockerDatabase";
+import { DockerDatabase } from "../../components/database/dockerDatabase";
+import { dataMountPath, postgresMajor } from "../../components/database/settings";
 import { ONE_SHOT_SCRIPT_PATH } from "../../components/shared/docker";
-import { libpqEnv, renderAdminJobScript } from "../../components/database/adminJob";
+import { libpqEnv, renderAdminJobScript } from "../../components/shared/adminJob";
 import { SECRET_MASK } from "../../src/synth/recorder";
 import { isSecret, one, record, synthesizeConfig, valueOf } from "../harness";
 import { testPlacement } from "../support/placement";
-import type { DockerPlacement } from "../../components/targets/docker";
+import type { DockerPlacement } from "../../components/shared/placement";
 
 const databaseConfig = (environment = "local", extra: Record<string, unknown> = {}) =>
   resolveConfig({ environment, targets: { t: { kind: "docker" } }, database: { on: "t", ...extra } })
@@ -52,7 +53,7 @@ describe("bootstrap SQL (pure)", () => {
 
   it("refuses a database name that is not a plain identifier", () => {
     expect(() => renderBootstrapSql({ database: 'x"; DROP', monitoringUser: false })).toThrow(
-      /stackport:database.name/,
+      /database name 'x"; DROP' must be a lower-case SQL identifier/,
     );
   });
 
@@ -77,17 +78,24 @@ describe("PostgreSQL major version from the image", () => {
     expect(dataMountPath(major)).toBe(path);
   });
 
-  it.each(["postgis/postgis:bookworm", "postgis/postgis@sha256:" + "a".repeat(64)])(
-    "%s is refused with the config key",
+  it.each(["postgis/postgis:bookworm", "postgis/postgis@sha256:" + "a".repeat(64), "postgres:8.4"])(
+    "%s has no usable major; the stack refuses it naming the config key",
     (image) => {
+      expect(postgresMajor(image)).toBeUndefined();
       let error: unknown;
       try {
-        postgresMajor(image);
+        resolveConfig({
+          environment: "local",
+          targets: { t: { kind: "docker" } },
+          database: { on: "t", image },
+        });
       } catch (e) {
         error = e;
       }
       expect(isConfigError(error)).toBe(true);
-      expect(String(error)).toContain("stackport:database.image");
+      expect(String(error)).toContain(
+        `stackport:database.image: cannot tell the PostgreSQL major version from '${image}'`,
+      );
     },
   );
 });
@@ -99,9 +107,8 @@ describe("DockerDatabase", () => {
       const { recorder, result } = await record(
         () =>
           new DockerDatabase("database", {
-            config: databaseConfig(),
             placement: testPlacement(),
-            safety: { protect: true, retainOnDelete: true },
+            publish: { port: 5432, address: "127.0.0.1" },
           }),
         { preview },
       );
@@ -187,9 +194,12 @@ describe("DockerDatabase", () => {
     const { recorder, result } = await record(
       () =>
         new DockerDatabase("db", {
-          config: databaseConfig("staging", { image: "postgis/postgis:18-3.6", monitoringUser: true }),
+          ...dockerDatabaseArgs(
+            databaseConfig("staging", { image: "postgis/postgis:18-3.6", monitoringUser: true }),
+            { protect: false, retainOnDelete: false },
+            { runMigrations: true },
+          ),
           placement: testPlacement(),
-          safety: { protect: false, retainOnDelete: false },
         }),
     );
     const server = one(recorder, "db-server");
@@ -206,28 +216,36 @@ describe("DockerDatabase", () => {
     expect(await valueOf(result.monitoring!.user)).toBe("monitoring");
   });
 
-  it("refuses an image without a major version before registering anything (no runtime needed)", () => {
+  it("refuses bad args naming each arg path, before registering anything (no runtime needed)", () => {
     // Validation runs before super(): with no mock runtime attached, getting past it would throw something else.
     expect(
       () =>
         new DockerDatabase("db", {
-          // Resolved config already refuses such an image; this is a library user bypassing resolveConfig.
-          config: { ...databaseConfig("local"), image: "postgis/postgis:bookworm" },
+          image: "postgis/postgis:bookworm",
+          database: "Geo-Data",
           placement: {} as DockerPlacement,
-          safety: { protect: false, retainOnDelete: false },
         }),
-    ).toThrow(/stackport:database\.image: cannot tell the PostgreSQL major version/);
+    ).toThrow(
+      [
+        "Invalid args for stackport:docker:Database 'db' (2 problems):",
+        "  - image: cannot tell the PostgreSQL major version from 'postgis/postgis:bookworm' (the volume path depends on it); use a tag that starts with it, e.g. postgis/postgis:17-3.5",
+        "  - database: must be a lower-case SQL identifier",
+      ].join("\n"),
+    );
   });
 });
 
 describe("schema migrations (stackport:database.migrations)", () => {
   const MIGRATIONS = { image: "ghcr.io/example/app:2.3.0", command: ["alembic", "upgrade", "head"] };
-  const withMigrations = (runMigrations?: boolean) =>
+  /** The tier as the program builds it: `runMigrations` is false on the side of a cutover that does not serve. */
+  const withMigrations = (runMigrations = true) =>
     new DockerDatabase("database", {
-      config: databaseConfig("staging", { migrations: MIGRATIONS }),
+      ...dockerDatabaseArgs(
+        databaseConfig("staging", { migrations: MIGRATIONS }),
+        { protect: true, retainOnDelete: true },
+        { runMigrations },
+      ),
       placement: testPlacement(),
-      safety: { protect: true, retainOnDelete: true },
-      ...(runMigrations !== undefined && { runMigrations }),
     });
   it("run once after the bootstrap, as db_admin, from the configured image and command", async () => {
     const { recorder } = await record(() => withMigrations());
@@ -245,9 +263,8 @@ describe("schema migrations (stackport:database.migrations)", () => {
         {
           file: ONE_SHOT_SCRIPT_PATH,
           content: renderAdminJobScript(
-            MIGRATIONS.command,
+            { command: MIGRATIONS.command, origin: "stackport:database.migrations.command" },
             "schema migrations",
-            "stackport:database.migrations.command",
           ),
         },
       ],

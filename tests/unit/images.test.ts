@@ -41,7 +41,10 @@ function documented(): { image: string; keys: string[] }[] {
     .slice(2)
     .filter((line) => line.startsWith("|"))
     .map((line) => {
-      const [image, setBy] = line.split("|").slice(1).map((cell) => cell.trim());
+      const [image, setBy] = line
+        .split("|")
+        .slice(1)
+        .map((cell) => cell.trim());
       return {
         image: image!.replace(/^`|`$/g, ""),
         keys: [...setBy!.matchAll(/`(stackport:[^`]+)`/g)].map((m) => m[1]!),

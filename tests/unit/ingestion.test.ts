@@ -341,8 +341,8 @@ const servicesConfig = {
 function ingestionPlatform(environment: string, raw: Record<string, unknown> = servicesConfig) {
   const cfg = platformConfig(environment);
   const placement = testPlacement();
-  const storage = new DockerObjectStorage("storage", { config: cfg.storage!, placement, safety: cfg.safety });
-  const database = new DockerDatabase("database", { config: cfg.database!, placement, safety: cfg.safety });
+  const storage = new DockerObjectStorage("storage", { placement, safety: cfg.safety });
+  const database = new DockerDatabase("database", { placement, safety: cfg.safety });
   return new DockerIngestion("ingestion", {
     config: parsed(raw),
     placement,
@@ -357,16 +357,8 @@ describe("serviceEnv", () => {
     const { result } = await record(() => {
       const cfg = platformConfig("local");
       const placement = testPlacement();
-      const storage = new DockerObjectStorage("storage", {
-        config: cfg.storage!,
-        placement,
-        safety: cfg.safety,
-      });
-      const database = new DockerDatabase("database", {
-        config: cfg.database!,
-        placement,
-        safety: cfg.safety,
-      });
+      const storage = new DockerObjectStorage("storage", { placement, safety: cfg.safety });
+      const database = new DockerDatabase("database", { placement, safety: cfg.safety });
       const available = {
         database: database.connection,
         storage: storage.connection,

@@ -87,6 +87,6 @@ describe("ObjectMirror", () => {
   it("refuses a target without one of the source's buckets before registering anything", () => {
     const a = args("final");
     delete (a.target.buckets as Record<string, unknown>)["tiles"];
-    expect(() => new ObjectMirror("m", a)).toThrow("object mirror: target has no bucket for tiles");
+    expect(() => new ObjectMirror("m", a)).toThrow("target.buckets: has no bucket for tiles");
   });
 });

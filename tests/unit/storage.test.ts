@@ -1,6 +1,7 @@
-import { resolveConfig } from "../../src/config";
+import { dockerStorageArgs, resolveConfig } from "../../src/config";
 import { DockerObjectStorage } from "../../components/storage/dockerObjectStorage";
 import { lifecycleDocument, renderBucketScript } from "../../components/storage/bucketScript";
+import { normalizeBuckets } from "../../components/storage/settings";
 import { isSecret, one, record, valueOf } from "../harness";
 import { testPlacement } from "../support/placement";
 
@@ -8,7 +9,7 @@ const storageConfig = (environment = "local") =>
   resolveConfig({ environment, targets: { t: { kind: "docker" } }, storage: { on: "t" } }).storage!;
 
 describe("bucket bootstrap script", () => {
-  const script = renderBucketScript(storageConfig().buckets);
+  const script = renderBucketScript(normalizeBuckets());
 
   it("creates every default bucket idempotently and blocks anonymous access", () => {
     for (const b of ["raw", "derived", "tiles", "logs"]) {
@@ -46,9 +47,9 @@ describe("DockerObjectStorage", () => {
       const { recorder, result } = await record(
         () =>
           new DockerObjectStorage("storage", {
-            config: storageConfig(),
             placement: testPlacement(),
-            safety: { protect: true, retainOnDelete: true },
+            publishApi: { port: 9000, address: "127.0.0.1" },
+            publishConsole: { port: 9001, address: "127.0.0.1" },
           }),
         { preview },
       );
@@ -93,15 +94,22 @@ describe("DockerObjectStorage", () => {
     },
   );
 
-  it("publishes nothing outside local unless configured", async () => {
+  it("publishes nothing unless asked; the stack publishes on loopback in local only", async () => {
     const { recorder } = await record(
-      () =>
-        new DockerObjectStorage("storage", {
-          config: storageConfig("staging"),
-          placement: testPlacement(),
-          safety: { protect: true, retainOnDelete: true },
-        }),
+      () => new DockerObjectStorage("storage", { placement: testPlacement() }),
     );
     expect(one(recorder, "storage-server").inputs["ports"] ?? []).toEqual([]);
+    const safety = { protect: false, retainOnDelete: false };
+    expect(dockerStorageArgs(storageConfig("local"), safety)).toMatchObject({
+      publishApi: { port: 9000, address: "127.0.0.1" },
+      publishConsole: { port: 9001, address: "127.0.0.1" },
+    });
+    expect(dockerStorageArgs(storageConfig("staging"), safety)).not.toHaveProperty("publishApi");
+  });
+
+  it("refuses a bucket S3 would refuse, naming the arg path, before registering anything", () => {
+    expect(
+      () => new DockerObjectStorage("storage", { placement: {} as never, buckets: { My_Bucket: {} } }),
+    ).toThrow("buckets.My_Bucket: must be 3-63 lower-case letters, digits or '-' (S3 bucket rules)");
   });
 });

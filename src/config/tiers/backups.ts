@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { ConfigIssue } from "../errors";
 import { configKey } from "../keys";
+import { postgresMajor } from "../../../components/database/settings";
 import { pinnedImage } from "../schema";
 
 export const DEFAULT_BACKUP_BUCKET = "backups";
@@ -66,12 +67,6 @@ export interface BackupsContext {
   storage?: { on: string; buckets: Record<string, unknown>; clientImage: string };
 }
 
-/** The major version an image tag starts with (`postgis/postgis:17-3.5` → 17), if it has one. */
-const tagMajor = (image: string) => {
-  const match = /:(\d+)(?:[.-][^/:@]*)?(?:@sha256:[a-f0-9]{64})?$/.exec(image);
-  return match ? Number(match[1]) : undefined;
-};
-
 /**
  * Rules that span tiers: backups need the database tier; a bucket destination needs the storage tier on the same
  * target and a configured bucket; only one retention rule; pg_dump no older than the server.
@@ -94,8 +89,8 @@ export function checkBackups(cfg: BackupsContext): ConfigIssue[] {
     });
   }
   if (backups.destination.kind === "bucket") issues.push(...bucketIssues(backups.destination.bucket, cfg));
-  const dumpMajor = backups.image === undefined ? undefined : tagMajor(backups.image);
-  const serverMajor = cfg.database && tagMajor(cfg.database.image);
+  const dumpMajor = backups.image === undefined ? undefined : postgresMajor(backups.image);
+  const serverMajor = cfg.database && postgresMajor(cfg.database.image);
   if (backups.image && (dumpMajor === undefined || (serverMajor !== undefined && dumpMajor < serverMajor))) {
     issues.push({
       key: configKey(["backups", "image"]),

@@ -3,7 +3,7 @@
  * (docs/runbooks/cutover-*.md). The phase → placement rules live in src/ops/cutover/phases.ts.
  */
 import { z } from "zod";
-import { PHASES } from "../../ops/cutover/phases";
+import { PHASES } from "../phases";
 import { keyName } from "../schema";
 
 /** Tiers that can move between targets (the stateful ones carry their data across with copy/verify jobs). */

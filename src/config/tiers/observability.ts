@@ -4,17 +4,18 @@
  */
 import { z } from "zod";
 import type { ConfigIssue } from "../errors";
-import type { Published } from "../publishing";
 import { configKey } from "../keys";
-import { type Environment, type PublishConfig, databaseSchema, keyName, pinnedImage } from "../schema";
+import {
+  type Environment,
+  type PublishConfig,
+  type Published,
+  keyName,
+  pinnedImage,
+  publishOrOff,
+  publishedOn,
+} from "../schema";
 import type { Upstream } from "../upstreams";
 import type { TierContext } from "./ingestion";
-
-/**
- * The host-port binding shape every tier uses (`{port, address}` with a loopback default, or `false`). Taken from an
- * existing tier because `schema.ts` does not export the bare `publishSchema`.
- */
-const publishOrOff = databaseSchema.shape.publish;
 
 const minutes = (max: number) => z.number().int().min(1).max(max);
 
@@ -120,13 +121,14 @@ export function resolveObservability(
   cfg: ObservabilityConfig,
   environment: Environment,
 ): ResolvedObservability {
-  const local = environment === "local";
-  const publish = (value: PublishConfig | false | undefined, localPort: number): Published =>
-    value === false ? undefined : (value ?? (local ? { port: localPort, address: "127.0.0.1" } : undefined));
   return {
     ...cfg,
-    publishGrafana: publish(cfg.publishGrafana, OBSERVABILITY_SERVICES.grafana.port),
-    publishPrometheus: publish(cfg.publishPrometheus, OBSERVABILITY_SERVICES.prometheus.port),
+    publishGrafana: publishedOn(cfg.publishGrafana, environment, OBSERVABILITY_SERVICES.grafana.port),
+    publishPrometheus: publishedOn(
+      cfg.publishPrometheus,
+      environment,
+      OBSERVABILITY_SERVICES.prometheus.port,
+    ),
   };
 }
 

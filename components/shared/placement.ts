@@ -1,9 +1,26 @@
 /**
- * What a tier needs to place resources on an AWS target. Type-only imports: a stack with no AWS tier never loads
- * `@pulumi/aws` (the AwsTarget class that produces this is required lazily by platform.ts).
+ * The placements: what a tier needs from the target it is placed on. A target component (components/targets/)
+ * produces one; every tier component takes one as its `placement` arg. Type-only imports: neither provider SDK is
+ * loaded by this module.
  */
-import type * as aws from "../shared/aws";
+import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
+import type * as aws from "./aws";
+
+/**
+ * What a tier needs to place containers on a Docker target: the provider to pass to every child, and the names of
+ * the two networks. `edge` carries proxied traffic; `backend` is where stateful services live.
+ */
+export interface DockerPlacement {
+  targetName: string;
+  provider: docker.Provider;
+  edgeNetwork: pulumi.Output<string>;
+  backendNetwork: pulumi.Output<string>;
+  /** Directory on the Docker host for stackport's files. */
+  dataRoot: string;
+  /** True when the Docker daemon is reached over SSH. */
+  remote: boolean;
+}
 
 export interface AwsPlacement {
   targetName: string;

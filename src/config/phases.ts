@@ -1,7 +1,8 @@
 /**
  * Staged cutover of one tier between two targets: `cutover.<tier>: { from, to, phase }`. Each phase is one
  * reviewed `pulumi up`; this module says, for a phase, where the tier runs and what the platform must do around it
- * (docs/runbooks/cutover-*.md explain the why). Pure: `platform.ts` reads the answer and places components.
+ * (docs/runbooks/cutover-*.md explain the why), and where a storage cutover's object mirror runs. Pure: the
+ * platform reads the answers and places components.
  *
  *   replicate     source serves; target created beside it; object mirror runs; initial database copy
  *   freeze        source serves reads; writers at zero; write routes answer "maintenance"; mirror catches up
@@ -106,4 +107,67 @@ export function phaseChangeProblem(previous: Phase | undefined, next: Phase): st
   return to === from - 1
     ? undefined
     : `cutover goes back one phase at a time (${previous} → ${PHASES[from - 1]})`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Where the mirror runs
+
+export type TargetKind = "docker" | "aws";
+
+export interface MirrorSettings {
+  /** The Docker target the mirror container runs on; only needed when both sides are Docker. */
+  on?: string;
+  /** The other side's S3 API as the mirror container reaches it; required when both sides are Docker. */
+  remoteEndpoint?: string;
+}
+
+export type MirrorPlan =
+  | {
+      /** The Docker target the mirror and the final-copy job run on. */
+      runsOn: string;
+      /** The side that is not `runsOn`: reached over the network (S3's public endpoint, or `remoteEndpoint`). */
+      remote: "source" | "target";
+    }
+  | { problem: string; key: "mirror" | "mirror.on" | "mirror.remoteEndpoint" };
+
+/**
+ * Where a storage cutover's mirror runs: in a container on the Docker side, which reaches its own MinIO on the
+ * backend network and the other side over the network. S3 has no container host of its own here, and a homelab
+ * can reach S3 while S3 cannot reach a homelab. Between two Docker hosts, on `mirror.on` (default: the source),
+ * which must reach the other host's MinIO at `mirror.remoteEndpoint`.
+ */
+export function objectMirrorPlan(
+  cutover: { from: string; to: string; mirror?: MirrorSettings },
+  kindOf: (target: string) => TargetKind,
+): MirrorPlan {
+  const { from, to } = cutover;
+  const docker = [from, to].filter((t) => kindOf(t) === "docker");
+  if (docker.length === 0) {
+    return {
+      key: "mirror",
+      problem: `both '${from}' and '${to}' are AWS targets: the object mirror runs in a container on a Docker target; between two AWS accounts or regions use S3 Replication instead`,
+    };
+  }
+  const on = cutover.mirror?.on;
+  if (on !== undefined && on !== from && on !== to) {
+    return {
+      key: "mirror.on",
+      problem: `is '${on}'; the mirror runs on one side of the cutover: '${from}' or '${to}'`,
+    };
+  }
+  if (on !== undefined && kindOf(on) !== "docker") {
+    return {
+      key: "mirror.on",
+      problem: `'${on}' is not a Docker target; the mirror runs in a container on '${docker[0]}'`,
+    };
+  }
+  const runsOn = on ?? (docker.includes(from) ? from : to);
+  if (docker.length === 2 && !cutover.mirror?.remoteEndpoint) {
+    const other = runsOn === from ? to : from;
+    return {
+      key: "mirror.remoteEndpoint",
+      problem: `both sides are Docker: give the S3 API of '${other}' as the mirror on '${runsOn}' reaches it (for example http://${other}.lan:9000, with the storage API port published on '${other}')`,
+    };
+  }
+  return { runsOn, remote: runsOn === from ? "target" : "source" };
 }

@@ -1,15 +1,15 @@
 /**
- * The object half of a storage cutover (docs/runbooks/cutover-*.md): a mirror container that copies every bucket
- * from the source to the target while the phase is `replicate` or `freeze`, and in `backfill` a job that runs a
- * last mirror with deletions, then proves the copy — per bucket, `mc diff` (keys missing on either side, sizes that
- * differ) and the object count and byte total of both listings. A difference fails the job, and so the update.
+ * The scripts of the object mirror (`ObjectMirror`, objectMirror.ts): a loop that copies every bucket from a source
+ * to a target, pass after pass, and a job that runs a last mirror with deletions, then proves the copy — per bucket,
+ * `mc diff` (keys missing on either side, sizes that differ) and the object count and byte total of both listings.
+ * A difference fails the job. A storage cutover runs them (docs/runbooks/cutover-*.md).
  *
- * Pure: where the mirror runs (`objectMirrorPlan`), the bucket pairs, and the two scripts. Both scripts run in
- * the `mc` image, which has a shell but few other tools, so they use only `mc` and shell built-ins. They read
- * everything from the environment: `MC_HOST_source` / `MC_HOST_target` (mc's own alias-from-environment form,
- * credentials included — never on a command line) and `BUCKET_PAIRS`.
+ * Pure: the bucket pairs and the two scripts. Both scripts run in the `mc` image, which has a shell but few other
+ * tools, so they use only `mc` and shell built-ins. They read everything from the environment: `MC_HOST_source` /
+ * `MC_HOST_target` (mc's own alias-from-environment form, credentials included — never on a command line) and
+ * `BUCKET_PAIRS`.
  */
-import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader } from "../../../components/shared/shell";
+import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader } from "../shared/shell";
 
 /** The mc aliases of the two sides; their URLs come from `MC_HOST_source` and `MC_HOST_target`. */
 export const MIRROR_ALIASES = ["source", "target"] as const;
@@ -33,69 +33,6 @@ export const OBJECT_BACKFILL_EXIT = {
 
 /** Seconds between two passes of the continuous mirror when `cutover.storage.mirror.intervalSeconds` is unset. */
 export const DEFAULT_MIRROR_INTERVAL_SECONDS = 60;
-
-// ---------------------------------------------------------------------------------------------------------
-// Where the mirror runs
-
-export type TargetKind = "docker" | "aws";
-
-export interface MirrorSettings {
-  /** The Docker target the mirror container runs on; only needed when both sides are Docker. */
-  on?: string;
-  /** The other side's S3 API as the mirror container reaches it; required when both sides are Docker. */
-  remoteEndpoint?: string;
-}
-
-export type MirrorPlan =
-  | {
-      /** The Docker target the mirror and the final-copy job run on. */
-      runsOn: string;
-      /** The side that is not `runsOn`: reached over the network (S3's public endpoint, or `remoteEndpoint`). */
-      remote: MirrorSide;
-    }
-  | { problem: string; key: "mirror" | "mirror.on" | "mirror.remoteEndpoint" };
-
-/**
- * Where a storage cutover's mirror runs: in a container on the Docker side, which reaches its own MinIO on the
- * backend network and the other side over the network. S3 has no container host of its own here, and a homelab
- * can reach S3 while S3 cannot reach a homelab. Between two Docker hosts, on `mirror.on` (default: the source),
- * which must reach the other host's MinIO at `mirror.remoteEndpoint`.
- */
-export function objectMirrorPlan(
-  cutover: { from: string; to: string; mirror?: MirrorSettings },
-  kindOf: (target: string) => TargetKind,
-): MirrorPlan {
-  const { from, to } = cutover;
-  const docker = [from, to].filter((t) => kindOf(t) === "docker");
-  if (docker.length === 0) {
-    return {
-      key: "mirror",
-      problem: `both '${from}' and '${to}' are AWS targets: the object mirror runs in a container on a Docker target; between two AWS accounts or regions use S3 Replication instead`,
-    };
-  }
-  const on = cutover.mirror?.on;
-  if (on !== undefined && on !== from && on !== to) {
-    return {
-      key: "mirror.on",
-      problem: `is '${on}'; the mirror runs on one side of the cutover: '${from}' or '${to}'`,
-    };
-  }
-  if (on !== undefined && kindOf(on) !== "docker") {
-    return {
-      key: "mirror.on",
-      problem: `'${on}' is not a Docker target; the mirror runs in a container on '${docker[0]}'`,
-    };
-  }
-  const runsOn = on ?? (docker.includes(from) ? from : to);
-  if (docker.length === 2 && !cutover.mirror?.remoteEndpoint) {
-    const other = runsOn === from ? to : from;
-    return {
-      key: "mirror.remoteEndpoint",
-      problem: `both sides are Docker: give the S3 API of '${other}' as the mirror on '${runsOn}' reaches it (for example http://${other}.lan:9000, with the storage API port published on '${other}')`,
-    };
-  }
-  return { runsOn, remote: runsOn === from ? "target" : "source" };
-}
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const BUCKET_KEY = /^[a-z0-9][a-z0-9_-]*$/;
@@ -170,11 +107,10 @@ function commonLines(tool: string, opts: { health?: boolean } = {}): string[] {
  * The continuous mirror (phases `replicate` and `freeze`): a pass over every bucket, then a pause, forever. Polling
  * rather than `mc mirror --watch`, which needs MinIO's bucket notifications and so cannot watch S3 as a source.
  * No deletions: a pass only adds and overwrites; the final copy in `backfill` mirrors deletions, once, verified.
+ * `intervalSeconds` is whole seconds ≥ 1 (`ObjectMirror` checks its args).
  */
 export function renderObjectMirrorScript(opts: { intervalSeconds?: number } = {}): string {
   const interval = opts.intervalSeconds ?? DEFAULT_MIRROR_INTERVAL_SECONDS;
-  if (!Number.isInteger(interval) || interval < 1)
-    throw new Error(`mirror interval ${interval} must be a whole number of seconds ≥ 1`);
   const lines = [
     ...commonLines("stackport-object-mirror", { health: true }),
     `INTERVAL_SECONDS=${interval}`,
