@@ -10,6 +10,7 @@ import { type AwsTargetConfig, awsTargetArgs, dockerTargetArgs } from "./config/
 import { upstreamCatalog } from "./config/upstreams";
 import { dockerStorageArgs, s3StorageArgs } from "./config/tiers/storage";
 import { dockerDatabaseArgs, rdsDatabaseArgs } from "./config/tiers/database";
+import { albProxyArgs, dockerProxyArgs } from "./config/tiers/proxy";
 import { frozenServices, maintenanceRoutes, tierComponentName, tierPlacements } from "./config/cutover";
 import { databaseCopyJob, objectMirrorJob, type StorageSide } from "./cutoverJobs";
 import { basemapScrapeTargets } from "./config/tiers/basemap";
@@ -24,7 +25,8 @@ import { DockerObjectStorage } from "../components/storage/dockerObjectStorage";
 import { dockerStorageScrapeTargets } from "../components/storage/settings";
 import { DockerDatabase } from "../components/database/dockerDatabase";
 import { DATABASE_HOST, DATABASE_PORT, SUPERUSER } from "../components/database/settings";
-import { DockerProxy, PROXY_METRICS_PORT } from "../components/proxy/dockerProxy";
+import { DockerProxy } from "../components/proxy/dockerProxy";
+import { PROXY_METRICS_PORT } from "../components/proxy/settings";
 import { DockerIngestion } from "../components/ingestion/dockerIngestion";
 import { DockerBasemap } from "../components/basemap/dockerBasemap";
 import { DockerObservability } from "../components/observability/dockerObservability";
@@ -196,18 +198,13 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   if (cfg.proxy && proxyWhere?.kind === "aws") {
     const { AlbProxy } =
       require("../components/proxy/albProxy") as typeof import("../components/proxy/albProxy");
-    const ecsUpstreams = Object.fromEntries(
-      Object.entries(catalog)
-        .filter(([, u]) => u.tier === "ingestion" || u.tier === "basemap")
-        .map(([n, u]) => [n, { port: u.port, ...(u.healthPath && { healthPath: u.healthPath }) }]),
-    );
     const alb = new AlbProxy("proxy", {
-      config: { domain: cfg.proxy.domain, routes: cfg.proxy.routes },
-      aws: cfg.proxy.aws,
-      environment: cfg.environment,
+      ...albProxyArgs(cfg.proxy, {
+        environment: cfg.environment,
+        upstreams: catalog,
+        ...(s3AccessLogsBucket && { accessLogsBucket: s3AccessLogsBucket }),
+      }),
       placement: proxyWhere.placement,
-      upstreams: ecsUpstreams,
-      ...(s3AccessLogsBucket && { accessLogsBucket: s3AccessLogsBucket }),
     });
     albTargetGroups = alb.targetGroups;
     proxy = { endpoint: alb.endpoint, apiKeys: {}, resource: alb };
@@ -302,11 +299,12 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
     const caddy = new DockerProxy(
       "proxy",
       {
-        config: cfg.proxy,
+        ...dockerProxyArgs(cfg.proxy, {
+          upstreams: catalog,
+          maintenanceRoutes: maintenanceRoutes(cfg),
+          safety: cfg.safety,
+        }),
         placement: proxyWhere.placement,
-        safety: cfg.safety,
-        upstreams: catalog,
-        maintenanceRoutes: maintenanceRoutes(cfg),
       },
       { dependsOn: [...dataTiers, ...appTiers] },
     );

@@ -1,33 +1,47 @@
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment } from "../../src/config/schema";
-import type { AwsProxyConfig } from "../../src/config/tiers/awsServices";
-import type { AwsPlacement } from "../shared/placement";
 import { type Transform, transformed } from "../shared/component";
+import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";
+import type { AwsPlacement } from "../shared/placement";
 import {
-  type AlbRoute,
   type AlbUpstream,
   albHosts,
-  checkAlbRoutes,
   ingressCidrs,
   pathPatterns,
   rulePriorities,
   stripPrefixTransform,
+  validateAlbProxyArgs,
 } from "./albRules";
-import type { ProxyEndpoint } from "./contract";
+import type { ProxyEndpoint, ProxyRoute } from "./contract";
 
 export interface AlbProxyArgs {
-  /** `stackport:proxy`: the default domain and the routes (`auth: basic` is refused on AWS). */
-  config: { domain: string; routes: Record<string, AlbRoute> };
-  /** `stackport:proxy.aws` (parsed with `awsProxySchema`). */
-  aws: AwsProxyConfig;
-  environment: Environment;
+  /** The AWS target: the ALB goes into its public subnets behind its `alb` security group. */
   placement: AwsPlacement;
-  /** ECS services routes may forward to, by the name routes use in `to:`; port and health path from their config. */
+  /** Host of routes without their own `host`; with the route hosts, what the certificate covers. @example "example.org" */
+  domain: string;
+  /** Routes by name; `to` names an entry of `upstreams`. `auth` must be `none` (an ALB checks no credentials). @default {} */
+  routes?: Record<string, ProxyRoute>;
+  /** The ECS services routes may forward to, by name: their port and health path. */
   upstreams: Record<string, AlbUpstream>;
-  /** Bucket (name) for access logs — the storage tier's `logs` bucket; its policy must admit ELB log delivery. */
+  /** An ACM certificate for every host. @default a DNS-validated certificate in `hostedZoneId` */
+  certificateArn?: string;
+  /** The Route 53 zone holding the hosts: certificate validation records and alias records go here. @default none */
+  hostedZoneId?: string;
+  /** A Route 53 alias record per host pointing at the ALB (needs `hostedZoneId`). @default true */
+  dnsRecords?: boolean;
+  /**
+   * Client networks allowed to reach the ALB on 80/443.
+   * @default the union of the routes' `allowFrom` when every route has one, else 0.0.0.0/0
+   */
+  allowedCidrs?: string[];
+  /** @default false */
+  deletionProtection?: boolean;
+  /** Seconds an idle connection stays open (long tile or upload requests need more than 60). @default 60 */
+  idleTimeoutSeconds?: number;
+  /** Bucket (name) for access logs; its policy must admit ELB log delivery under `AWSLogs/` (S3Storage's `logs`). @default no access logs */
   accessLogsBucket?: pulumi.Input<string>;
+  /** Per-child escape hatches. @default none */
   transform?: {
     loadBalancer?: Transform<aws.lb.LoadBalancerArgs>;
     httpsListener?: Transform<aws.lb.ListenerArgs>;
@@ -57,6 +71,15 @@ const cidrSlug = (cidr: string) => cidr.replace(/[./]/g, "-");
  * Fargate). The ALB security group admits 80/443 from the allowed networks only and may reach the services group
  * only on the routed ports — both sides of that hop are created here, once per port, because AWS refuses a
  * duplicate rule when two services share a port.
+ * @example
+ * const alb = new AlbProxy("proxy", {
+ *   placement: cloud.placement,
+ *   domain: "example.org",
+ *   hostedZoneId: "Z0123456789ABCDEFGHIJ",
+ *   routes: { api: { path: "/api", to: "api" } },
+ *   upstreams: { api: { port: 8000, healthPath: "/healthz" } },
+ * });
+ * // alb.targetGroups.api: register a Fargate service's tasks there
  */
 export class AlbProxy extends pulumi.ComponentResource {
   readonly endpoint: ProxyEndpoint;
@@ -78,15 +101,27 @@ export class AlbProxy extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: AlbProxyArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { config, placement, environment } = args;
-    checkAlbRoutes(config.routes, args.upstreams, args.aws, config.domain);
-    super("stackport:aws:Proxy", name, { config, aws: args.aws }, opts);
+    const routes = args.routes ?? {};
+    assertValidArgs(`stackport:aws:Proxy '${name}'`, validateAlbProxyArgs(args));
+    const config = {
+      domain: args.domain,
+      routes,
+      upstreams: args.upstreams,
+      ...(args.certificateArn !== undefined && { certificateArn: args.certificateArn }),
+      ...(args.hostedZoneId !== undefined && { hostedZoneId: args.hostedZoneId }),
+      dnsRecords: args.dnsRecords ?? true,
+      ...(args.allowedCidrs !== undefined && { allowedCidrs: args.allowedCidrs }),
+      deletionProtection: args.deletionProtection ?? false,
+      idleTimeoutSeconds: args.idleTimeoutSeconds ?? 60,
+    };
+    super("stackport:aws:Proxy", name, config, opts);
+    const { placement } = args;
     const provider = placement.provider;
     const child = { parent: this, provider };
     const tags = standardLabels("proxy");
-    const hosts = albHosts(config.domain, config.routes);
+    const hosts = albHosts(config.domain, routes);
 
-    this.ingress(name, placement, ingressCidrs(args.aws.allowedCidrs, config.routes));
+    this.ingress(name, placement, ingressCidrs(config.allowedCidrs, routes));
 
     const [lbArgs, lbOpts] = transformed<aws.lb.LoadBalancerArgs>(
       args.transform?.loadBalancer,
@@ -97,8 +132,8 @@ export class AlbProxy extends pulumi.ComponentResource {
         securityGroups: [placement.securityGroups.alb],
         // Requests with header names a backend could parse differently are dropped (request smuggling).
         dropInvalidHeaderFields: true,
-        enableDeletionProtection: args.aws.deletionProtection ?? environment === "production",
-        idleTimeout: args.aws.idleTimeoutSeconds,
+        enableDeletionProtection: config.deletionProtection,
+        idleTimeout: config.idleTimeoutSeconds,
         ...(args.accessLogsBucket !== undefined && {
           // No prefix: the logs bucket's policy admits ELB log delivery under `AWSLogs/` (storage's s3Storage.ts).
           accessLogs: { bucket: args.accessLogsBucket, enabled: true },
@@ -123,7 +158,7 @@ export class AlbProxy extends pulumi.ComponentResource {
       child,
     );
 
-    const { certificateArn, certificate } = this.certificate(name, args, hosts);
+    const { certificateArn, certificate } = this.certificate(name, config, placement, hosts);
     const [httpsArgs, httpsOpts] = transformed<aws.lb.ListenerArgs>(
       args.transform?.httpsListener,
       {
@@ -144,7 +179,7 @@ export class AlbProxy extends pulumi.ComponentResource {
     );
     const httpsListener = new aws.lb.Listener(`${name}-https`, httpsArgs, httpsOpts);
 
-    const routed = [...new Set(Object.values(config.routes).map((r) => r.to))].sort();
+    const routed = [...new Set(Object.values(routes).map((r) => r.to))].sort();
     const targetGroups = Object.fromEntries(
       routed.map((upstream) => {
         const { port, healthPath } = args.upstreams[upstream]!;
@@ -178,12 +213,12 @@ export class AlbProxy extends pulumi.ComponentResource {
       [...new Set(routed.map((u) => args.upstreams[u]!.port))].sort((a, b) => a - b),
     );
 
-    const priorities = rulePriorities(config.routes);
+    const priorities = rulePriorities(routes);
     const rules = Object.fromEntries(
-      Object.keys(config.routes)
+      Object.keys(routes)
         .sort()
         .map((routeName) => {
-          const route = config.routes[routeName]!;
+          const route = routes[routeName]!;
           const paths = pathPatterns(route.path);
           const rule = new aws.lb.ListenerRule(
             `${name}-rule-${routeName}`,
@@ -205,7 +240,7 @@ export class AlbProxy extends pulumi.ComponentResource {
         }),
     );
 
-    const records = this.aliasRecords(name, args, hosts, loadBalancer);
+    const records = this.aliasRecords(name, config, placement, hosts, loadBalancer);
 
     this.nodes = { loadBalancer, httpListener, httpsListener, certificate, targetGroups, rules, records };
     this.loadBalancer = {
@@ -282,11 +317,16 @@ export class AlbProxy extends pulumi.ComponentResource {
   }
 
   /** The given certificate, or an ACM certificate for every host validated through Route 53 records. */
-  private certificate(name: string, args: AlbProxyArgs, hosts: string[]) {
-    if (args.aws.certificateArn) return { certificateArn: pulumi.output(args.aws.certificateArn) };
-    const zoneId = args.aws.hostedZoneId!;
-    const child = { parent: this, provider: args.placement.provider };
-    const [primary, ...others] = [args.config.domain, ...hosts.filter((h) => h !== args.config.domain)];
+  private certificate(
+    name: string,
+    config: { domain: string; certificateArn?: string; hostedZoneId?: string },
+    placement: AwsPlacement,
+    hosts: string[],
+  ) {
+    if (config.certificateArn) return { certificateArn: pulumi.output(config.certificateArn) };
+    const zoneId = config.hostedZoneId!;
+    const child = { parent: this, provider: placement.provider };
+    const [primary, ...others] = [config.domain, ...hosts.filter((h) => h !== config.domain)];
     const certificate = new aws.acm.Certificate(
       `${name}-certificate`,
       {
@@ -325,9 +365,15 @@ export class AlbProxy extends pulumi.ComponentResource {
   }
 
   /** An A alias per host pointing at the ALB, when a hosted zone is configured. */
-  private aliasRecords(name: string, args: AlbProxyArgs, hosts: string[], lb: aws.lb.LoadBalancer) {
-    const zoneId = args.aws.hostedZoneId;
-    if (!zoneId || !args.aws.dnsRecords) return {};
+  private aliasRecords(
+    name: string,
+    config: { hostedZoneId?: string; dnsRecords: boolean },
+    placement: AwsPlacement,
+    hosts: string[],
+    lb: aws.lb.LoadBalancer,
+  ) {
+    const zoneId = config.hostedZoneId;
+    if (!zoneId || !config.dnsRecords) return {};
     return Object.fromEntries(
       hosts.map((host) => [
         host,
@@ -339,7 +385,7 @@ export class AlbProxy extends pulumi.ComponentResource {
             type: "A",
             aliases: [{ name: lb.dnsName, zoneId: lb.zoneId, evaluateTargetHealth: true }],
           },
-          { parent: this, provider: args.placement.provider },
+          { parent: this, provider: placement.provider },
         ),
       ]),
     );

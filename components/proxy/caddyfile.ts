@@ -8,10 +8,13 @@
  *   body is a `route { … }` so the order inside is literal: IP allow-list → basic auth or API key → (strip prefix)
  *   → proxy.
  *
- * Every value that lands in the file comes from config the zod schema already restricts; this module checks it
- * again against the same alphabets and throws rather than emit a space, quote, brace or newline from input.
+ * Every value that lands in the file is checked first (`caddyfileIssues`, also what `DockerProxy` validates its
+ * args with): the renderer throws rather than emit a space, quote, brace or newline from input.
  */
-import type { RouteConfig } from "../../src/config/schema";
+import { type ArgsIssue, argPath } from "../shared/errors";
+import { URL_PATH } from "../shared/formats";
+import type { ProxyRoute } from "./contract";
+import { ROUTE_NAME, normalizePath, routeIssues } from "./routes";
 
 export type TlsConfig = { mode: "http" } | { mode: "internal" } | { mode: "acme"; email: string };
 
@@ -23,7 +26,7 @@ export interface ResolvedUpstream {
   healthPath?: string;
 }
 
-export interface ResolvedRoute extends Omit<RouteConfig, "to"> {
+export interface ResolvedRoute extends Omit<ProxyRoute, "to"> {
   to: ResolvedUpstream;
   /** Answer 503 "maintenance" instead of proxying (the upstream's writers are frozen during a cutover). */
   maintenance?: boolean;
@@ -64,30 +67,68 @@ export const API_KEY_HEADER = "X-API-Key";
 /** Every site answers this path itself, without touching an upstream. */
 export const HEALTH_PATH = "/healthz";
 
-const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-const ROUTE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-const URL_PATH = /^\/[A-Za-z0-9._~/-]*$/;
-const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/(3[0-2]|[12]?\d))?$/;
 const UPSTREAM_HOST = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 // No `*` (Caddy's header matcher reads a leading or trailing one as a wildcard), no space, quote or brace.
 const API_KEY = /^[A-Za-z0-9_-]{24,256}$/;
 const BCRYPT = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]+$/;
 const EMAIL =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`|~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const isPort = (port: number) => Number.isInteger(port) && port >= 1 && port <= 65535;
 
-function check(value: string, pattern: RegExp, what: string): string {
-  if (typeof value !== "string" || !pattern.test(value)) {
-    throw new Error(`stackport: ${what} ${JSON.stringify(value)} cannot be written into the Caddyfile`);
+/**
+ * Everything in the input that cannot go into a Caddyfile, each with its arg path: the route rules both backends
+ * share (routes.ts), then what only Caddy needs (users, hashes, keys, the ACME e-mail, upstream addresses, the
+ * reserved health path). Empty when the input renders.
+ */
+export function caddyfileIssues(input: CaddyfileInput): ArgsIssue[] {
+  const issues: ArgsIssue[] = [];
+  const bad = (path: string, value: unknown, what: string) =>
+    issues.push({ path, message: `${what} ${JSON.stringify(value)} cannot be written into the Caddyfile` });
+  const plain = Object.fromEntries(
+    Object.entries(input.routes).map(([name, r]) => [name, { ...r, to: `${r.to.host}:${r.to.port}` }]),
+  );
+  issues.push(...routeIssues(input.domain, plain));
+  if (input.tls.mode === "acme" && !EMAIL.test(input.tls.email))
+    bad("tls.email", input.tls.email, "ACME e-mail");
+  input.basicAuth.forEach((a, i) => {
+    if (!ROUTE_NAME.test(a.user)) bad(argPath("basicAuthUsers", i), a.user, "basic-auth user");
+    if (!BCRYPT.test(a.bcryptHash)) bad(argPath("basicAuthUsers", i), a.bcryptHash, "bcrypt hash");
+  });
+  for (const name of Object.keys(input.routes).sort()) {
+    const route = input.routes[name]!;
+    const at = (...field: PropertyKey[]) => argPath("routes", name, ...field);
+    if (normalizePath(route.path) === HEALTH_PATH) {
+      issues.push({
+        path: at("path"),
+        message: `${HEALTH_PATH} is the proxy's own health endpoint; choose another path`,
+      });
+    }
+    if (!UPSTREAM_HOST.test(route.to.host)) bad(at("to"), route.to.host, "upstream host");
+    if (!isPort(route.to.port))
+      issues.push({ path: at("to"), message: `upstream port ${route.to.port} is not a TCP port` });
+    if (route.to.healthPath !== undefined && !URL_PATH.test(route.to.healthPath))
+      bad(at("to"), route.to.healthPath, "upstream health path");
+    if (route.auth === "basic" && input.basicAuth.length === 0) {
+      issues.push({ path: at("auth"), message: "'basic' needs at least one user in basicAuthUsers" });
+    }
+    if (route.auth === "apiKey") {
+      const key = input.apiKeys?.[name];
+      if (key === undefined)
+        issues.push({ path: at("auth"), message: "needs an API key but none was given" });
+      else if (!API_KEY.test(key))
+        issues.push({
+          path: at("auth"),
+          message: "the route's API key cannot be written into the Caddyfile",
+        });
+    }
   }
-  return value;
+  if (input.metricsPort !== undefined && !isPort(input.metricsPort)) {
+    issues.push({ path: "metricsPort", message: `${input.metricsPort} is not a TCP port` });
+  }
+  return issues;
 }
 
-/** `/tiles/` and `/tiles//` mean `/tiles`; `/` means every path (undefined). */
-export function normalizePath(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  const trimmed = path.replace(/\/+$/, "");
-  return trimmed === "" ? undefined : trimmed;
-}
+export { normalizePath };
 
 /** The site address of a host: `http://host` when TLS is off, the bare host (HTTPS) otherwise. */
 export function siteAddress(host: string, tls: TlsConfig): string {
@@ -113,37 +154,14 @@ function bySpecificity(a: SiteRoute, b: SiteRoute): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-/** Groups routes by site host, checking every value, and refuses two routes on the same host and path. */
+/** Groups routes by site host (the input was checked by `caddyfileIssues`). */
 function sites(input: CaddyfileInput): Map<string, SiteRoute[]> {
-  const domain = check(input.domain, DNS_NAME, "domain");
-  const byHost = new Map<string, SiteRoute[]>([[domain, []]]);
+  const byHost = new Map<string, SiteRoute[]>([[input.domain, []]]);
   for (const name of Object.keys(input.routes).sort()) {
     const route = input.routes[name]!;
-    check(name, ROUTE_NAME, "route name");
-    const host = check(route.host ?? domain, DNS_NAME, `route '${name}' host`);
-    if (route.path !== undefined) check(route.path, URL_PATH, `route '${name}' path`);
-    const path = normalizePath(route.path);
-    if (path === HEALTH_PATH) {
-      throw new Error(`stackport: route '${name}' uses ${HEALTH_PATH}, which the proxy answers itself`);
-    }
-    if (route.stripPrefix && path === undefined) {
-      throw new Error(`stackport: route '${name}' has stripPrefix but no path to strip`);
-    }
-    for (const cidr of route.allowFrom ?? []) check(cidr, CIDR, `route '${name}' allowFrom entry`);
-    check(route.to.host, UPSTREAM_HOST, `route '${name}' upstream host`);
-    if (!Number.isInteger(route.to.port) || route.to.port < 1 || route.to.port > 65535) {
-      throw new Error(`stackport: route '${name}' upstream port ${route.to.port} is not a TCP port`);
-    }
-    if (route.to.healthPath !== undefined)
-      check(route.to.healthPath, URL_PATH, `route '${name}' upstream health path`);
+    const host = route.host ?? input.domain;
     const list = byHost.get(host) ?? [];
-    const clash = list.find((r) => r.path === path);
-    if (clash) {
-      throw new Error(
-        `stackport: routes '${clash.name}' and '${name}' both match ${host}${path ?? "/"}; give one another host or path`,
-      );
-    }
-    list.push({ name, path, route });
+    list.push({ name, path: normalizePath(route.path), route });
     byHost.set(host, list);
   }
   return byHost;
@@ -151,12 +169,15 @@ function sites(input: CaddyfileInput): Map<string, SiteRoute[]> {
 
 /** Renders the whole Caddyfile. Deterministic: the same input always gives the same bytes. */
 export function renderCaddyfile(input: CaddyfileInput): string {
+  const issues = caddyfileIssues(input);
+  if (issues.length > 0) {
+    throw new Error(
+      `stackport: cannot write the Caddyfile: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+    );
+  }
   const tlsOn = input.tls.mode !== "http";
-  const accounts = [...input.basicAuth]
-    .map((a) => ({
-      user: check(a.user, ROUTE_NAME, "basic-auth user"),
-      hash: check(a.bcryptHash, BCRYPT, "bcrypt hash"),
-    }))
+  const accounts = input.basicAuth
+    .map((a) => ({ user: a.user, hash: a.bcryptHash }))
     .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
   const byHost = sites(input);
 
@@ -165,7 +186,7 @@ export function renderCaddyfile(input: CaddyfileInput): string {
     "{",
     `\tadmin ${ADMIN_ADDRESS}`,
   ];
-  if (input.tls.mode === "acme") out.push(`\temail ${check(input.tls.email, EMAIL, "ACME e-mail")}`);
+  if (input.tls.mode === "acme") out.push(`\temail ${input.tls.email}`);
   out.push("}", "");
 
   out.push("(security_headers) {", "\theader {");
@@ -189,9 +210,6 @@ export function renderCaddyfile(input: CaddyfileInput): string {
     out.push("}");
   }
   if (input.metricsPort !== undefined) {
-    if (!Number.isInteger(input.metricsPort) || input.metricsPort < 1 || input.metricsPort > 65535) {
-      throw new Error(`stackport: metrics port ${input.metricsPort} is not a TCP port`);
-    }
     out.push("", `http://:${input.metricsPort} {`, "	metrics /metrics", "}");
   }
   return `${out.join("\n")}\n`;
@@ -220,16 +238,12 @@ function renderRoute(
     }
   }
   if (route.auth === "basic") {
-    if (accounts.length === 0)
-      throw new Error(`stackport: route '${name}' needs basic auth but there are no users`);
     // `basicauth`, not `basic_auth`: Caddy renamed the directive in 2.8 but still accepts the old name, and the
     // Debian caddy (2.6) the tests validate with only knows `basicauth`.
     body.push("basicauth {", ...accounts.map((a) => `\t${a.user} ${a.hash}`), "}");
   }
   if (route.auth === "apiKey") {
-    const key = apiKeys[name];
-    if (key === undefined) throw new Error(`stackport: route '${name}' needs an API key but none was given`);
-    check(key, API_KEY, `route '${name}' API key`);
+    const key = apiKeys[name]!;
     body.push(`@${name}_no_key not header ${API_KEY_HEADER} ${key}`);
     body.push(`respond @${name}_no_key "unauthorized" 401`);
     // The upstream never sees the key (nor logs it).

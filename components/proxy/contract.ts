@@ -20,3 +20,22 @@ export interface Upstream {
   /** Path the proxy health-checks, if the service has one. */
   healthPath?: string;
 }
+
+/** A route the proxy serves: which requests, to which upstream, for whom. The same on Caddy and on an ALB. */
+export interface ProxyRoute {
+  /** Host name the route answers on. @default the proxy's `domain` */
+  host?: string;
+  /** Path prefix: the prefix itself and everything below it (`/tiles`, `/tiles/…`). @default every path */
+  path?: string;
+  /** Remove the prefix before proxying (`/tiles/0/0/0` → `/0/0/0`). Needs a `path`. @default false */
+  stripPrefix?: boolean;
+  /** An upstream's name (a key of the proxy's `upstreams`) or `host:port`. @example "storage" */
+  to: string;
+  /**
+   * `basic`: HTTP basic auth with the proxy's generated users. `apiKey`: requests must carry header `X-API-Key`
+   * equal to the route's generated key (Caddy only). @default "none"
+   */
+  auth?: "none" | "basic" | "apiKey";
+  /** Only these client networks (IPv4 CIDR blocks) may use the route; others get 403. @default everyone */
+  allowFrom?: string[];
+}

@@ -1,40 +1,66 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { ResolvedProxy, Safety, Upstream } from "../../src/config";
-import type { DockerPlacement } from "../shared/placement";
-import { type Transform, transformed } from "../shared/component";
+import { type StatefulSafety, type Transform, transformed } from "../shared/component";
 import {
   attachNetworks,
   containerName,
+  healthProbe,
   publishedPorts,
   pullImage,
   statefulVolume,
-  healthProbe,
 } from "../shared/docker";
+import { assertValidArgs } from "../shared/errors";
 import { dockerLabels } from "../shared/labels";
-import { type ResolvedRoute, type ResolvedUpstream, renderCaddyfile } from "./caddyfile";
-import type { ProxyEndpoint } from "./contract";
+import type { DockerPlacement } from "../shared/placement";
+import { type TlsConfig, renderCaddyfile } from "./caddyfile";
+import type { ProxyEndpoint, ProxyRoute, Upstream } from "./contract";
+import {
+  DOCKER_PROXY_DEFAULTS,
+  PROXY_HOST,
+  PROXY_METRICS_PORT,
+  resolveRoutes,
+  siteUrls,
+  validateDockerProxyArgs,
+} from "./settings";
 
 export interface DockerProxyArgs {
-  /** The resolved `stackport:proxy` settings (routes, TLS mode, users, ports, bind address). */
-  config: ResolvedProxy;
-  /** Where the container runs. */
+  /** The Docker target the container runs on (`DockerTarget.placement`). */
   placement: DockerPlacement;
-  /** Protect/retain settings for the data volume (certificates and the local CA). */
-  safety: Safety;
+  /** The Caddy image. @default "caddy:2.11.4-alpine" */
+  image?: string;
+  /** Site address of routes without their own `host`. @default "localhost" */
+  domain?: string;
   /**
-   * Services the other tiers expose, by the names routes use in `to:` (see `upstreamCatalog`). A route's `to` that
-   * is not a key here must be `host:port`.
-   * @default {} (only `host:port` routes)
+   * `http` (no TLS), `internal` (Caddy's own CA; clients trust its root) or `acme` (public certificates; the
+   * hosts must resolve to this proxy from the internet).
+   * @default { mode: "http" }
+   * @example { mode: "acme", email: "ops@example.org" }
    */
+  tls?: TlsConfig;
+  /** Host address the proxy listens on. @default "127.0.0.1" */
+  bindAddress?: string;
+  /** Host port for HTTP (redirects to HTTPS when TLS is on). @default 80 */
+  httpPort?: number;
+  /** Host port for HTTPS (and HTTP/3). @default 443 */
+  httpsPort?: number;
+  /** Users of `auth: basic` routes; each gets a generated password (`endpoint.basicAuthPasswords`). @default ["admin"] */
+  basicAuthUsers?: string[];
+  /**
+   * Routes by name (the name is part of matcher and child names).
+   * @default {} (only the `/healthz` endpoint)
+   * @example { s3: { host: "s3.example.org", to: "storage" }, api: { path: "/api", to: "api:8000", auth: "apiKey" } }
+   */
+  routes?: Record<string, ProxyRoute>;
+  /** Services routes may name in `to`, as other tiers expose them. A `to` that is not a key here is `host:port`. @default {} */
   upstreams?: Record<string, Upstream>;
-  /**
-   * Routes that answer 503 "maintenance" instead of proxying: during a cutover's freeze the services behind them
-   * are scaled to zero. @default []
-   */
+  /** Routes that answer 503 "maintenance" instead of proxying (their upstream is paused, e.g. for a migration). @default [] */
   maintenanceRoutes?: string[];
-  /** Per-child escape hatches. */
+  /** Memory limit, in MB. @default 256 */
+  memoryMb?: number;
+  /** `protect` / `retainOnDelete` of the data volume (certificates, the internal CA). @default { protect: true, retainOnDelete: true } */
+  safety?: StatefulSafety;
+  /** Per-child escape hatches. @default none */
   transform?: {
     dataVolume?: Transform<docker.VolumeArgs>;
     /** The Caddy container. Its `uploads` (the Caddyfile) force replacement when they change. */
@@ -42,66 +68,24 @@ export interface DockerProxyArgs {
   };
 }
 
-/** The DNS alias of the proxy on both networks. */
-export const PROXY_HOST = "proxy";
 export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
 const HTTP_PORT = 80;
 const HTTPS_PORT = 443;
 
-/** Caddy's Prometheus endpoint, on the backend network only (not published). */
-export const PROXY_METRICS_PORT = 2020;
-
-/**
- * Resolves each route's `to` to `{host, port, healthPath}`: a catalog name, or `host:port`.
- * @throws naming the config key when `to` is neither
- */
-export function resolveRoutes(
-  routes: ResolvedProxy["routes"],
-  upstreams: Record<string, Upstream>,
-  maintenance: string[] = [],
-): Record<string, ResolvedRoute> {
-  const resolved: Record<string, ResolvedRoute> = {};
-  for (const [name, route] of Object.entries(routes)) {
-    const known = upstreams[route.to];
-    let to: ResolvedUpstream;
-    if (known) {
-      to = {
-        host: known.host,
-        port: known.port,
-        ...(known.healthPath !== undefined && { healthPath: known.healthPath }),
-      };
-    } else {
-      const m = /^([^:]+):(\d{1,5})$/.exec(route.to);
-      const port = m ? Number(m[2]) : NaN;
-      if (!m || port < 1 || port > 65535) {
-        const names = Object.keys(upstreams);
-        throw new Error(
-          `stackport:proxy.routes.${name}.to: unknown upstream '${route.to}'; allowed: ${names.length ? names.join(", ") : "(none)"}, or host:port`,
-        );
-      }
-      to = { host: m[1]!, port };
-    }
-    resolved[name] = { ...route, to, ...(maintenance.includes(name) && { maintenance: true }) };
-  }
-  return resolved;
-}
-
-/** Base URLs of every site: the default domain plus every route host, with non-default ports spelled out. */
-export function siteUrls(
-  config: Pick<ResolvedProxy, "domain" | "routes" | "tls" | "httpPort" | "httpsPort">,
-): string[] {
-  const hosts = new Set([config.domain, ...Object.values(config.routes).map((r) => r.host ?? config.domain)]);
-  const tls = config.tls.mode !== "http";
-  const port = tls ? config.httpsPort : config.httpPort;
-  const suffix = port === (tls ? HTTPS_PORT : HTTP_PORT) ? "" : `:${port}`;
-  return [...hosts].sort().map((h) => `${tls ? "https" : "http"}://${h}${suffix}`);
-}
-
 /**
  * The proxy tier on Docker: Caddy with a generated Caddyfile (routes, TLS off / internal CA / ACME, basic auth with
- * generated bcrypt-hashed passwords, security headers, IP allow-lists). The Caddyfile is uploaded into the container
- * (works over SSH); certificates and the local CA live on a protected named volume. The container joins the edge
- * network (where traffic enters) and the backend network (where the upstreams are).
+ * generated bcrypt-hashed passwords, API keys, security headers, IP allow-lists). The Caddyfile is uploaded into the
+ * container (works over SSH); certificates and the local CA live on a protected named volume. The container joins
+ * the edge network (where traffic enters) and the backend network (where the upstreams are).
+ * @example
+ * const proxy = new DockerProxy("proxy", {
+ *   placement: target.placement,
+ *   domain: "example.org",
+ *   tls: { mode: "acme", email: "ops@example.org" },
+ *   bindAddress: "0.0.0.0",
+ *   routes: { s3: { host: "s3.example.org", to: "storage" } },
+ *   upstreams: { storage: { tier: "storage", host: "storage", port: 9000 } },
+ * });
  */
 export class DockerProxy extends pulumi.ComponentResource {
   readonly endpoint: ProxyEndpoint;
@@ -117,24 +101,30 @@ export class DockerProxy extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: DockerProxyArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { config, placement, safety, transform } = args;
-    // Validate before anything is registered: upstream names, and every value the Caddyfile will contain (rendered
-    // once with a placeholder hash; the real one is only known after the passwords exist).
-    const routes = resolveRoutes(config.routes, args.upstreams ?? {}, args.maintenanceRoutes);
-    const placeholder = "$2a$10$validationplaceholder";
+    // Everything the Caddyfile will contain is checked before anything is registered.
+    assertValidArgs(`stackport:docker:Proxy '${name}'`, validateDockerProxyArgs(args));
+    const d = DOCKER_PROXY_DEFAULTS;
+    const config = {
+      image: args.image ?? d.image,
+      domain: args.domain ?? d.domain,
+      tls: args.tls ?? d.tls,
+      bindAddress: args.bindAddress ?? d.bindAddress,
+      httpPort: args.httpPort ?? d.httpPort,
+      httpsPort: args.httpsPort ?? d.httpsPort,
+      basicAuthUsers: args.basicAuthUsers ?? [...d.basicAuthUsers],
+      routes: args.routes ?? {},
+      upstreams: args.upstreams ?? {},
+      maintenanceRoutes: args.maintenanceRoutes ?? [],
+      memoryMb: args.memoryMb ?? d.memoryMb,
+      safety: args.safety ?? { protect: true, retainOnDelete: true },
+    };
+    const { routes } = resolveRoutes(config.routes, config.upstreams, config.maintenanceRoutes);
     const keyRoutes = Object.keys(routes)
       .filter((r) => routes[r]!.auth === "apiKey")
       .sort();
-    renderCaddyfile({
-      domain: config.domain,
-      tls: config.tls,
-      routes,
-      basicAuth: config.basicAuthUsers.map((user) => ({ user, bcryptHash: placeholder })),
-      apiKeys: Object.fromEntries(keyRoutes.map((r) => [r, "validationplaceholderkey000"])),
-      metricsPort: PROXY_METRICS_PORT,
-    });
-
-    super("stackport:docker:Proxy", name, { config, maintenanceRoutes: args.maintenanceRoutes ?? [] }, opts);
+    super("stackport:docker:Proxy", name, config, opts);
+    const { placement, transform } = args;
+    const { safety } = config;
     const provider = placement.provider;
 
     const image = pullImage(`${name}-image`, config.image, this, placement);

@@ -2,7 +2,8 @@
  * Rules that span keys and tiers — placements, backends per target kind, tiers that must share a target, port
  * clashes on one host, routes — run on the parsed config before anything is normalized or registered. Pure.
  */
-import { checkAlbRoutes } from "../../components/proxy/albRules";
+import { validateAlbProxyArgs } from "../../components/proxy/albRules";
+import { validateDockerProxyArgs } from "../../components/proxy/settings";
 import { validateAwsTargetArgs } from "../../components/targets/awsNetwork";
 import { validateDockerTargetArgs } from "../../components/targets/hostPrep";
 import { configIssues, isConfigError, type ConfigIssue } from "./errors";
@@ -20,8 +21,8 @@ import { type Cutover, cutoverProblems, objectMirrorPlan, placementFor } from ".
 import { upstreamCatalog } from "./upstreams";
 import { checkStorage, resolveStorage, storageArgIssues } from "./tiers/storage";
 import { checkDatabase, resolveDatabase } from "./tiers/database";
+import { albUpstreams, proxyBindAddress } from "./tiers/proxy";
 import { targetKey } from "./tiers/targets";
-import { publishing } from "./publishing";
 
 /** Tiers placed with `on:`; every one has a Docker and an AWS backend. */
 export const PLACED_TIERS = [
@@ -148,7 +149,6 @@ interface Binding {
 
 function portClashes(cfg: StackConfig): ConfigIssue[] {
   const bindings: Binding[] = [];
-  const p = publishing(cfg);
   const add = (path: PropertyKey[], target: string, b: PublishConfig | undefined) => {
     if (b) bindings.push({ key: configKey(path), target, address: b.address, port: b.port });
   };
@@ -164,8 +164,8 @@ function portClashes(cfg: StackConfig): ConfigIssue[] {
       resolveDatabase(cfg.database, cfg.environment).publish,
     );
   }
-  if (cfg.proxy && p.proxy && kindOf(cfg, "proxy") === "docker") {
-    const address = p.proxy.bindAddress;
+  if (cfg.proxy && kindOf(cfg, "proxy") === "docker") {
+    const address = proxyBindAddress(cfg.proxy, cfg.environment);
     add(["proxy", "httpPort"], cfg.proxy.on, { address, port: cfg.proxy.httpPort });
     if (cfg.proxy.tls.mode !== "http")
       add(["proxy", "httpsPort"], cfg.proxy.on, { address, port: cfg.proxy.httpsPort });
@@ -197,47 +197,39 @@ function portClashes(cfg: StackConfig): ConfigIssue[] {
   return issues;
 }
 
+/**
+ * The proxy's routes (its own and those other tiers derive) as the proxy component of its target kind checks them,
+ * each problem named by the config key the route comes from.
+ */
 function routeProblems(cfg: StackConfig): ConfigIssue[] {
   if (!cfg.proxy) return [];
-  const issues: ConfigIssue[] = [];
+  const sources = routeSources(cfg);
+  const routes = Object.fromEntries(sources.map((r) => [r.name, r.route]));
   const catalog = upstreamCatalog(cfg);
-  const seen = new Map<string, SourcedRoute>();
-  for (const sourced of routeSources(cfg)) {
-    const { route, path } = sourced;
-    if (!/^[^:]+:\d{1,5}$/.test(route.to) && !catalog[route.to]) {
-      const known = Object.keys(catalog);
-      issues.push({
-        key: configKey([...path, "to"]),
-        message: `unknown upstream '${route.to}'; allowed: ${known.length ? known.join(", ") : "(no tier exposes a service yet)"}, or host:port`,
-      });
-    }
-    if (route.auth === "basic" && cfg.proxy.basicAuthUsers.length === 0) {
-      issues.push({
-        key: configKey([...path, "auth"]),
-        message: "'basic' needs at least one user in stackport:proxy.basicAuthUsers",
-      });
-    }
-    if (route.stripPrefix && !route.path) {
-      issues.push({ key: configKey([...path, "stripPrefix"]), message: "needs a 'path' to strip" });
-    }
-    if (route.path && route.path.replace(/\/+$/, "") === "/healthz") {
-      issues.push({
-        key: configKey([...path, "path"]),
-        message: "/healthz is the proxy's own health endpoint; choose another path",
-      });
-    }
-    // `/x` and `/x/` match the same requests.
-    const match = `${route.host ?? cfg.proxy.domain}${(route.path ?? "/").replace(/(.)\/+$/, "$1")}`;
-    const other = seen.get(match);
-    if (other) {
-      issues.push({
-        key: configKey(path),
-        message: `matches the same host and path (${match}) as ${other.path[0] === "proxy" ? `route '${other.name}'` : configKey(other.path)}; give it another host or path`,
-      });
-    }
-    seen.set(match, sourced);
+  const issues =
+    kindOf(cfg, "proxy") === "aws"
+      ? validateAlbProxyArgs({
+          ...cfg.proxy.aws,
+          domain: cfg.proxy.domain,
+          routes,
+          upstreams: albUpstreams(catalog),
+        })
+      : validateDockerProxyArgs({ ...cfg.proxy, routes, upstreams: catalog });
+  return configIssues(issues, (path) => proxyKey(path, sources));
+}
+
+/** The config key of a proxy arg path: a route's path names where the route is defined, ALB settings are `aws.*`. */
+function proxyKey(path: string, sources: SourcedRoute[]): string {
+  const route = /^routes\.([^.[]+)(.*)$/.exec(path);
+  if (route) {
+    const source = sources.find((r) => r.name === route[1]);
+    return source
+      ? `${configKey(source.path)}${route[2]}`
+      : configKey(["proxy", "routes", route[1]!]) + route[2];
   }
-  return issues;
+  const [head] = path.split(/[.[]/);
+  const awsOnly = ["certificateArn", "hostedZoneId", "allowedCidrs", "idleTimeoutSeconds"];
+  return `${configKey(["proxy", ...(awsOnly.includes(head!) ? ["aws"] : [])])}.${path}`;
 }
 
 /** AWS-only rules, checked here so they fail before registration (and without loading @pulumi/aws). */
@@ -274,16 +266,6 @@ function awsIssues(cfg: StackConfig): ConfigIssue[] {
           "the disk tile cache runs on Docker targets only (a Fargate task has no lasting volume); remove it, or raise cacheMb for Martin's in-memory cache",
       });
     }
-  }
-  if (cfg.proxy && kindOf(cfg, "proxy") === "aws") {
-    const catalog = upstreamCatalog(cfg);
-    const ecsUpstreams = Object.fromEntries(
-      Object.entries(catalog)
-        .filter(([, u]) => u.tier === "ingestion" || u.tier === "basemap")
-        .map(([name, u]) => [name, { port: u.port, ...(u.healthPath && { healthPath: u.healthPath }) }]),
-    );
-    const routes = Object.fromEntries(routeSources(cfg).map((r) => [r.name, r.route]));
-    collect(() => checkAlbRoutes(routes, ecsUpstreams, cfg.proxy!.aws ?? {}, cfg.proxy!.domain));
   }
   if (cfg.database?.migrations && kindOf(cfg, "database") === "aws") {
     issues.push({

@@ -7,3 +7,4 @@ export * from "./tiers/targets";
 export { loadStackConfig, rawNamespace } from "./load";
 export * from "./tiers/storage";
 export * from "./tiers/database";
+export * from "./tiers/proxy";

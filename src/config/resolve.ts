@@ -6,14 +6,12 @@ import { z } from "zod";
 import { crossCheck } from "./checks";
 import { ConfigError, type ConfigIssue } from "./errors";
 import { configKey } from "./keys";
-import { publishing } from "./publishing";
 import { allRoutes } from "./routes";
-import type { Environment, ProxyConfig, RouteConfig } from "./schema";
+import type { Environment } from "./schema";
 import type { TargetConfig } from "./tiers/targets";
 import { type StackConfig, stackConfigSchema } from "./stack";
 import { type AwsObservabilitySettings, resolveAwsObservability } from "./tiers/aws";
-import type { AwsProxyConfig } from "./tiers/awsServices";
-import { awsProxySchema } from "./tiers/awsServices";
+import { type ResolvedProxy, resolveProxy } from "./tiers/proxy";
 import { type ResolvedBackups, resolveBackups } from "./tiers/backups";
 import { type ResolvedStorage, resolveStorage } from "./tiers/storage";
 import { type ResolvedDatabase, resolveDatabase } from "./tiers/database";
@@ -26,6 +24,7 @@ export { CONFIG_NAMESPACE, configKey } from "./keys";
 export type { Published } from "./schema";
 export type { ResolvedStorage } from "./tiers/storage";
 export type { ResolvedDatabase } from "./tiers/database";
+export type { ResolvedProxy } from "./tiers/proxy";
 
 /** Stateful-resource safety, decided once per stack and applied explicitly to each stateful child. */
 export interface Safety {
@@ -33,12 +32,6 @@ export interface Safety {
   retainOnDelete: boolean;
 }
 
-export interface ResolvedProxy extends Omit<ProxyConfig, "bindAddress" | "routes"> {
-  bindAddress: string;
-  /** The proxy's own routes plus those derived from tiers (routed ingestion services, the basemap). */
-  routes: Record<string, RouteConfig>;
-  aws: AwsProxyConfig;
-}
 export type ResolvedObservabilityTier = ResolvedObservability & { aws: AwsObservabilitySettings };
 
 export interface ResolvedConfig {
@@ -127,7 +120,6 @@ const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
 function normalize(cfg: StackConfig): ResolvedConfig {
   const local = cfg.environment === "local";
   const env = cfg.environment;
-  const p = publishing(cfg);
   const storage = cfg.storage && resolveStorage(cfg.storage, env);
   const database = cfg.database && resolveDatabase(cfg.database, env);
   return {
@@ -139,14 +131,7 @@ function normalize(cfg: StackConfig): ResolvedConfig {
     },
     ...(storage && { storage }),
     ...(database && { database }),
-    ...(cfg.proxy && {
-      proxy: {
-        ...cfg.proxy,
-        ...p.proxy!,
-        routes: allRoutes(cfg),
-        aws: cfg.proxy.aws ?? awsProxySchema.parse({}),
-      },
-    }),
+    ...(cfg.proxy && { proxy: resolveProxy(cfg.proxy, env, allRoutes(cfg)) }),
     ...(cfg.ingestion && { ingestion: cfg.ingestion }),
     ...(cfg.basemap && { basemap: cfg.basemap }),
     ...(cfg.observability && {

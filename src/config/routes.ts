@@ -3,7 +3,7 @@
  * (a routed ingestion service, the basemap's `/tiles`) — each with the config path it comes from, so a problem
  * names the key the user actually wrote.
  */
-import type { RouteConfig } from "./schema";
+import type { RouteConfig } from "./tiers/proxy";
 import type { StackConfig } from "./stack";
 import { basemapRoutes } from "./tiers/basemap";
 import { ingestionRoutes } from "./tiers/ingestion";

@@ -1,11 +1,12 @@
 /**
- * The building blocks of the stack configuration and the core tiers (targets, safety, storage, database, proxy), as
- * zod schemas. The whole namespace is assembled in `stack.ts` (tiers in `tiers/` build on this file, so it imports
- * none of them). `docs/configuration.md` is the prose version.
+ * The building blocks of the stack configuration, as zod schemas: the environment, names, images, addresses,
+ * published ports, safety. Each tier's schema is in `tiers/` (they build on this file, so it imports none of them);
+ * the whole namespace is assembled in `stack.ts`. `docs/configuration.md` is the reference.
  *
  * Schemas are strict: an unknown key is an error (a typo must never silently fall back to a default).
  */
 import { z } from "zod";
+import { DNS_NAME, IPV4, IPV4_CIDR, URL_PATH } from "../../components/shared/formats";
 
 // A stack's configuration is parsed once per process. Zod's JIT generates and compiles a function per object
 // schema on its first parse, which costs about twice what it saves on a single parse; the interpreted path
@@ -23,22 +24,17 @@ export const keyName = z
     "must be lower-case letters, digits and '-', start with a letter, at most 31 chars",
   );
 
-const port = z.number().int().min(1).max(65535);
+export const port = z.number().int().min(1).max(65535);
 
-const ipv4 = z
-  .string()
-  .regex(
-    /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/,
-    "must be an IPv4 address like 127.0.0.1",
-  );
+export const ipv4 = z.string().regex(IPV4, "must be an IPv4 address like 127.0.0.1");
 
 /** An IPv4 CIDR block such as `10.0.0.0/8`; a bare address means `/32`. */
 export const cidr = z
   .string()
-  .regex(
-    /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}(\/(3[0-2]|[12]?\d))?$/,
-    "must be an IPv4 CIDR block like 10.0.0.0/8 or 192.168.1.20/32",
-  );
+  .regex(IPV4_CIDR, "must be an IPv4 CIDR block like 10.0.0.0/8 or 192.168.1.20/32");
+
+export const dnsName = z.string().regex(DNS_NAME, "must be a DNS name");
+export const urlPath = z.string().regex(URL_PATH, "must start with / and contain only URL path characters");
 
 /** A container image reference that names a tag or digest: `:latest` and tag-less images are refused. */
 export const pinnedImage = z
@@ -88,54 +84,3 @@ export function publishedOn(
   if (value === false) return undefined;
   return value ?? (environment === "local" ? { port: localPort, address: "127.0.0.1" } : undefined);
 }
-
-export const routeSchema = z.strictObject({
-  /** Host name this route answers on. @default the proxy's `domain` */
-  host: z
-    .string()
-    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a DNS name")
-    .optional(),
-  /** Path prefix, e.g. `/tiles`. @default every path of the host */
-  path: z
-    .string()
-    .regex(/^\/[A-Za-z0-9._~/-]*$/, "must start with / and contain only URL path characters")
-    .optional(),
-  /** Remove the path prefix before proxying. */
-  stripPrefix: z.boolean().default(false),
-  /** The upstream: a service another tier exposes (e.g. `storage`, `storage-console`) or `host:port`. */
-  to: z.string().min(1),
-  /**
-   * `basic`: HTTP basic auth with the proxy's generated users (bcrypt). `apiKey`: the request must carry header
-   * `X-API-Key` equal to the route's generated key (a secret stack output), otherwise 401.
-   */
-  auth: z.enum(["none", "basic", "apiKey"]).default("none"),
-  /** Only these client networks may use the route; others get 403. */
-  allowFrom: z.array(cidr).optional(),
-});
-export type RouteConfig = z.infer<typeof routeSchema>;
-
-export const proxySchema = z.strictObject({
-  on: keyName,
-  image: pinnedImage.default("caddy:2.11.4-alpine"),
-  /** Site address for routes without their own `host`. */
-  domain: z
-    .string()
-    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a DNS name")
-    .default("localhost"),
-  tls: z
-    .discriminatedUnion("mode", [
-      z.strictObject({ mode: z.literal("http") }),
-      z.strictObject({ mode: z.literal("internal") }),
-      z.strictObject({ mode: z.literal("acme"), email: z.email("must be an e-mail address") }),
-    ])
-    .default({ mode: "http" }),
-  /** Host address the proxy listens on. @default 127.0.0.1 in local, 0.0.0.0 elsewhere (it is the entry point) */
-  bindAddress: ipv4.optional(),
-  httpPort: port.default(80),
-  httpsPort: port.default(443),
-  /** Users for `auth: basic` routes; each gets a generated password (a stack output, secret). */
-  basicAuthUsers: z.array(keyName).default(["admin"]),
-  routes: z.record(keyName, routeSchema).default({}),
-  memoryMb: z.number().int().min(64).default(256),
-});
-export type ProxyConfig = z.infer<typeof proxySchema>;

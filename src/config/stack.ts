@@ -3,12 +3,12 @@
  * `aws` block for AWS placements. Assembled here, not in schema.ts, because the tier schemas build on schema.ts.
  */
 import { z } from "zod";
-import { ENVIRONMENTS, keyName, proxySchema, safetySchema } from "./schema";
+import { ENVIRONMENTS, keyName, safetySchema } from "./schema";
 import { targetSchema } from "./tiers/targets";
 import { awsObservabilitySchema } from "./tiers/aws";
 import { databaseSchema } from "./tiers/database";
+import { proxySchema } from "./tiers/proxy";
 import { storageSchema } from "./tiers/storage";
-import { awsProxySchema } from "./tiers/awsServices";
 import { backupsSchema } from "./tiers/backups";
 import { basemapSchema } from "./tiers/basemap";
 import { cutoverSchema } from "./tiers/cutover";
@@ -23,7 +23,7 @@ export const stackConfigSchema = z.strictObject({
   safety: safetySchema.default({}),
   storage: storageSchema.optional(),
   database: databaseSchema.optional(),
-  proxy: proxySchema.extend({ aws: awsProxySchema.optional() }).optional(),
+  proxy: proxySchema.optional(),
   ingestion: ingestionSchema.optional(),
   basemap: basemapSchema.optional(),
   observability: observabilitySchema.extend({ aws: awsObservabilitySchema.optional() }).optional(),

@@ -3,14 +3,15 @@
  * production, certificate, DNS) and its pure routing rules (priorities, ingress networks, what an ALB refuses).
  */
 import { AlbProxy, type AlbProxyArgs, TLS_POLICY } from "../../components/proxy/albProxy";
-import { type AlbRoute, ingressCidrs, rulePriorities } from "../../components/proxy/albRules";
-import { isConfigError } from "../../src/config/errors";
-import { awsProxySchema } from "../../src/config/tiers/awsServices";
+import { ingressCidrs, rulePriorities } from "../../components/proxy/albRules";
+import type { ProxyRoute } from "../../components/proxy/contract";
+import { isArgsError } from "../../components/shared/errors";
+import { albProxyArgs, resolveConfig } from "../../src/config";
 import type { Recorder } from "../../src/synth/recorder";
 import { one, record, valueOf } from "../harness";
 import { fakeAwsPlacement } from "../support/fakeAwsPlacement";
 
-const route = (r: Partial<AlbRoute> & { to: string }): AlbRoute => ({
+const route = (r: Partial<ProxyRoute> & { to: string }): ProxyRoute => ({
   stripPrefix: false,
   auth: "none",
   ...r,
@@ -27,25 +28,18 @@ const UPSTREAMS = {
   web: { port: 8000 },
 };
 
-type Overrides = { aws?: Record<string, unknown>; routes?: Record<string, AlbRoute> } & Partial<
-  Omit<AlbProxyArgs, "aws">
->;
+type Overrides = Partial<Omit<AlbProxyArgs, "placement">>;
 
 function build(over: Overrides = {}) {
-  const { aws, routes, ...rest } = over;
-  return (): AlbProxy => {
-    return new AlbProxy("proxy", {
-      config: { domain: "maps.example.org", routes: routes ?? ROUTES },
-      aws: awsProxySchema.parse({
-        certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc-123",
-        ...aws,
-      }),
-      environment: "staging",
-      placement: fakeAwsPlacement(),
+  return (): AlbProxy =>
+    new AlbProxy("proxy", {
+      domain: "maps.example.org",
+      routes: ROUTES,
       upstreams: UPSTREAMS,
-      ...rest,
+      certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc-123",
+      placement: fakeAwsPlacement(),
+      ...over,
     });
-  };
 }
 
 const albIngress = (recorder: Recorder) =>
@@ -81,9 +75,7 @@ describe("AlbProxy under the mock runtime", () => {
   });
 
   test("ALB ingress: only 80 and 443, only from the configured networks, one rule per network and port", async () => {
-    const { recorder } = await record(
-      build({ aws: { allowedCidrs: ["203.0.113.7/32", "198.51.100.0/24"] } }),
-    );
+    const { recorder } = await record(build({ allowedCidrs: ["203.0.113.7/32", "198.51.100.0/24"] }));
     expect(albIngress(recorder)).toEqual([
       "198.51.100.0/24:443-443",
       "198.51.100.0/24:80-80",
@@ -108,8 +100,8 @@ describe("AlbProxy under the mock runtime", () => {
     ]);
   });
 
-  test("production: deletion protection and access logs to the logs bucket; staging: neither unless asked", async () => {
-    const prod = await record(build({ environment: "production", accessLogsBucket: "stackport-prod-logs" }));
+  test("deletion protection and access logs to the logs bucket when asked; neither by default", async () => {
+    const prod = await record(build({ deletionProtection: true, accessLogsBucket: "stackport-prod-logs" }));
     expect(one(prod.recorder, "proxy-alb").inputs).toMatchObject({
       loadBalancerType: "application",
       internal: false,
@@ -152,7 +144,7 @@ describe("AlbProxy under the mock runtime", () => {
   test("a Route 53 zone: DNS-validated ACM certificate for every host and an alias record per host", async () => {
     const routes = { ...ROUTES, other: route({ host: "tiles.example.org", to: "basemap" }) };
     const { recorder, result } = await record(
-      build({ routes, aws: { certificateArn: undefined, hostedZoneId: "Z0123ABC" } }),
+      build({ routes, certificateArn: undefined, hostedZoneId: "Z0123ABC" }),
     );
     expect(one(recorder, "proxy-certificate").inputs).toMatchObject({
       domainName: "maps.example.org",
@@ -196,31 +188,60 @@ describe("what an ALB refuses, before any resource is registered", () => {
     expect(
       recorder.resources.filter((r) => r.type.startsWith("aws:lb") || r.type.startsWith("stackport:")),
     ).toEqual([]);
-    expect(isConfigError(error)).toBe(true);
+    expect(isArgsError(error)).toBe(true);
     return String(error);
   }
 
   test("basic auth and API keys name the route's key and say what to do", async () => {
     const basic = await refusal({ routes: { admin: route({ to: "api", auth: "basic" }) } });
     expect(basic).toContain(
-      "stackport:proxy.routes.admin.auth: an ALB cannot do HTTP basic auth; restrict the route with 'allowFrom'",
+      "routes.admin.auth: an ALB cannot do HTTP basic auth; restrict the route with 'allowFrom'",
     );
     const apiKey = await refusal({ routes: { ingest: route({ to: "api", auth: "apiKey" }) } });
     expect(apiKey).toContain(
-      "stackport:proxy.routes.ingest.auth: 'apiKey' cannot be checked by an ALB without writing the key",
+      "routes.ingest.auth: 'apiKey' cannot be checked by an ALB without writing the key",
     );
   });
 
   test("no certificate and no zone; host:port upstreams; too many condition values", async () => {
-    expect(await refusal({ aws: { certificateArn: undefined } })).toContain(
-      "stackport:proxy.aws.certificateArn: the ALB serves HTTPS only",
+    expect(await refusal({ certificateArn: undefined })).toContain(
+      "certificateArn: the ALB serves HTTPS only",
     );
     expect(await refusal({ routes: { x: route({ to: "legacy:8080" }) } })).toContain(
-      "stackport:proxy.routes.x.to: on AWS a route forwards to an ECS service of this stack; allowed: api, basemap, web",
+      "routes.x.to: on AWS a route forwards to an ECS service of this stack; allowed: api, basemap, web",
     );
     const many = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
     expect(await refusal({ routes: { x: route({ to: "api", path: "/x", allowFrom: many }) } })).toContain(
-      "stackport:proxy.routes.x.allowFrom: an ALB rule takes at most 5 condition values",
+      "routes.x.allowFrom: an ALB rule takes at most 5 condition values",
+    );
+  });
+});
+
+describe("the stack's ALB", () => {
+  const cfg = (environment: string, aws: Record<string, unknown> = {}) =>
+    resolveConfig({
+      environment,
+      targets: { c: { kind: "aws", region: "eu-west-1" } },
+      proxy: { on: "c", domain: "example.org", aws: { hostedZoneId: "Z0123456789ABCDEFGHIJ", ...aws } },
+    }).proxy!;
+
+  test("is deletion-protected in production unless configured otherwise", () => {
+    const args = (environment: string, aws?: Record<string, unknown>) =>
+      albProxyArgs(cfg(environment, aws), { environment: environment as never, upstreams: {} });
+    expect(args("production").deletionProtection).toBe(true);
+    expect(args("staging").deletionProtection).toBe(false);
+    expect(args("production", { deletionProtection: false }).deletionProtection).toBe(false);
+  });
+
+  test("refusals name the config key the route comes from", () => {
+    expect(() =>
+      resolveConfig({
+        environment: "staging",
+        targets: { c: { kind: "aws", region: "eu-west-1" } },
+        proxy: { on: "c", domain: "example.org", routes: { admin: { to: "x:1", auth: "basic" } } },
+      }),
+    ).toThrow(
+      /certificateArn: the ALB serves HTTPS only[\s\S]*stackport:proxy\.routes\.admin\.auth: an ALB cannot do HTTP basic auth/,
     );
   });
 });

@@ -3,8 +3,9 @@
  * what it registers, with which names, secrets, ports and safety options.
  */
 import { type CaddyfileInput, type ResolvedRoute, renderCaddyfile } from "../../components/proxy/caddyfile";
-import { DockerProxy, resolveRoutes, siteUrls } from "../../components/proxy/dockerProxy";
-import { type ResolvedConfig, resolveConfig, upstreamCatalog } from "../../src/config";
+import { DockerProxy } from "../../components/proxy/dockerProxy";
+import { resolveRoutes, siteUrls } from "../../components/proxy/settings";
+import { type ResolvedConfig, dockerProxyArgs, resolveConfig, upstreamCatalog } from "../../src/config";
 import { SECRET_MASK } from "../../src/synth/recorder";
 import { isSecret, one, record, valueOf } from "../harness";
 import { testPlacement } from "../support/placement";
@@ -111,10 +112,18 @@ describe("renderCaddyfile", () => {
     expect(() => renderCaddyfile(input({ tls: { mode: "acme", email: "a@b.org\n}" } }))).toThrow(/e-mail/);
     expect(() =>
       renderCaddyfile(input({ routes: { a: route({ path: "/x" }), b: route({ path: "/x/" }) } })),
-    ).toThrow(/'a' and 'b' both match localhost\/x/);
+    ).toThrow(/routes\.b: matches the same host and path \(localhost\/x\) as route 'a'/);
     expect(() => renderCaddyfile(input({ routes: { h: route({ path: "/healthz" }) } }))).toThrow(/healthz/);
   });
 });
+
+/** The proxy's args as the program maps them from a resolved stack config, with storage's upstreams. */
+const programArgs = (cfg: ResolvedConfig) =>
+  dockerProxyArgs(cfg.proxy!, {
+    upstreams: upstreamCatalog({ storage: {} as never }),
+    maintenanceRoutes: [],
+    safety: cfg.safety,
+  });
 
 describe("resolveRoutes / siteUrls", () => {
   const catalog = upstreamCatalog({ storage: {} as never });
@@ -125,12 +134,15 @@ describe("resolveRoutes / siteUrls", () => {
         x: { stripPrefix: false, auth: "none", to: "web:8080" },
       },
       catalog,
-    );
+    ).routes;
     expect(r["s3"]!.to).toEqual({ host: "storage", port: 9000, healthPath: "/minio/health/live" });
     expect(r["x"]!.to).toEqual({ host: "web", port: 8080 });
-    expect(() => resolveRoutes({ bad: { stripPrefix: false, auth: "none", to: "nope" } }, catalog)).toThrow(
-      /stackport:proxy\.routes\.bad\.to: unknown upstream 'nope'; allowed: storage, storage-console, or host:port/,
-    );
+    expect(resolveRoutes({ bad: { stripPrefix: false, auth: "none", to: "nope" } }, catalog).issues).toEqual([
+      {
+        path: "routes.bad.to",
+        message: "unknown upstream 'nope'; allowed: storage, storage-console, or host:port",
+      },
+    ]);
   });
   test("urls per site, ports only when not the default", () => {
     const base = {
@@ -173,12 +185,7 @@ describe("DockerProxy under the mock runtime", () => {
     const cfg = config(proxyConfig);
     const { recorder, result } = await record(() => {
       const placement = testPlacement();
-      return new DockerProxy("proxy", {
-        config: cfg.proxy!,
-        placement,
-        safety: cfg.safety,
-        upstreams: upstreamCatalog({ storage: {} as never }),
-      });
+      return new DockerProxy("proxy", { ...programArgs(cfg), placement });
     });
 
     const mine = recorder.resources.filter((r) => r.name === "proxy" || r.parent === "proxy");
@@ -230,13 +237,7 @@ describe("DockerProxy under the mock runtime", () => {
   test("local http: only port 80, on loopback; data volume not protected", async () => {
     const cfg = config({ routes: { s3: { to: "storage" } } }, "local");
     const { recorder } = await record(
-      () =>
-        new DockerProxy("proxy", {
-          config: cfg.proxy!,
-          placement: testPlacement(),
-          safety: cfg.safety,
-          upstreams: upstreamCatalog({ storage: {} as never }),
-        }),
+      () => new DockerProxy("proxy", { ...programArgs(cfg), placement: testPlacement() }),
     );
     expect(one(recorder, "proxy-server").inputs["ports"]).toEqual([
       { internal: 80, external: 80, ip: "127.0.0.1", protocol: "tcp" },
@@ -252,15 +253,13 @@ describe("DockerProxy under the mock runtime", () => {
     const { recorder, result } = await record(() => {
       const placement = testPlacement();
       try {
-        new DockerProxy("proxy", { config: cfg.proxy!, placement, safety: cfg.safety, upstreams: {} });
+        new DockerProxy("proxy", { ...programArgs(cfg), upstreams: {}, placement });
         return undefined;
       } catch (e) {
         return e as Error;
       }
     });
-    expect(result?.message).toMatch(
-      /stackport:proxy\.routes\.console\.to: unknown upstream 'storage-console'/,
-    );
+    expect(result?.message).toMatch(/routes\.console\.to: unknown upstream 'storage-console'/);
     expect(recorder.resources.filter((r) => r.name.startsWith("proxy"))).toEqual([]);
   });
 });
@@ -289,7 +288,7 @@ describe("auth: apiKey", () => {
 
   test("a missing key, or one that is not plain letters and digits, is refused", () => {
     const routes = { trigger: route({ auth: "apiKey" }) };
-    expect(() => renderCaddyfile(input({ routes }))).toThrow(/route 'trigger' needs an API key/);
+    expect(() => renderCaddyfile(input({ routes }))).toThrow(/routes\.trigger\.auth: needs an API key/);
     // `*` would make Caddy's header matcher a wildcard; whitespace would break the file.
     expect(() => renderCaddyfile(input({ routes, apiKeys: { trigger: `${KEY}*` } }))).toThrow(/API key/);
     expect(() => renderCaddyfile(input({ routes, apiKeys: { trigger: `${KEY}\n}` } }))).toThrow(/API key/);
@@ -307,13 +306,7 @@ describe("auth: apiKey", () => {
       },
     });
     const { recorder, result } = await record(
-      () =>
-        new DockerProxy("proxy", {
-          config: cfg.proxy!,
-          placement: testPlacement(),
-          safety: cfg.safety,
-          upstreams: upstreamCatalog({ storage: {} as never }),
-        }),
+      () => new DockerProxy("proxy", { ...programArgs(cfg), placement: testPlacement() }),
     );
     expect(recorder.byType("random:index/randomPassword:RandomPassword").map((r) => r.name)).toEqual([
       "proxy-s3-api-key",

@@ -1,43 +1,12 @@
 /**
- * The `aws` blocks of the tiers that run as services on AWS: the ALB proxy (`stackport:proxy.aws`), one Fargate
- * service (`stackport:ingestion.services.<name>.aws`, `stackport:basemap.aws`) and the broker
+ * The `aws` blocks of the tiers that run as services on AWS: one Fargate service
+ * (`stackport:ingestion.services.<name>.aws`, `stackport:basemap.aws`) and the broker
  * (`stackport:ingestion.broker.aws`). Pure zod + pure defaulting: nothing here touches Pulumi. The prose version is
  * `docs/aws-services.md`.
  */
 import { z } from "zod";
 import { ConfigError } from "../errors";
-import { type Environment, cidr } from "../schema";
-
-// ---------------------------------------------------------------------------------------------------------
-// Proxy (ALB)
-
-export const awsProxySchema = z.strictObject({
-  /** An existing ACM certificate for every host of the proxy. @default a DNS-validated certificate in `hostedZoneId` */
-  certificateArn: z
-    .string()
-    .regex(
-      /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
-      "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
-    )
-    .optional(),
-  /** Route 53 hosted zone that holds the proxy's hosts: certificate validation records and alias records go here. */
-  hostedZoneId: z
-    .string()
-    .regex(/^Z[A-Z0-9]{1,32}$/, "must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ")
-    .optional(),
-  /** Create a Route 53 alias record per host pointing at the ALB (needs `hostedZoneId`). */
-  dnsRecords: z.boolean().default(true),
-  /**
-   * Client networks allowed to reach the ALB on 80/443.
-   * @default the union of the routes' `allowFrom` when every route has one, else 0.0.0.0/0
-   */
-  allowedCidrs: z.array(cidr).min(1, "must list at least one CIDR; omit the key for the default").optional(),
-  /** @default true in production, false elsewhere */
-  deletionProtection: z.boolean().optional(),
-  /** Seconds an idle connection stays open (long tile or upload requests need more than 60). */
-  idleTimeoutSeconds: z.number().int().min(1).max(4000).default(60),
-});
-export type AwsProxyConfig = z.infer<typeof awsProxySchema>;
+import type { Environment } from "../schema";
 
 // ---------------------------------------------------------------------------------------------------------
 // One Fargate service

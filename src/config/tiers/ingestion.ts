@@ -10,7 +10,8 @@ import { z } from "zod";
 import type { ScrapeTarget } from "../../../components/observability/contract";
 import type { ConfigIssue } from "../errors";
 import { configKey } from "../keys";
-import { type RouteConfig, keyName, pinnedImage, proxySchema } from "../schema";
+import { keyName, pinnedImage } from "../schema";
+import { type RouteConfig, routeSchema } from "./proxy";
 import type { TargetConfig } from "./targets";
 import type { Upstream } from "../upstreams";
 import { awsBrokerSchema, awsServiceSchema } from "./awsServices";
@@ -18,7 +19,7 @@ import { awsBrokerSchema, awsServiceSchema } from "./awsServices";
 const port = z.number().int().min(1).max(65535);
 
 /** The proxy's route options, minus `to`: a service's route always goes to the service itself. */
-export const serviceRouteSchema = proxySchema.shape.routes.unwrap().valueType.omit({ to: true });
+export const serviceRouteSchema = routeSchema.omit({ to: true });
 
 /** The database roles a service may be given. `db_admin` is the migrations role and never a service's. */
 export const SERVICE_DATABASE_ROLES = ["app_writer", "app_reader"] as const;
