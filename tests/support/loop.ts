@@ -55,7 +55,7 @@ export function runLoop(script: string, args: string[], env: NodeJS.ProcessEnv):
       });
       try {
         const code = await Promise.race([exited, tooSlow]);
-        // The script has signalled its sleep on the way out; give the kernel a moment to end and reap it.
+        // Give the kernel a moment to end and reap anything the script left on its way out (nothing should be left).
         for (const deadline = Date.now() + 1000; groupAlive() && Date.now() < deadline;)
           await new Promise((r) => setTimeout(r, 10));
         return { code, leftBehind: groupAlive() };
