@@ -11,6 +11,8 @@ import { upstreamCatalog } from "./config/upstreams";
 import { dockerStorageArgs, s3StorageArgs } from "./config/tiers/storage";
 import { dockerDatabaseArgs, rdsDatabaseArgs } from "./config/tiers/database";
 import { albProxyArgs, dockerProxyArgs } from "./config/tiers/proxy";
+import { dockerIngestionArgs, ecsIngestionArgs } from "./config/tiers/ingestion";
+import { dockerBasemapArgs, ecsBasemapArgs } from "./config/tiers/basemap";
 import { frozenServices, maintenanceRoutes, tierComponentName, tierPlacements } from "./config/cutover";
 import { databaseCopyJob, objectMirrorJob, type StorageSide } from "./cutoverJobs";
 import { basemapScrapeTargets } from "./config/tiers/basemap";
@@ -215,20 +217,16 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   const appTiers: pulumi.ComponentResource[] = [];
   // Writers of a tier frozen for a cutover are scaled to zero (not built); their routes answer "maintenance".
   const frozen = new Set(frozenServices(cfg));
-  const ingestionConfig = cfg.ingestion && {
-    ...cfg.ingestion,
-    services: Object.fromEntries(Object.entries(cfg.ingestion.services).filter(([svc]) => !frozen.has(svc))),
-  };
-  if (cfg.ingestion && ingestionConfig) {
+  const runningServices = Object.keys(cfg.ingestion?.services ?? {}).filter((svc) => !frozen.has(svc));
+  if (cfg.ingestion) {
     const where = placeOn(cfg.ingestion.on);
     if (where.kind === "docker") {
       appTiers.push(
         new DockerIngestion(
           "ingestion",
           {
-            config: ingestionConfig,
+            ...dockerIngestionArgs(cfg.ingestion, runningServices, cfg.safety),
             placement: where.placement,
-            safety: cfg.safety,
             database: database?.connection,
             storage: storage?.connection,
           },
@@ -241,13 +239,14 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
       const ecs = new EcsIngestion(
         "ingestion",
         {
-          config: { services: ingestionConfig.services, broker: ingestionConfig.broker },
-          environment: cfg.environment,
+          ...ecsIngestionArgs(cfg.ingestion, runningServices, {
+            environment: cfg.environment,
+            logRetentionDays,
+          }),
           placement: where.placement,
           ...(database && { database: database.connection }),
           ...(storage && { storage: storage.connection }),
           ...(albTargetGroups && { targetGroups: albTargetGroups }),
-          logRetentionDays,
         },
         { dependsOn: present([...dataTiers, proxy?.resource]) },
       );
@@ -262,9 +261,8 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
         new DockerBasemap(
           "basemap",
           {
-            config: cfg.basemap,
+            ...dockerBasemapArgs(cfg.basemap),
             placement: where.placement,
-            safety: cfg.safety,
             database: database?.connection,
             storage: storage?.connection,
             dependsOn: dockerDatabase ? [dockerDatabase.nodes.bootstrap] : [],
@@ -279,13 +277,11 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
       const ecs = new EcsBasemap(
         "basemap",
         {
-          config: cfg.basemap,
-          environment: cfg.environment,
+          ...ecsBasemapArgs(cfg.basemap, { environment: cfg.environment, logRetentionDays }),
           placement: where.placement,
           ...(database && { database: database.connection }),
           ...(storage && { storage: storage.connection }),
           ...(tg && { targetGroup: tg }),
-          logRetentionDays,
         },
         { dependsOn: present([...dataTiers, proxy?.resource]) },
       );

@@ -1,40 +1,58 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, type ConfigIssue, type Safety } from "../../src/config";
+import type { DatabaseConnection } from "../database/contract";
+import { type AdminJobArgs, libpqEnv, renderAdminJobScript } from "../shared/adminJob";
+import { type Transform, transformed } from "../shared/component";
+import { attachNetworks, containerName, healthProbe, oneShotJob, pullImage } from "../shared/docker";
+import { assertValidArgs } from "../shared/errors";
+import { dockerLabels } from "../shared/labels";
+import type { DockerPlacement } from "../shared/placement";
+import type { StorageConnection } from "../storage/contract";
+import { MARTIN_ENV, type MartinConfigInput, renderMartinConfig } from "./martinConfig";
 import {
+  BASEMAP_DEFAULTS,
   BASEMAP_HOST,
-  type BasemapConfig,
+  DISK_CACHE_DEFAULTS,
+  type DiskCacheArgs,
   MARTIN_HEALTH_PATH,
   MARTIN_PORT,
-  basemapBasePath,
-} from "../../src/config/tiers/basemap";
-import type { DockerPlacement } from "../shared/placement";
-import type { DatabaseConnection } from "../database/contract";
-import { type Transform, transformed } from "../shared/component";
-import { attachNetworks, containerName, oneShotJob, pullImage, healthProbe } from "../shared/docker";
-import { dockerLabels } from "../shared/labels";
-import type { StorageConnection } from "../storage/contract";
-import { libpqEnv, renderAdminJobScript } from "../shared/adminJob";
-import { MARTIN_ENV, type MartinConfigInput, renderMartinConfig } from "./martinConfig";
+  validateDockerBasemapArgs,
+} from "./settings";
 import { dockerTileCache } from "./tileCache";
 
 export interface DockerBasemapArgs {
-  /** The parsed `stackport:basemap` settings. A change of image or rendered config replaces the server. */
-  config: BasemapConfig;
-  /** Where the containers run. */
+  /** The Docker target the containers run on (`DockerTarget.placement`). */
   placement: DockerPlacement;
+  /** The Martin image. @default "ghcr.io/maplibre/martin:1.14.0" */
+  image?: string;
+  /** Serve the PostGIS tables and functions `app_reader` can see (auto-published). Needs `database`. @default true */
+  postgis?: boolean;
   /**
-   * Stateful safety. Unused: Martin keeps no state, and the disk tile cache holds only tiles Martin renders again,
-   * so nothing here is protected; accepted so every tier is built the same way.
+   * PMTiles archives in `bucket`; each becomes a source named after its key (`2024/roads.pmtiles` → `2024.roads`).
+   * Needs `storage`.
+   * @default []
+   * @example ["basemap.pmtiles"]
    */
-  safety: Safety;
-  /** Needed when `postgis` or `import` is set. */
+  pmtiles?: string[];
+  /** The bucket (a key of the storage connection's buckets) holding the archives. @default "tiles" */
+  bucket?: string;
+  /** Martin's in-memory tile cache, in MB; 0 disables it. @default 512 */
+  cacheMb?: number;
+  /** Container memory limit, in MB; at least `cacheMb` + 128. @default 1024 */
+  memoryMb?: number;
+  /** The path the proxy serves Martin under, so TileJSON tile URLs point through the proxy. @default Martin's root */
+  basePath?: string;
+  /** A tile cache on a volume in front of Martin (nginx): route the proxy to `basemapUpstreams`' address. @default none */
+  diskCache?: DiskCacheArgs;
+  /** A one-shot import (osm2pgsql, ogr2ogr…) as `db_admin` before Martin starts. Needs `database`. @default none */
+  import?: AdminJobArgs;
+  /** For `postgis` (Martin connects as `app_reader`) and `import` (as `db_admin`). @default none */
   database?: DatabaseConnection | undefined;
-  /** Needed when `pmtiles` lists archives. */
+  /** For `pmtiles`: endpoint, credentials and the bucket's name. @default none */
   storage?: StorageConnection | undefined;
   /** What the import job waits for besides the database connection (e.g. the database bootstrap). @default [] */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
-  /** Per-child escape hatches. */
+  /** Per-child escape hatches. @default none */
   transform?: {
     server?: Transform<docker.ContainerArgs>;
     import?: Transform<docker.ContainerArgs>;
@@ -48,8 +66,16 @@ export const MARTIN_CONFIG_PATH = "/etc/martin/config.yaml";
 /**
  * The basemap tier on Docker: Martin with a generated config (PostGIS through `app_reader`, PMTiles from the
  * storage bucket with credentials passed by environment), an optional one-shot import job that runs first, and an
- * optional disk tile cache in front (`diskCache`, components/basemap/tileCache.ts). On the backend network only:
- * the proxy reaches it there.
+ * optional disk tile cache in front (`diskCache`, tileCache.ts). On the backend network only: the proxy reaches it
+ * there. Martin keeps no state and the cache only what Martin renders again, so nothing here is protected.
+ * @example
+ * new DockerBasemap("basemap", {
+ *   placement: target.placement,
+ *   pmtiles: ["world.pmtiles"],
+ *   storage: storage.connection,
+ *   database: db.connection,
+ *   basePath: "/tiles",
+ * });
  */
 export class DockerBasemap extends pulumi.ComponentResource {
   /** `http://basemap:3000` on the backend network. */
@@ -63,23 +89,36 @@ export class DockerBasemap extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: DockerBasemapArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { config, placement, transform } = args;
-    // Validate before super(): missing tiers, and every value the config file will contain (endpoint placeholder).
-    const missing = missingTiers(config, args);
-    if (missing.length > 0) throw new ConfigError(missing);
-    const pmtiles = config.pmtiles.length > 0 ? args.storage : undefined;
-    const martinInput = (endpoint: string, region: string, bucket: string): MartinConfigInput => {
-      const basePath = basemapBasePath(config);
-      return {
-        postgis: config.postgis,
-        cacheMb: config.cacheMb,
-        ...(pmtiles && { pmtiles: { bucket, keys: config.pmtiles, endpoint, region } }),
-        ...(basePath !== undefined && { basePath }),
-      };
+    // Validate before super(): missing connections, and every value the config file will contain.
+    assertValidArgs(
+      `stackport:docker:Basemap '${name}'`,
+      validateDockerBasemapArgs(args, {
+        database: args.database !== undefined,
+        buckets: args.storage && Object.keys(args.storage.buckets),
+      }),
+    );
+    const d = BASEMAP_DEFAULTS;
+    const config = {
+      image: args.image ?? d.image,
+      postgis: args.postgis ?? d.postgis,
+      pmtiles: args.pmtiles ?? [],
+      bucket: args.bucket ?? d.bucket,
+      cacheMb: args.cacheMb ?? d.cacheMb,
+      memoryMb: args.memoryMb ?? d.memoryMb,
+      ...(args.basePath !== undefined && { basePath: args.basePath }),
+      ...(args.diskCache && { diskCache: { ...DISK_CACHE_DEFAULTS, ...args.diskCache } }),
+      ...(args.import && { import: args.import }),
     };
-    renderMartinConfig(martinInput("http://storage:9000", "us-east-1", "tiles"));
+    const { placement, transform } = args;
+    const pmtiles = config.pmtiles.length > 0 ? args.storage : undefined;
+    const martinInput = (endpoint: string, region: string, bucket: string): MartinConfigInput => ({
+      postgis: config.postgis,
+      cacheMb: config.cacheMb,
+      ...(pmtiles && { pmtiles: { bucket, keys: config.pmtiles, endpoint, region } }),
+      ...(config.basePath !== undefined && { basePath: config.basePath }),
+    });
 
-    super("stackport:docker:Basemap", name, { config }, opts);
+    super("stackport:docker:Basemap", name, config, opts);
     const provider = placement.provider;
     const image = pullImage(`${name}-image`, config.image, this, placement);
 
@@ -92,10 +131,7 @@ export class DockerBasemap extends pulumi.ComponentResource {
         role: "import",
         placement,
         image: importImage.imageId,
-        script: renderAdminJobScript(
-          { command: config.import.command, origin: "stackport:basemap.import.command" },
-          "basemap import",
-        ),
+        script: renderAdminJobScript(config.import, "basemap import"),
         envs: libpqEnv(args.database!.roles.db_admin),
         purpose: "basemap import",
         dependsOn: args.dependsOn ?? [],
@@ -166,24 +202,4 @@ export class DockerBasemap extends pulumi.ComponentResource {
     };
     this.registerOutputs({ url: this.url, sources: config.pmtiles });
   }
-}
-
-function missingTiers(
-  config: BasemapConfig,
-  args: Pick<DockerBasemapArgs, "database" | "storage">,
-): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  if ((config.postgis || config.import) && !args.database) {
-    issues.push({
-      key: config.postgis ? "stackport:basemap.postgis" : "stackport:basemap.import",
-      message: "needs the database tier, which is not placed",
-    });
-  }
-  if (config.pmtiles.length > 0 && !args.storage?.buckets[config.bucket]) {
-    issues.push({
-      key: "stackport:basemap.bucket",
-      message: `needs the storage tier with bucket '${config.bucket}', which is not placed`,
-    });
-  }
-  return issues;
 }

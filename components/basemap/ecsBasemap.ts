@@ -1,41 +1,51 @@
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import type { z } from "zod";
-import { ConfigError, type ConfigIssue } from "../../src/config/errors";
-import { configKey } from "../../src/config/keys";
-import type { Environment } from "../../src/config/schema";
-import { FARGATE_MEMORY, awsServiceSchema, resolveAwsService } from "../../src/config/tiers/awsServices";
-import {
-  BASEMAP_HOST,
-  type BasemapConfig,
-  MARTIN_HEALTH_PATH,
-  MARTIN_PORT,
-  basemapBasePath,
-  pmtilesSourceId,
-} from "../../src/config/tiers/basemap";
-import type { AwsPlacement } from "../shared/placement";
 import type { DatabaseConnection } from "../database/contract";
 import type { AlarmSpec } from "../observability/contract";
-import type { StorageConnection } from "../storage/contract";
-import { bucketArnOf } from "../ingestion/ecsIngestion";
-import { type AttachedTargetGroup, FargateService, checkFargateService } from "../ingestion/ecsService";
+import { assertValidArgs } from "../shared/errors";
+import { type AttachedTargetGroup, FargateService, type FargateServiceArgs } from "../shared/fargateService";
+import type { FargateSizingArgs } from "../shared/fargateSizing";
+import type { AwsPlacement } from "../shared/placement";
+import { type StorageConnection, bucketArnOf } from "../storage/contract";
+import {
+  BASEMAP_DEFAULTS,
+  BASEMAP_HOST,
+  MARTIN_HEALTH_PATH,
+  MARTIN_PORT,
+  fargateMemoryFor,
+  pmtilesSourceId,
+  validateEcsBasemapArgs,
+} from "./settings";
 
 export interface EcsBasemapArgs {
-  /** `stackport:basemap`, plus its `aws` block (task size and counts). `import` is not available on AWS. */
-  config: Omit<BasemapConfig, "aws"> & { aws?: z.input<typeof awsServiceSchema> | undefined };
-  environment: Environment;
+  /** The AWS target: Martin runs as a Fargate service in its private subnets. */
   placement: AwsPlacement;
-  /** Needed with `postgis: true`: Martin connects as `app_reader`. */
+  /** The Martin image. @default "ghcr.io/maplibre/martin:1.14.0" */
+  image?: string;
+  /** Serve the PostGIS tables and functions `app_reader` can see. Needs `database`. @default true */
+  postgis?: boolean;
+  /** PMTiles archives in `bucket`, read through the task role; same source ids as on Docker. @default [] */
+  pmtiles?: string[];
+  /** The bucket (a key of the storage connection's buckets) holding the archives. @default "tiles" */
+  bucket?: string;
+  /** Martin's in-memory tile cache, in MB; the task's memory must leave 128 above it. @default 512 */
+  cacheMb?: number;
+  /** The path the load balancer serves Martin under (TileJSON URLs keep it). @default Martin's root */
+  basePath?: string;
+  /** Fargate size and count. @default 256 CPU units, the smallest memory above the cache, 1–2 tasks */
+  sizing?: Omit<FargateSizingArgs, "schedule">;
+  /** For `postgis`: Martin connects as `app_reader`. @default none */
   database?: DatabaseConnection;
-  /** Needed with `pmtiles`: the bucket's name (Martin reads it through the task role, never with static keys). */
+  /** For `pmtiles`: the bucket's name (Martin reads it through the task role, never with static keys). @default none */
   storage?: Pick<StorageConnection, "buckets">;
-  /** The ALB target group for the `basemap` route; without one Martin is not routed (as on Docker without a proxy). */
+  /** The ALB target group Martin registers in; without one it is not routed. @default not routed */
   targetGroup?: AttachedTargetGroup;
-  /** @default 30, 90 in production */
+  /** Retention of Martin's log group, in days. @default 30 */
   logRetentionDays?: number;
+  /** Per-child escape hatches, passed to Martin's `FargateService`. @default none */
+  transform?: FargateServiceArgs["transform"];
 }
 
-const key = (...path: PropertyKey[]) => configKey(["basemap", ...path]);
 const CONFIG_ENV = "MARTIN_CONFIG_YAML";
 const CONFIG_PATH = "/tmp/martin.yaml";
 
@@ -75,18 +85,36 @@ export function renderAwsMartinConfig(input: {
 export class EcsBasemap extends pulumi.ComponentResource {
   readonly service: FargateService;
   readonly alarmSpecs: AlarmSpec[];
+  readonly nodes: { service: FargateService };
 
   constructor(name: string, args: EcsBasemapArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { config, placement, environment } = args;
-    check(args);
-    const sizing = resolveAwsService(
-      { ...config.aws, memoryMb: config.aws?.memoryMb ?? memoryFor(config.aws?.cpu ?? 256, config.cacheMb) },
-      environment,
-      key("aws"),
+    assertValidArgs(
+      `stackport:aws:Basemap '${name}'`,
+      validateEcsBasemapArgs(args, {
+        database: args.database !== undefined,
+        buckets: args.storage && Object.keys(args.storage.buckets),
+      }),
     );
+    const d = BASEMAP_DEFAULTS;
+    const config = {
+      image: args.image ?? d.image,
+      postgis: args.postgis ?? d.postgis,
+      pmtiles: args.pmtiles ?? [],
+      bucket: args.bucket ?? d.bucket,
+      cacheMb: args.cacheMb ?? d.cacheMb,
+      ...(args.basePath !== undefined && { basePath: args.basePath }),
+    };
+    const { placement } = args;
+    const cpu = args.sizing?.cpu ?? 256;
+    const sizing: FargateSizingArgs = {
+      ...args.sizing,
+      ...(fargateMemoryFor(cpu, config.cacheMb) !== undefined && {
+        memoryMb: args.sizing?.memoryMb ?? fargateMemoryFor(cpu, config.cacheMb)!,
+      }),
+    };
 
     const bucket = config.pmtiles.length > 0 ? args.storage!.buckets[config.bucket]! : undefined;
-    const basePath = basemapBasePath(config);
+    const basePath = config.basePath;
     const martinConfig = pulumi.output(bucket ?? "").apply((b) =>
       renderAwsMartinConfig({
         postgis: config.postgis,
@@ -100,7 +128,6 @@ export class EcsBasemap extends pulumi.ComponentResource {
     const plan = {
       tier: "basemap",
       service: BASEMAP_HOST,
-      configKey: key(),
       sizing,
       container: {
         image: config.image,
@@ -116,8 +143,7 @@ export class EcsBasemap extends pulumi.ComponentResource {
         environment: { [CONFIG_ENV]: martinConfig, AWS_REGION: placement.region },
       },
     };
-    checkFargateService({ ...plan, secretValues: config.postgis ? { DATABASE_URL: "" } : {} });
-    super("stackport:aws:Basemap", name, { config }, opts);
+    super("stackport:aws:Basemap", name, { ...config, sizing }, opts);
 
     this.service = new FargateService(
       `${name}-martin`,
@@ -129,43 +155,13 @@ export class EcsBasemap extends pulumi.ComponentResource {
           buckets: { [config.bucket]: { arn: bucketArnOf(placement.region, bucket), access: "read" } },
         }),
         ...(args.targetGroup && { targetGroup: args.targetGroup }),
-        logRetentionDays: args.logRetentionDays ?? (environment === "production" ? 90 : 30),
+        logRetentionDays: args.logRetentionDays ?? 30,
+        ...(args.transform && { transform: args.transform }),
       },
       { parent: this },
     );
+    this.nodes = { service: this.service };
     this.alarmSpecs = this.service.alarmSpecs;
     this.registerOutputs({ sources: config.pmtiles.map(pmtilesSourceId) });
   }
-}
-
-/** The smallest Fargate memory for `cpu` that leaves 128 MiB above Martin's cache. */
-function memoryFor(cpu: number, cacheMb: number): number | undefined {
-  return FARGATE_MEMORY[cpu]?.find((m) => m >= cacheMb + 128);
-}
-
-function check(args: EcsBasemapArgs): void {
-  const { config } = args;
-  const issues: ConfigIssue[] = [];
-  if (config.import) {
-    issues.push({
-      key: key("import"),
-      message:
-        "the import job is not available on AWS yet; run it once against the database (e.g. from a bastion or a one-off ECS task) and remove this key",
-    });
-  }
-  if (config.postgis && !args.database) {
-    issues.push({ key: key("postgis"), message: "the database tier is not placed (or set postgis: false)" });
-  }
-  if (config.pmtiles.length > 0 && !args.storage?.buckets[config.bucket]) {
-    issues.push({ key: key("bucket"), message: `the storage tier has no bucket '${config.bucket}'` });
-  }
-  const cpu = config.aws?.cpu ?? 256;
-  const memory = config.aws?.memoryMb ?? memoryFor(cpu, config.cacheMb);
-  if (FARGATE_MEMORY[cpu] && (memory === undefined || memory < config.cacheMb + 128)) {
-    issues.push({
-      key: key("aws", "memoryMb"),
-      message: `must be at least cacheMb + 128 (${config.cacheMb + 128}) MiB so Martin's cache fits; raise aws.cpu or lower cacheMb`,
-    });
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
 }

@@ -7,7 +7,11 @@
  * Sources"); `cache.size_mb` and the object-store option names are the spellings Martin 1.x accepts and 2.0 keeps.
  */
 import { stringify } from "yaml";
-import { pmtilesSourceId } from "../../src/config/tiers/basemap";
+import { type ArgsIssue, argPath } from "../shared/errors";
+import { URL_PATH } from "../shared/formats";
+
+/** The Martin source id of a PMTiles key: its path without `.pmtiles`, `/` → `.` (Martin's own convention). */
+export const pmtilesSourceId = (key: string) => key.replace(/\.pmtiles$/, "").replace(/\//g, ".");
 
 export interface MartinConfigInput {
   /** Auto-publish the PostGIS tables and functions the connection's role can see. */
@@ -37,19 +41,62 @@ export const MARTIN_ENV = {
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const OBJECT_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*\.pmtiles$/;
-const URL_PATH = /^\/[A-Za-z0-9._~/-]*$/;
 
-/** @throws when nothing would be served or a value could not be a bucket, key, endpoint or path */
-export function renderMartinConfig(input: MartinConfigInput): string {
+/**
+ * What in the input Martin's config could not hold, each at its arg path: nothing to serve, a cache size that is
+ * not whole MB, a bucket, key or path outside what is safe in the file, two keys publishing one source. Empty when
+ * the input renders.
+ */
+export function martinConfigIssues(input: MartinConfigInput): ArgsIssue[] {
+  const issues: ArgsIssue[] = [];
   const pm = input.pmtiles && input.pmtiles.keys.length > 0 ? input.pmtiles : undefined;
   if (!input.postgis && !pm)
-    throw new Error("stackport: the basemap serves nothing (no PostGIS, no PMTiles)");
-  if (!Number.isInteger(input.cacheMb) || input.cacheMb < 0) {
-    throw new Error(`stackport: basemap cache size ${input.cacheMb} must be a whole number of MB`);
+    issues.push({ path: "postgis", message: "serves nothing: set postgis: true or list pmtiles archives" });
+  if (!Number.isInteger(input.cacheMb) || input.cacheMb < 0)
+    issues.push({ path: "cacheMb", message: `${input.cacheMb} must be a whole number of MB` });
+  if (input.basePath !== undefined && !URL_PATH.test(input.basePath))
+    issues.push({
+      path: "basePath",
+      message: `${JSON.stringify(input.basePath)} must start with / and contain only URL path characters`,
+    });
+  if (pm) {
+    if (!BUCKET.test(pm.bucket))
+      issues.push({ path: "bucket", message: `${JSON.stringify(pm.bucket)} is not a bucket name` });
+    if (!/^https?:\/\//.test(pm.endpoint))
+      issues.push({
+        path: "storage.endpoint",
+        message: `the PMTiles endpoint ${pm.endpoint} must be http(s)`,
+      });
+    const seen = new Map<string, number>();
+    pm.keys.forEach((key, i) => {
+      if (!OBJECT_KEY.test(key)) {
+        issues.push({
+          path: argPath("pmtiles", i),
+          message: "must be an object key ending in .pmtiles, of letters, digits, '.', '_', '-' and '/'",
+        });
+      }
+      const id = pmtilesSourceId(key);
+      const first = seen.get(id);
+      if (first !== undefined)
+        issues.push({ path: argPath("pmtiles", i), message: `same source id '${id}' as pmtiles[${first}]` });
+      else seen.set(id, i);
+    });
   }
+  return issues;
+}
+
+/** @throws when `martinConfigIssues` finds anything */
+export function renderMartinConfig(input: MartinConfigInput): string {
+  const issues = martinConfigIssues(input);
+  if (issues.length > 0) {
+    throw new Error(
+      `stackport: cannot write Martin's config: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+    );
+  }
+  const pm = input.pmtiles && input.pmtiles.keys.length > 0 ? input.pmtiles : undefined;
   const config: Record<string, unknown> = {
     listen_addresses: MARTIN_LISTEN,
-    ...(input.basePath !== undefined && { base_path: check(input.basePath, URL_PATH, "base path") }),
+    ...(input.basePath !== undefined && { base_path: input.basePath }),
     cache: { size_mb: input.cacheMb },
   };
   if (input.postgis) {
@@ -59,18 +106,9 @@ export function renderMartinConfig(input: MartinConfigInput): string {
     };
   }
   if (pm) {
-    check(pm.bucket, BUCKET, "bucket");
     const endpoint = new URL(pm.endpoint);
-    if (endpoint.protocol !== "http:" && endpoint.protocol !== "https:") {
-      throw new Error(`stackport: the PMTiles endpoint ${pm.endpoint} must be http(s)`);
-    }
     const sources: Record<string, string> = {};
-    for (const key of [...pm.keys].sort()) {
-      check(key, OBJECT_KEY, "PMTiles object key");
-      const id = pmtilesSourceId(key);
-      if (id in sources) throw new Error(`stackport: two PMTiles keys publish the same source '${id}'`);
-      sources[id] = `s3://${pm.bucket}/${key}`;
-    }
+    for (const key of [...pm.keys].sort()) sources[pmtilesSourceId(key)] = `s3://${pm.bucket}/${key}`;
     config["pmtiles"] = {
       endpoint: pm.endpoint,
       region: pm.region,
@@ -84,10 +122,4 @@ export function renderMartinConfig(input: MartinConfigInput): string {
     };
   }
   return `# Generated by stackport from stackport:basemap — do not edit; change the stack config instead.\n${stringify(config)}`;
-}
-
-function check(value: string, pattern: RegExp, what: string): string {
-  if (!pattern.test(value))
-    throw new Error(`stackport: ${what} ${JSON.stringify(value)} cannot be used in Martin's config`);
-  return value;
 }

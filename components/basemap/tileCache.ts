@@ -4,19 +4,14 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  BASEMAP_HOST,
-  type BasemapConfig,
-  MARTIN_PORT,
-  TILE_CACHE_HOST,
-  TILE_CACHE_PORT,
-} from "../../src/config/tiers/basemap";
+import { BASEMAP_HOST, type DiskCacheArgs, MARTIN_PORT, TILE_CACHE_HOST, TILE_CACHE_PORT } from "./settings";
 import type { DockerPlacement } from "../shared/placement";
 import { type Transform, transformed } from "../shared/component";
 import { attachNetworks, cacheVolume, containerName, healthProbe, pullImage } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 
-export type DiskCacheConfig = NonNullable<BasemapConfig["diskCache"]>;
+/** The disk cache with its defaults applied. */
+export type DiskCacheConfig = Required<DiskCacheArgs>;
 
 export interface TileCacheConfigInput {
   /** Martin's base URL, e.g. `http://basemap:3000`. */

@@ -1,35 +1,47 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ConfigError, type ConfigIssue, type Safety, configKey } from "../../src/config";
+import type { DatabaseConnection } from "../database/contract";
+import { type StatefulSafety, type Transform, transformed } from "../shared/component";
+import { attachNetworks, containerName, healthProbe, pullImage, statefulVolume } from "../shared/docker";
+import { assertValidArgs } from "../shared/errors";
+import { dockerLabels } from "../shared/labels";
+import type { DockerPlacement } from "../shared/placement";
+import type { StorageConnection } from "../storage/contract";
+import type { ScrapeTarget } from "../observability/contract";
+import { serviceEnv } from "./serviceEnv";
 import {
   BROKER_HOST,
   BROKER_PORT,
-  type BrokerConfig,
-  type IngestionConfig,
-  type ServiceConfig,
+  DOCKER_BROKER_DEFAULTS,
+  DOCKER_SERVICE_DEFAULTS,
+  type DockerBrokerArgs,
+  type DockerServiceArgs,
+  type IngestionServiceArgs,
+  ingestionScrapeTargets,
   replicaAlias,
-} from "../../src/config/tiers/ingestion";
-import type { DockerPlacement } from "../shared/placement";
-import type { DatabaseConnection } from "../database/contract";
-import { type Transform, transformed } from "../shared/component";
-import { attachNetworks, containerName, pullImage, statefulVolume, healthProbe } from "../shared/docker";
-import { dockerLabels } from "../shared/labels";
-import type { StorageConnection } from "../storage/contract";
-import { serviceEnv } from "./serviceEnv";
+  validateDockerIngestionArgs,
+} from "./settings";
 
 export interface DockerIngestionArgs {
-  /** The parsed `stackport:ingestion` settings. A service's image, command, env or networks change replaces it. */
-  config: IngestionConfig;
-  /** Where the containers run. */
+  /** The Docker target the containers run on (`DockerTarget.placement`). */
   placement: DockerPlacement;
-  /** Protect/retain settings for the data volumes (the broker's, and each service's with `data`). */
-  safety: Safety;
+  /** The broker, or `false` for none (then no service may declare `connections.broker`). @default a persistent Redis 8 */
+  broker?: DockerBrokerArgs | false;
+  /**
+   * Services by name (the name is their DNS alias on the backend network). A change of image, command, environment
+   * or networks replaces a service's containers.
+   * @default {}
+   * @example { api: { image: "ghcr.io/example/api:1.4.2", port: 8000, routed: true, connections: { database: "app_writer" } } }
+   */
+  services?: Record<string, DockerServiceArgs>;
   /** The database, for services that declare `connections.database`. @default none */
   database?: DatabaseConnection | undefined;
   /** Object storage, for services that declare `connections.storage`. @default none */
   storage?: StorageConnection | undefined;
-  /** Per-child escape hatches. */
+  /** `protect` / `retainOnDelete` of the data volumes (the broker's, each service's `data`). @default { protect: true, retainOnDelete: true } */
+  safety?: StatefulSafety;
+  /** Per-child escape hatches. @default none */
   transform?: {
     brokerVolume?: Transform<docker.VolumeArgs>;
     /** By service name: the `data` volume of that service. */
@@ -52,7 +64,7 @@ const BROKER_PASSWORD_ENV = "BROKER_PASSWORD";
  * `--loadmodule <file>` for every module it ships (redis/docker-library-redis `alpine/docker-entrypoint.sh`),
  * Valkey's appends `$VALKEY_EXTRA_FLAGS`. So `-` goes first. The password is alphanumeric: no quoting needed.
  */
-export function brokerStartScript(broker: Pick<BrokerConfig, "persistence" | "memoryMb">): string {
+export function brokerStartScript(broker: { persistence: boolean; memoryMb: number }): string {
   // Redis refuses writes at maxmemory instead of being OOM-killed by Docker; noeviction: never drop queued tasks.
   const maxMemoryMb = Math.floor(broker.memoryMb * 0.8);
   const persistence = broker.persistence ? "--appendonly yes" : "--appendonly no --save ''";
@@ -73,7 +85,9 @@ export const BROKER_HEALTH_SCRIPT = [
 ].join("\n");
 
 /** Docker healthcheck test for a service: the explicit command, or a wget of its HTTP health path. */
-export function serviceHealthTest(service: Pick<ServiceConfig, "health" | "port">): string[] | undefined {
+export function serviceHealthTest(
+  service: Pick<IngestionServiceArgs, "health" | "port">,
+): string[] | undefined {
   const health = service.health;
   if (!health) return undefined;
   if (health.command) return health.command;
@@ -101,6 +115,8 @@ export interface ServiceAddress {
 export class DockerIngestion extends pulumi.ComponentResource {
   /** By service name. */
   readonly addresses: Record<string, ServiceAddress>;
+  /** Where Prometheus scrapes the services that declare `metrics`: every replica. */
+  readonly scrapeTargets: ScrapeTarget[];
   /** `redis://:<password>@broker:6379/0` (secret); undefined when the broker is disabled. */
   readonly brokerUrl?: pulumi.Output<string>;
   readonly nodes: {
@@ -119,15 +135,43 @@ export class DockerIngestion extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: DockerIngestionArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { config, placement, transform } = args;
-    // Validate before super(): a declared connection whose tier is missing fails before anything is registered.
-    const missing = missingConnections(config, args);
-    if (missing.length > 0) throw new ConfigError(missing);
-
-    super("stackport:docker:Ingestion", name, { config }, opts);
+    // Validate before super(): a declared connection that was not given fails before anything is registered.
+    assertValidArgs(
+      `stackport:docker:Ingestion '${name}'`,
+      validateDockerIngestionArgs(args, {
+        database: args.database !== undefined,
+        buckets: args.storage && Object.keys(args.storage.buckets),
+        broker: args.broker !== false,
+      }),
+    );
+    const d = DOCKER_SERVICE_DEFAULTS;
+    const config = {
+      broker: args.broker === false ? (false as const) : { ...DOCKER_BROKER_DEFAULTS, ...args.broker },
+      services: Object.fromEntries(
+        Object.entries(args.services ?? {}).map(([svc, s]) => [
+          svc,
+          {
+            ...s,
+            environment: s.environment ?? {},
+            connections: s.connections ?? {},
+            routed: s.routed ?? false,
+            replicas: s.replicas ?? d.replicas,
+            memoryMb: s.memoryMb ?? d.memoryMb,
+            cpus: s.cpus ?? d.cpus,
+            restart: s.restart ?? d.restart,
+            egress: s.egress ?? d.egress,
+          },
+        ]),
+      ),
+      safety: args.safety ?? { protect: true, retainOnDelete: true },
+    };
+    super("stackport:docker:Ingestion", name, config, opts);
+    const { placement, transform } = args;
     const provider = placement.provider;
+    this.scrapeTargets = ingestionScrapeTargets(config.services);
 
-    const broker = config.broker === false ? undefined : this.broker(name, config.broker, args);
+    const broker =
+      config.broker === false ? undefined : this.broker(name, config.broker, config.safety, args);
     const brokerUrl =
       broker &&
       pulumi.secret(pulumi.interpolate`redis://:${broker.password.result}@${BROKER_HOST}:${BROKER_PORT}/0`);
@@ -143,7 +187,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
       if (service.data) {
         const data = statefulVolume(`${name}-${svc}-data`, this, {
           placement,
-          safety: args.safety,
+          safety: config.safety,
           tier: "ingestion",
           parts: ["ingestion", svc],
           role: "service",
@@ -167,12 +211,10 @@ export class DockerIngestion extends pulumi.ComponentResource {
             ...(dataMount && { volumes: dataMount }),
             // Only routed services are on the edge network; egress works from the backend network (not internal
             // unless the target sets isolateBackend, which the config check refuses for egress services).
-            networksAdvanced: attachNetworks(placement, svc, { edge: service.route !== undefined }).map(
-              (net) => ({
-                ...net,
-                aliases: [...net.aliases, replicaAlias(svc, n)],
-              }),
-            ),
+            networksAdvanced: attachNetworks(placement, svc, { edge: service.routed }).map((net) => ({
+              ...net,
+              aliases: [...net.aliases, replicaAlias(svc, n)],
+            })),
             ...(health && {
               healthcheck: { tests: health, interval: "15s", timeout: "5s", retries: 4, startPeriod: "20s" },
               wait: true,
@@ -209,8 +251,13 @@ export class DockerIngestion extends pulumi.ComponentResource {
     });
   }
 
-  private broker(name: string, broker: BrokerConfig, args: DockerIngestionArgs) {
-    const { placement, safety, transform } = args;
+  private broker(
+    name: string,
+    broker: Required<DockerBrokerArgs>,
+    safety: StatefulSafety,
+    args: DockerIngestionArgs,
+  ) {
+    const { placement, transform } = args;
     const provider = placement.provider;
     const image = pullImage(`${name}-broker-image`, broker.image, this, placement);
     // Alphanumeric: it goes into a redis:// URL unescaped.
@@ -255,24 +302,4 @@ export class DockerIngestion extends pulumi.ComponentResource {
     const container = new docker.Container(`${name}-broker`, containerArgs, containerOpts);
     return { image, password, ...(volume && { volume }), container };
   }
-}
-
-/** Declared connections whose tier was not handed to the component, with the config key that declares them. */
-function missingConnections(
-  config: IngestionConfig,
-  available: Pick<DockerIngestionArgs, "database" | "storage">,
-) {
-  const issues: ConfigIssue[] = [];
-  for (const [svc, service] of Object.entries(config.services)) {
-    const key = (c: string) => configKey(["ingestion", "services", svc, "connections", c]);
-    const { database, storage, broker } = service.connections;
-    if (database && !available.database)
-      issues.push({ key: key("database"), message: "the database tier is not placed" });
-    if (storage && !available.storage)
-      issues.push({ key: key("storage"), message: "the storage tier is not placed" });
-    if (broker && config.broker === false) {
-      issues.push({ key: key("broker"), message: "stackport:ingestion.broker is false" });
-    }
-  }
-  return issues;
 }

@@ -1,57 +1,43 @@
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ConfigError, type ConfigIssue } from "../../src/config/errors";
-import { configKey } from "../../src/config/keys";
-import type { Environment } from "../../src/config/schema";
-import {
-  type AwsBrokerConfig,
-  awsBrokerSchema,
-  awsServiceSchema,
-  resolveAwsService,
-} from "../../src/config/tiers/awsServices";
-import { BROKER_PORT, type BrokerConfig, type ServiceConfig } from "../../src/config/tiers/ingestion";
-import { awsName } from "../targets/aws";
-import type { AwsPlacement } from "../shared/placement";
-import { standardLabels } from "../shared/labels";
-import type { z } from "zod";
 import type { DatabaseConnection } from "../database/contract";
 import type { AlarmSpec } from "../observability/contract";
-import type { StorageConnection } from "../storage/contract";
-import { bucketArn } from "../storage/contract";
+import { assertValidArgs } from "../shared/errors";
+import { type AttachedTargetGroup, FargateService, type FargateServiceArgs } from "../shared/fargateService";
+import { standardLabels } from "../shared/labels";
+import type { AwsPlacement } from "../shared/placement";
+import { type StorageConnection, bucketArnOf } from "../storage/contract";
+import { awsName } from "../targets/awsNetwork";
 import {
-  type AttachedTargetGroup,
-  FargateService,
-  type FargateServiceArgs,
-  checkFargateService,
-} from "./ecsService";
-import { bucketEnvName } from "./serviceEnv";
-
-/** An ingestion service as configured, plus its `aws` block. */
-export type EcsServiceConfig = Omit<ServiceConfig, "aws"> & {
-  aws?: z.input<typeof awsServiceSchema> | undefined;
-};
+  BROKER_PORT,
+  ECS_BROKER_DEFAULTS,
+  type EcsBrokerArgs,
+  type EcsServiceArgs,
+  serviceContainer,
+  validateEcsIngestionArgs,
+} from "./settings";
 
 export interface EcsIngestionArgs {
-  /** `stackport:ingestion`: the services and the broker (`broker.aws` picks the AWS broker's settings). */
-  config: {
-    services: Record<string, EcsServiceConfig>;
-    broker: (Omit<BrokerConfig, "aws"> & { aws?: z.input<typeof awsBrokerSchema> | undefined }) | false;
-  };
-  environment: Environment;
+  /** The AWS target: its private subnets, cluster and security groups. */
   placement: AwsPlacement;
-  /** Present when a service declares `connections.database`. */
+  /**
+   * Services by name. Each gets only what its `connections` declare: `DATABASE_URL` and `BROKER_URL` through its own
+   * Secrets Manager secret, S3 access to its buckets through its task role.
+   * @default {}
+   */
+  services?: Record<string, EcsServiceArgs>;
+  /** The broker, created only when a service declares `connections.broker`; `false` for none. @default ElastiCache with the defaults */
+  broker?: EcsBrokerArgs | false;
+  /** For services that declare `connections.database`. @default none */
   database?: DatabaseConnection;
-  /** Present when a service declares `connections.storage`: bucket names (ARNs are derived from them). */
+  /** For services that declare `connections.storage`: bucket names (ARNs are derived from them). @default none */
   storage?: Pick<StorageConnection, "endpoint" | "region" | "buckets" | "forcePathStyle">;
-  /** Target groups of routed services, by service name (the ALB proxy's `targetGroups`). @default {} */
+  /** Target groups of routed services, by service name (`AlbProxy.targetGroups`). @default {} */
   targetGroups?: Record<string, AttachedTargetGroup>;
-  /** @default 30, 90 in production */
+  /** Retention of the services' log groups, in days. @default 30 */
   logRetentionDays?: number;
 }
-
-const serviceKey = (svc: string, ...rest: PropertyKey[]) =>
-  configKey(["ingestion", "services", svc, ...rest]);
 
 /**
  * The ingestion tier on ECS Fargate: the broker (ElastiCache Valkey, TLS + AUTH token, in the private subnets,
@@ -71,31 +57,37 @@ export class EcsIngestion extends pulumi.ComponentResource {
   } = {};
 
   constructor(name: string, args: EcsIngestionArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { config, placement, environment } = args;
     // Validate every service before anything is registered.
-    checkConnections(args);
-    const plans = Object.fromEntries(
-      Object.entries(config.services).map(([svc, service]) => [svc, planService(svc, service, args)]),
+    assertValidArgs(
+      `stackport:aws:Ingestion '${name}'`,
+      validateEcsIngestionArgs(args, {
+        database: args.database !== undefined,
+        buckets: args.storage && Object.keys(args.storage.buckets),
+        broker: args.broker !== false,
+      }),
     );
-    for (const [svc, plan] of Object.entries(plans)) {
-      const { database, broker } = config.services[svc]!.connections;
-      const secretNames = [...(database ? ["DATABASE_URL"] : []), ...(broker ? ["BROKER_URL"] : [])];
-      checkFargateService({ ...plan, secretValues: Object.fromEntries(secretNames.map((n) => [n, ""])) });
-    }
-    const usesBroker = Object.values(config.services).some((s) => s.connections.broker);
-    super("stackport:aws:Ingestion", name, { config }, opts);
+    const services = args.services ?? {};
+    const config = {
+      services,
+      broker: args.broker === false ? (false as const) : { ...ECS_BROKER_DEFAULTS, ...args.broker },
+      logRetentionDays: args.logRetentionDays ?? 30,
+    };
+    const { placement } = args;
+    const plans = Object.fromEntries(
+      Object.entries(services).map(([svc, service]) => [svc, planService(svc, service, args)]),
+    );
+    const usesBroker = Object.values(services).some((s) => s.connections?.broker);
+    super("stackport:aws:Ingestion", name, config, opts);
     const child = { parent: this, provider: placement.provider };
 
     const brokerUrl =
-      usesBroker && config.broker !== false
-        ? this.createBroker(name, awsBrokerSchema.parse(config.broker.aws ?? {}), args, child)
-        : undefined;
+      usesBroker && config.broker !== false ? this.createBroker(name, config.broker, args, child) : undefined;
 
     this.services = Object.fromEntries(
-      Object.keys(config.services)
+      Object.keys(services)
         .sort()
         .map((svc) => {
-          const { database: role, broker } = config.services[svc]!.connections;
+          const { database: role, broker } = services[svc]!.connections ?? {};
           const fargate = new FargateService(
             `${name}-${svc}`,
             {
@@ -105,7 +97,7 @@ export class EcsIngestion extends pulumi.ComponentResource {
                 ...(role && { DATABASE_URL: args.database!.roles[role].url }),
                 ...(broker && brokerUrl && { BROKER_URL: brokerUrl }),
               },
-              logRetentionDays: args.logRetentionDays ?? (environment === "production" ? 90 : 30),
+              logRetentionDays: config.logRetentionDays,
             },
             { parent: this },
           );
@@ -122,12 +114,12 @@ export class EcsIngestion extends pulumi.ComponentResource {
    */
   private createBroker(
     name: string,
-    broker: AwsBrokerConfig,
+    broker: Required<EcsBrokerArgs>,
     args: EcsIngestionArgs,
     child: pulumi.CustomResourceOptions,
   ): pulumi.Output<string> {
-    const { placement, environment } = args;
-    const failover = broker.failover ?? environment === "production";
+    const { placement } = args;
+    const failover = broker.failover;
     const tags = standardLabels("ingestion");
     // ElastiCache AUTH tokens: 16–128 printable characters without @, ", / — alphanumeric is always safe in URLs.
     const token = new random.RandomPassword(
@@ -184,41 +176,20 @@ export class EcsIngestion extends pulumi.ComponentResource {
 
 type ServicePlan = Pick<
   FargateServiceArgs,
-  "tier" | "service" | "configKey" | "sizing" | "container" | "buckets" | "targetGroup"
+  "tier" | "service" | "sizing" | "container" | "buckets" | "targetGroup"
 >;
 
-/** Everything about one service that follows from config alone (no resources): sizing, container, buckets. */
-function planService(svc: string, service: EcsServiceConfig, args: EcsIngestionArgs): ServicePlan {
+/** Everything about one service that follows from its args alone (no resources): sizing, container, buckets. */
+function planService(svc: string, service: EcsServiceArgs, args: EcsIngestionArgs): ServicePlan {
   const region = args.placement.region;
-  const buckets = service.connections.storage;
+  const buckets = service.connections?.storage;
   const storage = buckets && args.storage;
-  const healthPath =
-    service.health?.path !== undefined && (service.health.port ?? service.port) === service.port
-      ? service.health.path
-      : undefined;
-  const targetGroup = service.route ? args.targetGroups?.[svc] : undefined;
+  const targetGroup = service.routed ? args.targetGroups?.[svc] : undefined;
   return {
     tier: "ingestion",
     service: svc,
-    configKey: serviceKey(svc),
-    sizing: resolveAwsService(service.aws, args.environment, serviceKey(svc, "aws")),
-    container: {
-      image: service.image,
-      ...(service.command && { command: service.command }),
-      ...(service.port !== undefined && { port: service.port }),
-      ...(healthPath !== undefined && { healthPath }),
-      ...(service.health?.command && { healthCommand: service.health.command }),
-      environment: {
-        ...service.environment,
-        AWS_REGION: region,
-        ...(storage && {
-          STORAGE_ENDPOINT: storage.endpoint,
-          STORAGE_REGION: storage.region,
-          STORAGE_FORCE_PATH_STYLE: String(storage.forcePathStyle),
-          ...Object.fromEntries(buckets.map((b) => [bucketEnvName(b), storage.buckets[b]!])),
-        }),
-      },
-    },
+    ...(service.sizing && { sizing: service.sizing }),
+    container: serviceContainer(service, region, storage),
     ...(storage && {
       buckets: Object.fromEntries(
         buckets.map((b) => [
@@ -229,44 +200,4 @@ function planService(svc: string, service: EcsServiceConfig, args: EcsIngestionA
     }),
     ...(targetGroup && { targetGroup }),
   };
-}
-
-/** S3 bucket ARNs follow from the name (`arn:<partition>:s3:::<bucket>`); no lookup needed. */
-export function bucketArnOf(region: string, bucket: pulumi.Input<string>): pulumi.Output<string> {
-  return pulumi.output(bucket).apply((name) => bucketArn(region, name));
-}
-
-/** The connections services declare must be available on this stack (also checked by config; guards direct use). */
-function checkConnections(args: EcsIngestionArgs): void {
-  const issues: ConfigIssue[] = [];
-  for (const [svc, s] of Object.entries(args.config.services)) {
-    const { database, storage, broker } = s.connections;
-    if (database && !args.database) {
-      issues.push({
-        key: serviceKey(svc, "connections", "database"),
-        message: "the database tier is not placed",
-      });
-    }
-    storage?.forEach((bucket, i) => {
-      if (!args.storage?.buckets[bucket]) {
-        issues.push({
-          key: serviceKey(svc, "connections", "storage", i),
-          message: `the storage tier has no bucket '${bucket}'`,
-        });
-      }
-    });
-    if (broker && args.config.broker === false) {
-      issues.push({
-        key: serviceKey(svc, "connections", "broker"),
-        message: "stackport:ingestion.broker is false",
-      });
-    }
-    if (s.route && s.port !== undefined && !args.targetGroups?.[svc]) {
-      issues.push({
-        key: serviceKey(svc, "route"),
-        message: "the route needs the proxy tier on an AWS target (an ALB target group for this service)",
-      });
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
 }

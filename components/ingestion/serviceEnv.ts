@@ -3,10 +3,10 @@
  * "least privilege" promise of `connections` is kept. Pure (no resources); credentials stay Pulumi secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { configKey } from "../../src/config";
-import { SERVICE_DATABASE_ROLES, type ServiceConfig } from "../../src/config/tiers/ingestion";
 import type { DatabaseConnection } from "../database/contract";
+import { argPath } from "../shared/errors";
 import type { StorageConnection } from "../storage/contract";
+import { SERVICE_DATABASE_ROLES, type ServiceConnections, bucketEnvName } from "./settings";
 
 /** What the platform can offer a service; each is used only if the service declares it. */
 export interface AvailableConnections {
@@ -15,9 +15,6 @@ export interface AvailableConnections {
   /** `redis://:<password>@broker:6379/0` (secret). */
   brokerUrl?: pulumi.Output<string> | undefined;
 }
-
-/** `STORAGE_BUCKET_RAW`, `STORAGE_BUCKET_TILE_CACHE` (`-` is not allowed in variable names). */
-export const bucketEnvName = (bucket: string) => `STORAGE_BUCKET_${bucket.toUpperCase().replace(/-/g, "_")}`;
 
 const secretEnv = (name: string, value: pulumi.Input<string>) =>
   pulumi.secret(pulumi.interpolate`${name}=${value}`);
@@ -28,14 +25,14 @@ const secretEnv = (name: string, value: pulumi.Input<string>) =>
  * - `storage: [buckets]` → `STORAGE_ENDPOINT`, `STORAGE_REGION`, `STORAGE_FORCE_PATH_STYLE`, `STORAGE_ACCESS_KEY_ID`,
  *   `STORAGE_SECRET_ACCESS_KEY` and `STORAGE_BUCKET_<NAME>` for the declared buckets only;
  * - `broker: true` → `BROKER_URL`.
- * @throws naming the config key when a declared connection is not available (its tier is not placed)
+ * @throws naming the arg path when a declared connection is not available (`validateServices` refuses that first)
  */
 export function serviceEnv(
   svc: string,
-  service: Pick<ServiceConfig, "environment" | "connections">,
+  service: { environment: Record<string, string>; connections: ServiceConnections },
   available: AvailableConnections,
 ): pulumi.Input<string>[] {
-  const key = (...path: PropertyKey[]) => configKey(["ingestion", "services", svc, "connections", ...path]);
+  const key = (...path: PropertyKey[]) => argPath("services", svc, "connections", ...path);
   const envs: pulumi.Input<string>[] = Object.entries(service.environment)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`);
@@ -48,13 +45,13 @@ export function serviceEnv(
         `${key("database")}: '${role}' is not a service role (allowed: ${SERVICE_DATABASE_ROLES.join(", ")})`,
       );
     }
-    if (!available.database) throw new Error(`${key("database")}: the database tier is not placed`);
+    if (!available.database) throw new Error(`${key("database")}: no database connection was given`);
     envs.push(secretEnv("DATABASE_URL", available.database.roles[role].url));
   }
 
   if (buckets !== undefined) {
     const storage = available.storage;
-    if (!storage) throw new Error(`${key("storage")}: the storage tier is not placed`);
+    if (!storage) throw new Error(`${key("storage")}: no storage connection was given`);
     envs.push(
       pulumi.interpolate`STORAGE_ENDPOINT=${storage.endpoint}`,
       pulumi.interpolate`STORAGE_REGION=${storage.region}`,
@@ -64,13 +61,14 @@ export function serviceEnv(
     );
     buckets.forEach((bucket, i) => {
       const physical = storage.buckets[bucket];
-      if (!physical) throw new Error(`${key("storage", i)}: the storage tier has no bucket '${bucket}'`);
+      if (!physical)
+        throw new Error(`${key("storage", i)}: the storage connection has no bucket '${bucket}'`);
       envs.push(pulumi.interpolate`${bucketEnvName(bucket)}=${physical}`);
     });
   }
 
   if (broker) {
-    if (!available.brokerUrl) throw new Error(`${key("broker")}: the ingestion broker is disabled`);
+    if (!available.brokerUrl) throw new Error(`${key("broker")}: the broker is disabled`);
     envs.push(secretEnv("BROKER_URL", available.brokerUrl));
   }
   return envs;

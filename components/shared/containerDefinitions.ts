@@ -5,7 +5,8 @@
  *
  * The JSON contract is AWS's RegisterTaskDefinition `containerDefinitions` (research providers.md §3.4).
  */
-import { ConfigError } from "../../src/config/errors";
+import { type ArgsIssue, argPath } from "./errors";
+import { URL_PATH } from "./formats";
 
 /** A value ECS injects from Secrets Manager at task start (never written into the task definition). */
 export interface SecretRef {
@@ -34,8 +35,6 @@ export interface ContainerSpec {
   healthCommand?: string[];
   logGroup: string;
   region: string;
-  /** Config key of the service, for errors (`stackport:ingestion.services.api`). */
-  configKey: string;
 }
 
 /**
@@ -61,27 +60,32 @@ export const referencedSecretArns = (secrets: Record<string, SecretRef>) =>
   [...new Set(Object.values(secrets).map((r) => r.secretArn))].sort();
 
 /**
- * Refuses an environment that would put a secret into the task definition (readable by anyone with
- * `ecs:DescribeTaskDefinition`, and kept in every revision forever).
- * @throws ConfigError naming `<service>.environment.<NAME>` for each offending variable
+ * What in a container spec would put a secret into the task definition (readable by anyone with
+ * `ecs:DescribeTaskDefinition`, and kept in every revision forever), or cannot be a health probe; each at its path
+ * in the spec (`environment.<NAME>`, `healthPath`).
  */
-export function checkEnvironment(spec: Pick<ContainerSpec, "environment" | "secrets" | "configKey">): void {
-  const issues = Object.entries(spec.environment).flatMap(([name, value]) => {
-    const key = `${spec.configKey}.environment.${name}`;
+export function containerIssues(
+  spec: Pick<ContainerSpec, "environment" | "secrets" | "healthPath">,
+): ArgsIssue[] {
+  const issues: ArgsIssue[] = Object.entries(spec.environment).flatMap(([name, value]) => {
+    const path = argPath("environment", name);
     if (name in spec.secrets) {
-      return [{ key, message: `is also injected as a secret; a variable is either plain or secret` }];
+      return [{ path, message: `is also injected as a secret; a variable is either plain or secret` }];
     }
     if (!looksSecret(name, value)) return [];
     return [
       {
-        key,
+        path,
         message:
           "looks like a secret, and environment values are stored in plain text in the task definition; " +
           "use the service's connections (database, storage, broker) or a secret reference instead",
       },
     ];
   });
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (spec.healthPath !== undefined && !URL_PATH.test(spec.healthPath)) {
+    issues.push({ path: "healthPath", message: `'${spec.healthPath}' is not a plain URL path` });
+  }
+  return issues;
 }
 
 const byName = <T>(record: Record<string, T>) =>
@@ -89,7 +93,10 @@ const byName = <T>(record: Record<string, T>) =>
 
 /** The `containerDefinitions` JSON of a one-container task. Deterministic: variables are sorted by name. */
 export function renderContainerDefinitions(spec: ContainerSpec): string {
-  checkEnvironment(spec);
+  const issues = containerIssues(spec);
+  if (issues.length > 0) {
+    throw new Error(`container '${spec.name}': ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
+  }
   const container = {
     name: spec.name,
     image: spec.image,
@@ -120,9 +127,6 @@ const HEALTH_TIMING = { interval: 30, timeout: 5, retries: 3, startPeriod: 60 };
 function healthCommand(spec: ContainerSpec): string[] | undefined {
   if (spec.healthCommand) return spec.healthCommand;
   if (spec.healthPath === undefined || spec.port === undefined) return undefined;
-  if (!/^\/[A-Za-z0-9._~/-]*$/.test(spec.healthPath)) {
-    throw new Error(`${spec.configKey}.health.path: '${spec.healthPath}' is not a plain URL path`);
-  }
   const url = `http://127.0.0.1:${spec.port}${spec.healthPath}`;
   return ["CMD-SHELL", `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url} || exit 1`];
 }

@@ -1,23 +1,27 @@
-import * as aws from "../shared/aws";
+import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../src/config/errors";
-import type { ResolvedAwsService } from "../../src/config/tiers/awsServices";
-import { arnPartition, awsName } from "../targets/aws";
-import type { AwsPlacement } from "../shared/placement";
-import { type Transform, transformed } from "../shared/component";
-import { standardLabels } from "../shared/labels";
-import { physicalName } from "../shared/naming";
 import { type AlarmSpec, type ServiceAlarmInputs, serviceAlarmSpecs } from "../observability/contract";
 import { type BucketGrant, bucketAccessPolicy } from "../storage/contract";
+import { arnPartition, awsName } from "../targets/awsNetwork";
+import { type Transform, transformed } from "./component";
 import {
   type SecretRef,
   assumeRolePolicy,
-  checkEnvironment,
   referencedSecretArns,
   renderContainerDefinitions,
   runTaskPolicy,
   secretsReadPolicy,
 } from "./containerDefinitions";
+import { assertValidArgs } from "./errors";
+import {
+  type FargateSizingArgs,
+  ecrTag,
+  resolveFargateSizing,
+  validateFargateServiceArgs,
+} from "./fargateSizing";
+import { standardLabels } from "./labels";
+import { physicalName } from "./naming";
+import type { AwsPlacement } from "./placement";
 
 /** The target group a routed service registers its tasks in (made by the ALB proxy). */
 export interface AttachedTargetGroup {
@@ -33,11 +37,10 @@ export interface FargateServiceArgs {
   tier: string;
   /** The service's stable key (`api`, `worker`, `martin`): container name, log stream prefix, ECS service name. */
   service: string;
-  /** Config key of the service, for errors (`stackport:ingestion.services.api`). */
-  configKey: string;
+  /** The AWS target: tasks run in its private subnets, in its cluster, behind its `services` security group. */
   placement: AwsPlacement;
-  /** Task size, task counts, schedule, ECR switch — `resolveAwsService` output. */
-  sizing: ResolvedAwsService;
+  /** Task size and count, or a schedule. @default 256 CPU units, 512 MiB, 1–2 tasks */
+  sizing?: FargateSizingArgs;
   container: {
     /**
      * `name:tag` or a full registry reference. With `sizing.ecrRepository` it must be `name:tag` (no registry): the
@@ -70,60 +73,13 @@ export interface FargateServiceArgs {
   logRetentionDays?: number;
   /** How many images the ECR lifecycle policy keeps. @default 20 */
   keepImages?: number;
+  /** Per-child escape hatches. @default none */
   transform?: {
     taskDefinition?: Transform<aws.ecs.TaskDefinitionArgs>;
     /** `ignoreChanges` on `desiredCount` is added under autoscaling; keep it if you transform the options. */
     service?: Transform<aws.ecs.ServiceArgs>;
     logGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
   };
-}
-
-/** The registry-less `name:tag` form ECR mode needs; returns the tag. */
-function ecrTag(image: string, key: string): string {
-  const m = /^([a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)*):([A-Za-z0-9_][A-Za-z0-9._-]{0,127})$/.exec(
-    image,
-  );
-  const firstPart = image.split("/")[0]!;
-  if (!m || (image.includes("/") && /[.:]|^localhost$/.test(firstPart))) {
-    throw new ConfigError([
-      {
-        key: `${key}.image`,
-        message: `with aws.ecrRepository the image must be 'name:tag' without a registry (the tag is pulled from the created repository); got '${image}'`,
-      },
-    ]);
-  }
-  return m[2]!;
-}
-
-/**
- * Everything a `FargateService` would refuse, checked without registering anything — tier components call it for
- * every service before their own `super()`.
- * @returns the image tag to pull from the created ECR repository, when `sizing.ecrRepository`
- * @throws ConfigError naming the service's key
- */
-export function checkFargateService(
-  args: Pick<FargateServiceArgs, "configKey" | "sizing" | "container" | "secretValues" | "secretRefs"> & {
-    /** Whether the service gets a target group (only the presence matters). */
-    targetGroup?: unknown;
-  },
-): string | undefined {
-  const { configKey, sizing, container } = args;
-  const secretNames = [...Object.keys(args.secretValues ?? {}), ...Object.keys(args.secretRefs ?? {})];
-  checkEnvironment({
-    configKey,
-    secrets: Object.fromEntries(secretNames.map((n) => [n, { secretArn: "" }])),
-    environment: Object.fromEntries(Object.keys(container.environment ?? {}).map((n) => [n, ""])),
-  });
-  const tag = sizing.ecrRepository ? ecrTag(container.image, configKey) : undefined;
-  if (sizing.schedule !== undefined && args.targetGroup) {
-    throw new ConfigError([
-      { key: `${configKey}.aws.schedule`, message: "a scheduled task cannot be routed; remove its route" },
-    ]);
-  }
-  if (args.targetGroup && container.port === undefined) {
-    throw new ConfigError([{ key: `${configKey}.port`, message: "a routed service needs a port" }]);
-  }
-  return tag;
 }
 
 /**
@@ -154,8 +110,10 @@ export class FargateService extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { placement, sizing, container, tier, service, configKey } = args;
-    const tag = checkFargateService(args);
+    assertValidArgs(`stackport:aws:Service '${name}'`, validateFargateServiceArgs(args));
+    const { placement, container, tier, service } = args;
+    const sizing = resolveFargateSizing(args.sizing);
+    const tag = sizing.ecrRepository ? ecrTag(container.image) : undefined;
 
     super("stackport:aws:Service", name, { tier, service, sizing }, opts);
     const provider = placement.provider;
@@ -276,7 +234,6 @@ export class FargateService extends pulumi.ComponentResource {
         secrets,
         logGroup: this.logGroupName,
         region: placement.region,
-        configKey,
       }),
     );
     const [taskArgs, taskOpts] = transformed<aws.ecs.TaskDefinitionArgs>(
@@ -327,7 +284,8 @@ export class FargateService extends pulumi.ComponentResource {
     network: aws.types.input.ecs.ServiceNetworkConfiguration,
     tags: Record<string, string>,
   ): aws.ecs.Service {
-    const { placement, sizing } = args;
+    const { placement } = args;
+    const sizing = resolveFargateSizing(args.sizing);
     const child = { parent: this, provider: placement.provider };
     const autoscaling = sizing.maxTasks > sizing.minTasks;
     const [serviceArgs, serviceOpts] = transformed<aws.ecs.ServiceArgs>(
@@ -410,7 +368,8 @@ export class FargateService extends pulumi.ComponentResource {
     roles: aws.iam.Role[],
     tags: Record<string, string>,
   ): void {
-    const { placement, sizing } = args;
+    const { placement } = args;
+    const schedule = args.sizing!.schedule!;
     const child = { parent: this, provider: placement.provider };
     const eventsRole = new aws.iam.Role(
       `${name}-schedule-role`,
@@ -432,7 +391,7 @@ export class FargateService extends pulumi.ComponentResource {
     );
     const rule = new aws.cloudwatch.EventRule(
       `${name}-schedule`,
-      { scheduleExpression: sizing.schedule!, description: `stackport ${args.tier}/${args.service}`, tags },
+      { scheduleExpression: schedule, description: `stackport ${args.tier}/${args.service}`, tags },
       child,
     );
     this.nodes.schedule = rule;

@@ -123,3 +123,8 @@ export function bucketAccessPolicy(grants: BucketGrant[]) {
   }
   return { Version: "2012-10-17", Statement: statements };
 }
+
+/** `bucketArn` of a bucket name that is an Output (a physical name S3Storage computes). */
+export function bucketArnOf(region: string, bucket: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.output(bucket).apply((name) => bucketArn(region, name));
+}

@@ -6,12 +6,11 @@ import { validateAlbProxyArgs } from "../../components/proxy/albRules";
 import { validateDockerProxyArgs } from "../../components/proxy/settings";
 import { validateAwsTargetArgs } from "../../components/targets/awsNetwork";
 import { validateDockerTargetArgs } from "../../components/targets/hostPrep";
-import { configIssues, isConfigError, type ConfigIssue } from "./errors";
+import { configIssues, type ConfigIssue } from "./errors";
 import { configKey } from "./keys";
 import { type SourcedRoute, routeSources } from "./routes";
 import type { PublishConfig } from "./schema";
 import type { StackConfig } from "./stack";
-import { resolveAwsService } from "./tiers/awsServices";
 import { checkBackups } from "./tiers/backups";
 import { checkBasemap } from "./tiers/basemap";
 import { CUTOVER_TIERS } from "./tiers/cutover";
@@ -235,23 +234,7 @@ function proxyKey(path: string, sources: SourcedRoute[]): string {
 /** AWS-only rules, checked here so they fail before registration (and without loading @pulumi/aws). */
 function awsIssues(cfg: StackConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const collect = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (e) {
-      if (!isConfigError(e)) throw e;
-      issues.push(...e.issues);
-    }
-  };
-  if (cfg.ingestion && kindOf(cfg, "ingestion") === "aws") {
-    for (const [svc, s] of Object.entries(cfg.ingestion.services)) {
-      collect(() =>
-        resolveAwsService(s.aws, cfg.environment, configKey(["ingestion", "services", svc, "aws"])),
-      );
-    }
-  }
   if (cfg.basemap && kindOf(cfg, "basemap") === "aws") {
-    collect(() => resolveAwsService(cfg.basemap!.aws, cfg.environment, configKey(["basemap", "aws"])));
     if (cfg.basemap.import) {
       issues.push({
         key: configKey(["basemap", "import"]),

@@ -5,12 +5,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EcsBasemap } from "../../components/basemap/ecsBasemap";
 import type { DatabaseConnection, RoleConnection } from "../../components/database/contract";
-import { looksSecret } from "../../components/ingestion/containerDefinitions";
-import { EcsIngestion, type EcsServiceConfig } from "../../components/ingestion/ecsIngestion";
-import { isConfigError } from "../../src/config/errors";
+import { looksSecret } from "../../components/shared/containerDefinitions";
+import { EcsIngestion } from "../../components/ingestion/ecsIngestion";
+import { isArgsError } from "../../components/shared/errors";
+import { isConfigError, resolveConfig } from "../../src/config";
 import type { Environment } from "../../src/config/schema";
-import { basemapSchema } from "../../src/config/tiers/basemap";
-import { brokerSchema, serviceSchema } from "../../src/config/tiers/ingestion";
+import { basemapSchema, ecsBasemapArgs } from "../../src/config/tiers/basemap";
+import { ecsIngestionArgs, ingestionSchema } from "../../src/config/tiers/ingestion";
 import { type Recorder, SECRET_MASK } from "../../src/synth/recorder";
 import { one, record } from "../harness";
 import { fakeAwsPlacement } from "../support/fakeAwsPlacement";
@@ -35,29 +36,26 @@ const storage = {
   forcePathStyle: false,
   buckets: { raw: pulumi.output("stackport-test-raw"), tiles: pulumi.output("stackport-test-tiles") },
 };
-const SERVICES: Record<string, EcsServiceConfig> = {
+/** `stackport:ingestion.services` as a stack file would say it. */
+const SERVICES: Record<string, Record<string, unknown>> = {
   api: {
-    ...serviceSchema.parse({
-      image: "ghcr.io/acme/api:1.4.0",
-      port: 8000,
-      health: { path: "/health" },
-      environment: { LOG_LEVEL: "info" },
-      connections: { database: "app_writer", storage: ["raw"], broker: true },
-      route: { path: "/api" },
-    }),
+    image: "ghcr.io/acme/api:1.4.0",
+    port: 8000,
+    health: { path: "/health" },
+    environment: { LOG_LEVEL: "info" },
+    connections: { database: "app_writer", storage: ["raw"], broker: true },
+    route: { path: "/api" },
     aws: { cpu: 512, memoryMb: 1024 },
   },
-  worker: serviceSchema.parse({
+  worker: {
     image: "ghcr.io/acme/api:1.4.0",
     command: ["celery", "-A", "app", "worker"],
     connections: { database: "app_writer", broker: true },
-  }),
+  },
   beat: {
-    ...serviceSchema.parse({
-      image: "ghcr.io/acme/api:1.4.0",
-      command: ["python", "-m", "app.ingest"],
-      connections: { database: "app_writer" },
-    }),
+    image: "ghcr.io/acme/api:1.4.0",
+    command: ["python", "-m", "app.ingest"],
+    connections: { database: "app_writer" },
     aws: { schedule: "rate(15 minutes)" },
   },
 };
@@ -68,20 +66,24 @@ const TARGET_GROUP = {
   loadBalancerArnSuffix: pulumi.output("app/proxy/1"),
 };
 
+/** Both tiers as the program builds them for a stack of `environment` (production: 2–10 tasks, failover…). */
 function platform(environment: Environment, services = SERVICES) {
   return () => {
     const placement = fakeAwsPlacement();
+    const stack = { environment, logRetentionDays: environment === "production" ? 90 : 30 };
+    const config = ingestionSchema.parse({ on: "cloud", services });
     const ingestion = new EcsIngestion("ingestion", {
-      config: { services, broker: brokerSchema.parse({}) },
-      environment,
+      ...ecsIngestionArgs(config, Object.keys(services), stack),
       placement,
       database,
       storage,
       targetGroups: { api: TARGET_GROUP },
     });
     const basemap = new EcsBasemap("basemap", {
-      config: basemapSchema.parse({ on: "cloud", pmtiles: ["world.pmtiles", "2024/roads.pmtiles"] }),
-      environment,
+      ...ecsBasemapArgs(
+        basemapSchema.parse({ on: "cloud", pmtiles: ["world.pmtiles", "2024/roads.pmtiles"] }),
+        stack,
+      ),
       placement,
       database,
       storage,
@@ -309,8 +311,8 @@ describe("broker, ECR and Martin", () => {
   });
 });
 
-describe("bad input fails before any resource is registered, naming the key", () => {
-  async function refusal(services: Record<string, EcsServiceConfig>) {
+describe("bad input fails before any resource is registered", () => {
+  async function refusal(services: Record<string, Record<string, unknown>>) {
     let error: unknown;
     const { recorder } = await record(() => {
       try {
@@ -322,47 +324,86 @@ describe("bad input fails before any resource is registered, naming the key", ()
     expect(
       recorder.resources.filter((r) => r.type.startsWith("stackport:") || r.type.startsWith("aws:ecs")),
     ).toEqual([]);
-    expect(isConfigError(error)).toBe(true);
+    expect(isArgsError(error)).toBe(true);
     return String(error);
+  }
+
+  /** The same input in a stack: the issues `resolveConfig` reports, each line a config key and its message. */
+  function stackIssues(tiers: Record<string, unknown>): string[] {
+    try {
+      resolveConfig({
+        environment: "production",
+        targets: { cloud: { kind: "aws", region: "eu-west-1" } },
+        ...tiers,
+      });
+      return [];
+    } catch (e) {
+      if (!isConfigError(e)) throw e;
+      return e.issues.map((i) => `${i.key}: ${i.message}`);
+    }
   }
 
   test("a Fargate cpu/memory combination AWS refuses", async () => {
     const api = { ...SERVICES["worker"]!, aws: { cpu: 2048, memoryMb: 2048 } };
-    expect(await refusal({ api })).toContain(
-      "stackport:ingestion.services.api.aws.memoryMb: 2048 MiB is not a Fargate size for cpu 2048; allowed: 4096–16384 in steps of 1024",
-    );
+    const message = "2048 MiB is not a Fargate size for cpu 2048; allowed: 4096–16384 in steps of 1024";
+    expect(await refusal({ api })).toContain(`services.api.sizing.memoryMb: ${message}`);
+    expect(
+      stackIssues({
+        ingestion: { on: "cloud", broker: false, services: { api: { ...api, connections: {} } } },
+      }),
+    ).toEqual([`stackport:ingestion.services.api.aws.memoryMb: ${message}`]);
   });
 
   test("a full registry reference with ecrRepository", async () => {
     const api = { ...SERVICES["worker"]!, aws: { ecrRepository: true } };
     expect(await refusal({ api })).toContain(
-      "stackport:ingestion.services.api.image: with aws.ecrRepository the image must be 'name:tag'",
+      "services.api.image: with ecrRepository the image must be 'name:tag'",
     );
+    expect(
+      stackIssues({
+        ingestion: { on: "cloud", broker: false, services: { api: { ...api, connections: {} } } },
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^stackport:ingestion\.services\.api\.image: with ecrRepository the image must be 'name:tag'/,
+      ),
+    ]);
   });
+
   test("the basemap import job (not on AWS yet) and a cache that does not fit the task", async () => {
-    const attempt = ({ aws, ...basemap }: Record<string, unknown>) =>
-      record(() => {
-        try {
-          new EcsBasemap("basemap", {
-            // `aws` is not in the basemap schema until the lead wires it: added beside the parsed config.
-            config: { ...basemapSchema.parse({ on: "cloud", ...basemap }), ...(aws ? { aws } : {}) },
-            environment: "production",
-            placement: fakeAwsPlacement(),
-            database,
-            storage,
-          });
-        } catch (e) {
-          return e;
-        }
-      });
-    const imported = await attempt({ import: { image: "ghcr.io/osgeo/gdal:3.9.0", command: ["ogr2ogr"] } });
-    expect(imported.recorder.byType("stackport:aws:Basemap")).toEqual([]);
-    expect(String(imported.result)).toContain(
-      "stackport:basemap.import: the import job is not available on AWS yet",
+    expect(
+      stackIssues({
+        basemap: {
+          on: "cloud",
+          postgis: false,
+          pmtiles: ["a.pmtiles"],
+          import: { image: "ghcr.io/osgeo/gdal:3.9.0", command: ["ogr2ogr"] },
+        },
+        storage: { on: "cloud" },
+      }),
+    ).toContainEqual(
+      expect.stringMatching(/^stackport:basemap\.import: the import job runs on Docker targets only/),
     );
-    const cache = await attempt({ cacheMb: 4096, memoryMb: 8192, aws: { cpu: 256 } });
-    expect(String(cache.result)).toContain(
-      "stackport:basemap.aws.memoryMb: must be at least cacheMb + 128 (4224)",
+    const cache = await record(() => {
+      try {
+        new EcsBasemap("basemap", {
+          cacheMb: 4096,
+          sizing: { cpu: 256 },
+          placement: fakeAwsPlacement(),
+          database,
+        });
+      } catch (e) {
+        return e;
+      }
+    });
+    expect(String(cache.result)).toContain("sizing.memoryMb: must be at least cacheMb + 128 (4224)");
+    expect(
+      stackIssues({
+        basemap: { on: "cloud", cacheMb: 4096, memoryMb: 8192, aws: { cpu: 256 } },
+        database: { on: "cloud" },
+      }),
+    ).toContainEqual(
+      expect.stringMatching(/^stackport:basemap\.aws\.memoryMb: must be at least cacheMb \+ 128 \(4224\)/),
     );
   });
 });

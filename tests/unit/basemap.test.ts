@@ -10,7 +10,7 @@ import { renderMartinConfig } from "../../components/basemap/martinConfig";
 import { keysZoneMb, renderTileCacheConfig } from "../../components/basemap/tileCache";
 import { DockerDatabase } from "../../components/database/dockerDatabase";
 import { DockerObjectStorage } from "../../components/storage/dockerObjectStorage";
-import { isConfigError, resolveConfig } from "../../src/config";
+import { resolveConfig } from "../../src/config";
 import {
   type BasemapConfig,
   basemapRoutes,
@@ -18,8 +18,10 @@ import {
   basemapScrapeTargets,
   basemapUpstreams,
   checkBasemap,
-  TILE_CACHE_HOST,
+  dockerBasemapArgs,
 } from "../../src/config/tiers/basemap";
+import { TILE_CACHE_HOST } from "../../components/basemap/settings";
+import { isArgsError } from "../../components/shared/errors";
 import { RESERVED_SERVICE_NAMES, type TierContext } from "../../src/config/tiers/ingestion";
 import { SECRET_MASK } from "../../src/synth/recorder";
 import { one, record } from "../harness";
@@ -34,6 +36,7 @@ const schemaIssuePaths = (raw: Record<string, unknown>) => {
   return parsed.success ? [] : parsed.error.issues.map((i) => i.path.join("."));
 };
 const context = (over: Partial<TierContext> = {}): TierContext => ({
+  environment: "local",
   targets: { home: { kind: "docker", dataRoot: "/srv/stackport", isolateBackend: false } },
   storage: { buckets: { raw: {}, tiles: {} } },
   database: {},
@@ -68,7 +71,7 @@ describe("basemap schema and checks", () => {
   test("each problem names its config key", () => {
     const keys = (b: Record<string, unknown>, over: Partial<TierContext> = {}) =>
       checkBasemap({ ...context(over), basemap: basemap(b) }).map((i) => i.key);
-    expect(keys({ postgis: false })).toEqual(["stackport:basemap"]);
+    expect(keys({ postgis: false })).toEqual(["stackport:basemap.postgis"]);
     expect(
       keys({ import: { image: "iboates/osm2pgsql:2.1.1", command: ["osm2pgsql"] } }, { database: undefined }),
     ).toEqual(["stackport:basemap.postgis", "stackport:basemap.import"]);
@@ -208,7 +211,9 @@ describe("renderMartinConfig", () => {
     expect(() =>
       renderMartinConfig({ postgis: false, pmtiles: { ...pmtiles, keys: ["x\n: y.pmtiles"] }, cacheMb: 1 }),
     ).toThrow(/object key/);
-    expect(() => renderMartinConfig({ postgis: true, cacheMb: 1, basePath: "tiles" })).toThrow(/base path/);
+    expect(() => renderMartinConfig({ postgis: true, cacheMb: 1, basePath: "tiles" })).toThrow(
+      /basePath: "tiles" must start with \//,
+    );
   });
 });
 
@@ -247,9 +252,8 @@ function basemapPlatform(environment: string, raw: Record<string, unknown>) {
   const storage = new DockerObjectStorage("storage", { placement, safety: cfg.safety });
   const database = new DockerDatabase("database", { placement, safety: cfg.safety });
   return new DockerBasemap("basemap", {
-    config: basemap(raw),
+    ...dockerBasemapArgs(basemap(raw)),
     placement,
-    safety: cfg.safety,
     database: database.connection,
     storage: storage.connection,
     dependsOn: [database.nodes.bootstrap],
@@ -381,17 +385,18 @@ describe("DockerBasemap under the mock runtime", () => {
       const placement = testPlacement();
       try {
         new DockerBasemap("basemap", {
-          config: basemap(),
+          ...dockerBasemapArgs(basemap()),
           placement,
-          safety: { protect: false, retainOnDelete: false },
         });
         return undefined;
       } catch (e) {
         return e;
       }
     });
-    expect(isConfigError(result)).toBe(true);
-    expect((result as Error).message).toContain("stackport:basemap.postgis: needs the database tier");
+    expect(isArgsError(result)).toBe(true);
+    expect((result as Error).message).toContain(
+      "Invalid args for stackport:docker:Basemap 'basemap' (1 problem):\n  - postgis: needs a database connection",
+    );
     expect(recorder.resources.filter((r) => r.name.startsWith("basemap"))).toEqual([]);
   });
 });

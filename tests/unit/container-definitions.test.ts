@@ -6,14 +6,20 @@
 import fc from "fast-check";
 import {
   type ContainerSpec,
+  containerIssues,
   looksSecret,
   referencedSecretArns,
   renderContainerDefinitions,
   runTaskPolicy,
   secretsReadPolicy,
-} from "../../components/ingestion/containerDefinitions";
-import { isConfigError } from "../../src/config/errors";
-import { FARGATE_MEMORY, awsServiceSchema, resolveAwsService } from "../../src/config/tiers/awsServices";
+} from "../../components/shared/containerDefinitions";
+import {
+  FARGATE_MEMORY,
+  type FargateSizingArgs,
+  resolveFargateSizing,
+  validateFargateSizing,
+} from "../../components/shared/fargateSizing";
+import { awsServiceSchema, awsServiceSizing } from "../../src/config/tiers/awsServices";
 
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:svc-AbCdEf";
 const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => ({
@@ -25,7 +31,6 @@ const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => ({
   healthPath: "/health",
   logGroup: "/stackport/test/ingestion/api",
   region: "eu-west-1",
-  configKey: "stackport:ingestion.services.api",
   ...over,
 });
 interface Rendered {
@@ -58,7 +63,7 @@ describe("renderContainerDefinitions", () => {
     expect(c!["healthCheck"].command[1]).toContain("http://127.0.0.1:8000/health");
   });
 
-  test("a secret-looking variable or a URL with credentials in environment is refused, naming the key", () => {
+  test("a secret-looking variable or a URL with credentials in environment is refused, naming the variable", () => {
     const environments: Record<string, string>[] = [
       { DB_PASSWORD: "x" },
       { API_KEY: "x" },
@@ -66,15 +71,13 @@ describe("renderContainerDefinitions", () => {
       { UPSTREAM: "postgresql://app:hunter2@db:5432/x" },
     ];
     for (const environment of environments) {
-      let error: unknown;
-      try {
-        renderContainerDefinitions(spec({ environment }));
-      } catch (e) {
-        error = e;
-      }
-      expect(isConfigError(error)).toBe(true);
-      expect(String(error)).toContain(
-        `stackport:ingestion.services.api.environment.${Object.keys(environment)[0]}`,
+      const name = Object.keys(environment)[0]!;
+      expect(containerIssues(spec({ environment }))).toEqual([
+        { path: `environment.${name}`, message: expect.stringContaining("looks like a secret") },
+      ]);
+      // The renderer is the last guard (FargateService validates first): it refuses too, naming the variable.
+      expect(() => renderContainerDefinitions(spec({ environment }))).toThrow(
+        `environment.${name}: looks like a secret`,
       );
     }
   });
@@ -109,9 +112,9 @@ describe("renderContainerDefinitions", () => {
         let json: string;
         try {
           json = renderContainerDefinitions(spec({ environment, secrets }));
-        } catch (e) {
-          // Refusing is fine — as a readable config error, never anything else.
-          return isConfigError(e);
+        } catch {
+          // Refusing is fine, exactly when the validator says why.
+          return containerIssues(spec({ environment, secrets })).length > 0;
         }
         const [c] = parse(json);
         const env = c!["environment"] as { name: string; value: string }[];
@@ -168,22 +171,13 @@ describe("IAM policy documents", () => {
   });
 });
 
-describe("Fargate sizes (stackport:…aws)", () => {
-  const KEY = "stackport:ingestion.services.api.aws";
-  const issuesOf = (input: unknown) => {
-    try {
-      resolveAwsService(input as never, "production", KEY);
-    } catch (e) {
-      if (isConfigError(e)) return e.issues;
-      throw e;
-    }
-    return [];
-  };
+describe("Fargate sizes (FargateSizingArgs; stackport:…aws in the config)", () => {
+  const issuesOf = (input: FargateSizingArgs) => validateFargateSizing(input, "sizing");
 
-  test("a memory size Fargate refuses names the key and lists what that cpu allows", () => {
+  test("a memory size Fargate refuses names the arg and lists what that cpu allows", () => {
     expect(issuesOf({ cpu: 256, memoryMb: 4096 })).toEqual([
       {
-        key: `${KEY}.memoryMb`,
+        path: "sizing.memoryMb",
         message: "4096 MiB is not a Fargate size for cpu 256; allowed: 512, 1024, 2048",
       },
     ]);
@@ -192,32 +186,41 @@ describe("Fargate sizes (stackport:…aws)", () => {
     );
   });
 
-  test("an unknown cpu names the key and the allowed values", () => {
+  test("an unknown cpu names the arg and the allowed values", () => {
     expect(issuesOf({ cpu: 300 })).toEqual([
-      { key: `${KEY}.cpu`, message: "must be one of 256, 512, 1024, 2048, 4096 (Fargate CPU units)" },
+      { path: "sizing.cpu", message: "must be one of 256, 512, 1024, 2048, 4096 (Fargate CPU units)" },
     ]);
   });
 
   test("every listed combination is accepted; defaults: smallest memory, 2–10 tasks in production, 1–2 elsewhere", () => {
     for (const [cpu, sizes] of Object.entries(FARGATE_MEMORY)) {
-      for (const memoryMb of sizes)
-        expect(awsServiceSchema.safeParse({ cpu: Number(cpu), memoryMb }).success).toBe(true);
+      for (const memoryMb of sizes) expect(issuesOf({ cpu: Number(cpu), memoryMb })).toEqual([]);
     }
-    expect(resolveAwsService({ cpu: 512 }, "production", KEY)).toMatchObject({
+    const production = awsServiceSizing(awsServiceSchema.parse({ cpu: 512 }), "production");
+    expect(resolveFargateSizing(production)).toMatchObject({
       memoryMb: 1024,
       minTasks: 2,
       maxTasks: 10,
       cpuTargetPercent: 60,
     });
-    expect(resolveAwsService({}, "staging", KEY)).toMatchObject({ minTasks: 1, maxTasks: 2 });
+    expect(awsServiceSizing(undefined, "staging")).toMatchObject({ minTasks: 1, maxTasks: 2 });
+    expect(awsServiceSizing(awsServiceSchema.parse({ minTasks: 4 }), "staging")).toMatchObject({
+      minTasks: 4,
+      maxTasks: 4,
+    });
+    expect(resolveFargateSizing({})).toMatchObject({ cpu: 256, memoryMb: 512, minTasks: 1, maxTasks: 2 });
   });
 
   test("min > max and scaling keys on a scheduled task are refused", () => {
     expect(issuesOf({ minTasks: 5, maxTasks: 3 })).toEqual([
-      { key: `${KEY}.maxTasks`, message: "must be ≥ minTasks (5)" },
+      { path: "sizing.maxTasks", message: "must be ≥ minTasks (5)" },
     ]);
-    expect(issuesOf({ schedule: "rate(15 minutes)", minTasks: 2 })[0]!.key).toBe(`${KEY}.minTasks`);
-    expect(issuesOf({ schedule: "every 5 minutes" })[0]!.key).toBe(`${KEY}.schedule`);
+    expect(issuesOf({ schedule: "rate(15 minutes)", minTasks: 2 })[0]!.path).toBe("sizing.minTasks");
+    expect(issuesOf({ schedule: "every 5 minutes" })[0]!.path).toBe("sizing.schedule");
     expect(issuesOf({ schedule: "cron(0 3 * * ? *)" })).toEqual([]);
+    // The config never gives a scheduled task counts, so its own defaults cannot trip this rule.
+    expect(
+      awsServiceSizing(awsServiceSchema.parse({ schedule: "rate(1 hour)" }), "production"),
+    ).not.toHaveProperty("minTasks");
   });
 });

@@ -13,12 +13,14 @@ import {
   serviceHealthTest,
 } from "../../components/ingestion/dockerIngestion";
 import { serviceEnv } from "../../components/ingestion/serviceEnv";
+import { isArgsError } from "../../components/shared/errors";
 import { DockerObjectStorage } from "../../components/storage/dockerObjectStorage";
-import { type ConfigIssue, configKey, isConfigError, resolveConfig } from "../../src/config";
+import { type ConfigIssue, configKey, resolveConfig } from "../../src/config";
 import {
   type IngestionConfig,
   type TierContext,
   checkIngestion,
+  dockerIngestionArgs,
   ingestionRoutes,
   ingestionScrapeTargets,
   ingestionSchema,
@@ -49,6 +51,7 @@ const parsed = (raw: Record<string, unknown>) => {
 };
 
 const context = (over: Partial<TierContext> = {}): TierContext => ({
+  environment: "local",
   targets: { home: { kind: "docker", dataRoot: "/srv/stackport", isolateBackend: false } },
   storage: { buckets: { raw: {}, derived: {}, tiles: {} } },
   database: {},
@@ -88,40 +91,37 @@ describe("ingestion schema", () => {
   });
 
   test("secret-looking variables and connection variables are refused in plain environment", () => {
-    const { issues } = parse({
-      services: {
-        api: {
-          image: IMAGE,
-          environment: {
-            LOG_LEVEL: "info",
-            API_KEY: "x",
-            DB_PASSWORD: "x",
-            AUTH_TOKEN: "x",
-            DATABASE_URL: "x",
-          },
-        },
-      },
-    });
+    const environment = { LOG_LEVEL: "info", API_KEY: "x", DB_PASSWORD: "x", AUTH_TOKEN: "x" };
+    const { issues } = parse({ services: { api: { image: IMAGE, environment } } });
     expect(issues.map((i) => i.key).sort()).toEqual(
-      ["API_KEY", "AUTH_TOKEN", "DATABASE_URL", "DB_PASSWORD"].map(
+      ["API_KEY", "AUTH_TOKEN", "DB_PASSWORD"].map(
         (k) => `stackport:ingestion.services.api.environment.${k}`,
       ),
     );
     expect(issues.find((i) => i.key.endsWith("API_KEY"))!.message).toMatch(/secrets come from connections/i);
-    expect(issues.find((i) => i.key.endsWith("DATABASE_URL"))!.message).toMatch(
-      /set by the service's connections/,
-    );
+    // A connection's own variable is the component's rule, reported by the stack check with the config key.
+    expect(check({ api: { image: IMAGE, environment: { DATABASE_URL: "x" } } })).toEqual([
+      {
+        key: "stackport:ingestion.services.api.environment.DATABASE_URL",
+        message: expect.stringMatching(/set by the service's connections/),
+      },
+    ]);
   });
 
   test("images must be pinned, replicas 1..20, restart policy from Docker's list, health needs a path or command", () => {
-    const keys = parse({
-      services: {
-        api: { image: "example/api:latest", replicas: 21, restart: "sometimes", health: { port: 8000 } },
-      },
-    }).issues.map((i) => i.key);
+    const service = {
+      image: "example/api:latest",
+      replicas: 21,
+      restart: "sometimes",
+      health: { port: 8000 },
+    };
+    const keys = parse({ services: { api: service } }).issues.map((i) => i.key);
     expect(keys.sort()).toEqual(
-      ["health", "image", "replicas", "restart"].map((k) => `stackport:ingestion.services.api.${k}`),
+      ["image", "replicas", "restart"].map((k) => `stackport:ingestion.services.api.${k}`),
     );
+    expect(check({ api: { image: IMAGE, health: { port: 8000 } } })).toEqual([
+      { key: "stackport:ingestion.services.api.health", message: "needs a 'path' or a 'command'" },
+    ]);
   });
 });
 
@@ -158,17 +158,38 @@ describe("checkIngestion", () => {
     );
     expect(Object.keys(byKey).sort()).toEqual([
       "api.health.port",
-      "api.route",
+      "api.port",
       "files.connections.storage[1]",
       "poller.connections.broker",
       "storage",
-      "trig.route.stripPrefix",
     ]);
     expect(byKey["files.connections.storage[1]"]).toBe(
       "unknown bucket 'nope'; stackport:storage.buckets has: raw, derived, tiles",
     );
-    expect(byKey["api.route"]).toMatch(/needs 'port'/);
+    expect(byKey["api.port"]).toBe("a routed service needs a port");
     expect(byKey["storage"]).toMatch(/another tier's service/);
+  });
+
+  test("a service's route follows the proxy's route rules, reported at the service's key", () => {
+    const problems = () => {
+      try {
+        resolveConfig({
+          environment: "local",
+          targets: { home: { kind: "docker" } },
+          proxy: { on: "home" },
+          ingestion: {
+            on: "home",
+            services: { trig: { image: IMAGE, port: 8000, route: { stripPrefix: true } } },
+          },
+        });
+      } catch (e) {
+        return (e as { issues: ConfigIssue[] }).issues;
+      }
+      return [];
+    };
+    expect(problems()).toEqual([
+      { key: "stackport:ingestion.services.trig.route.stripPrefix", message: "needs a 'path' to strip" },
+    ]);
   });
 
   test("connections need their tier; routes need the proxy; isolated targets refuse egress", () => {
@@ -343,10 +364,10 @@ function ingestionPlatform(environment: string, raw: Record<string, unknown> = s
   const placement = testPlacement();
   const storage = new DockerObjectStorage("storage", { placement, safety: cfg.safety });
   const database = new DockerDatabase("database", { placement, safety: cfg.safety });
+  const ingestion = parsed(raw);
   return new DockerIngestion("ingestion", {
-    config: parsed(raw),
+    ...dockerIngestionArgs(ingestion, Object.keys(ingestion.services), cfg.safety),
     placement,
-    safety: cfg.safety,
     database: database.connection,
     storage: storage.connection,
   });
@@ -409,14 +430,14 @@ describe("serviceEnv", () => {
     expect(await isSecret(pulumi.output(result.broker[1]!))).toBe(true);
   });
 
-  test("db_admin cannot be asked for even bypassing the schema; a missing tier names the key", () => {
+  test("db_admin cannot be asked for even bypassing the types; a missing connection names the arg path", () => {
     const service = { environment: {}, connections: { broker: false, database: "db_admin" as never } };
     expect(() => serviceEnv("api", service, {})).toThrow(
-      "stackport:ingestion.services.api.connections.database: 'db_admin' is not a service role (allowed: app_writer, app_reader)",
+      "services.api.connections.database: 'db_admin' is not a service role (allowed: app_writer, app_reader)",
     );
     expect(() =>
       serviceEnv("api", { environment: {}, connections: { broker: false, storage: ["raw"] } }, {}),
-    ).toThrow("stackport:ingestion.services.api.connections.storage: the storage tier is not placed");
+    ).toThrow("services.api.connections.storage: no storage connection was given");
   });
 });
 
@@ -558,18 +579,23 @@ describe("DockerIngestion under the mock runtime", () => {
     const { recorder, result } = await record(() => {
       const placement = testPlacement();
       try {
+        const ingestion = parsed(servicesConfig);
         new DockerIngestion("ingestion", {
-          config: parsed(servicesConfig),
+          ...dockerIngestionArgs(ingestion, Object.keys(ingestion.services), {
+            protect: true,
+            retainOnDelete: true,
+          }),
           placement,
-          safety: { protect: true, retainOnDelete: true },
         });
         return undefined;
       } catch (e) {
         return e;
       }
     });
-    expect(isConfigError(result)).toBe(true);
-    expect((result as Error).message).toContain("stackport:ingestion.services.api.connections.database");
+    expect(isArgsError(result)).toBe(true);
+    expect((result as Error).message).toContain(
+      "services.api.connections.database: no database connection was given",
+    );
     expect(recorder.resources.filter((r) => r.name.startsWith("ingestion"))).toEqual([]);
   });
 });

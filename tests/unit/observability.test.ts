@@ -102,6 +102,7 @@ describe("stackport:observability config", () => {
 
   it("the freshness alert must watch a bucket the storage tier creates", () => {
     const ctx = (buckets?: string[]) => ({
+      environment: "local" as const,
       targets: { t: { kind: "docker" as const, dataRoot: "/srv/stackport", isolateBackend: false } },
       ...(buckets && { storage: { buckets: Object.fromEntries(buckets.map((b) => [b, {}])) } }),
     });

@@ -5,106 +5,35 @@
  * `docs/aws-services.md`.
  */
 import { z } from "zod";
-import { ConfigError } from "../errors";
+import { FARGATE_SIZING_DEFAULTS, type FargateSizingArgs } from "../../../components/shared/fargateSizing";
 import type { Environment } from "../schema";
 
 // ---------------------------------------------------------------------------------------------------------
 // One Fargate service
 
-/** Fargate task sizes: CPU units → the memory (MiB) Fargate accepts with it. */
-export const FARGATE_MEMORY: Record<number, number[]> = {
-  256: [512, 1024, 2048],
-  512: range(1024, 4096, 1024),
-  1024: range(2048, 8192, 1024),
-  2048: range(4096, 16384, 1024),
-  4096: range(8192, 30720, 1024),
-};
-export const FARGATE_CPU = Object.keys(FARGATE_MEMORY).map(Number);
-
-function range(from: number, to: number, step: number): number[] {
-  const out: number[] = [];
-  for (let v = from; v <= to; v += step) out.push(v);
-  return out;
-}
-
-/** Readable list of allowed memory sizes: "2048, 3072, …, 8192" for long ranges. */
-export function describeMemory(cpu: number): string {
-  const allowed = FARGATE_MEMORY[cpu] ?? [];
-  return allowed.length <= 4
-    ? allowed.join(", ")
-    : `${allowed[0]}–${allowed[allowed.length - 1]} in steps of 1024`;
-}
-
-/** EventBridge schedule expression: `rate(5 minutes)` or a six-field `cron(...)`. */
-const scheduleExpression = z
-  .string()
-  .regex(
-    /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
-    "must be an EventBridge expression like rate(15 minutes) or cron(0 3 * * ? *)",
-  );
-
-export const awsServiceSchema = z
-  .strictObject({
-    /** Fargate CPU units (1024 = one vCPU). */
-    cpu: z
-      .number()
-      .refine((v) => FARGATE_CPU.includes(v), `must be one of ${FARGATE_CPU.join(", ")} (Fargate CPU units)`)
-      .default(256),
-    /** Task memory in MiB; Fargate only accepts certain sizes per `cpu`. @default the smallest allowed for `cpu` */
-    memoryMb: z.number().int().optional(),
-    /** @default 2 in production, 1 elsewhere */
-    minTasks: z.number().int().min(1).max(100).optional(),
-    /** @default 10 in production, 2 elsewhere (never below `minTasks`) */
-    maxTasks: z.number().int().min(1).max(100).optional(),
-    /** Average CPU the autoscaler keeps the service at. */
-    cpuTargetPercent: z.number().int().min(10).max(90).default(60),
-    /**
-     * Run as an EventBridge-scheduled task instead of a long-running service (schedulers, batch jobs).
-     * Such a task gets no load balancer and no autoscaling.
-     */
-    schedule: scheduleExpression.optional(),
-    /**
-     * Create an ECR repository the CI pushes this service's image to; the task then runs
-     * `<repository>:<tag of image>`. @default false (the image reference is used as is)
-     */
-    ecrRepository: z.boolean().default(false),
-  })
-  .superRefine((s, ctx) => {
-    if (s.memoryMb !== undefined && !FARGATE_MEMORY[s.cpu]?.includes(s.memoryMb)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["memoryMb"],
-        message: `${s.memoryMb} MiB is not a Fargate size for cpu ${s.cpu}; allowed: ${describeMemory(s.cpu)}`,
-      });
-    }
-    if (s.minTasks !== undefined && s.maxTasks !== undefined && s.minTasks > s.maxTasks) {
-      ctx.addIssue({ code: "custom", path: ["maxTasks"], message: `must be ≥ minTasks (${s.minTasks})` });
-    }
-    if (s.schedule !== undefined) {
-      for (const key of ["minTasks", "maxTasks"] as const) {
-        if (s[key] !== undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: [key],
-            message:
-              "a scheduled task runs once per schedule and does not scale; remove this key or 'schedule'",
-          });
-        }
-      }
-    }
-  });
+export const awsServiceSchema = z.strictObject({
+  /** Fargate CPU units (1024 = one vCPU): 256, 512, 1024, 2048 or 4096. */
+  cpu: z.number().default(FARGATE_SIZING_DEFAULTS.cpu),
+  /** Task memory in MiB; Fargate only accepts certain sizes per `cpu`. @default the smallest allowed for `cpu` */
+  memoryMb: z.number().optional(),
+  /** @default 2 in production, 1 elsewhere */
+  minTasks: z.number().optional(),
+  /** @default 10 in production, 2 elsewhere (never below `minTasks`) */
+  maxTasks: z.number().optional(),
+  /** Average CPU the autoscaler keeps the service at. */
+  cpuTargetPercent: z.number().default(FARGATE_SIZING_DEFAULTS.cpuTargetPercent),
+  /**
+   * Run as an EventBridge-scheduled task instead of a long-running service (schedulers, batch jobs), e.g.
+   * `rate(15 minutes)` or `cron(0 3 * * ? *)`. Such a task gets no load balancer and no autoscaling.
+   */
+  schedule: z.string().optional(),
+  /**
+   * Create an ECR repository the CI pushes this service's image to; the task then runs
+   * `<repository>:<tag of image>`. @default false (the image reference is used as is)
+   */
+  ecrRepository: z.boolean().default(false),
+});
 export type AwsServiceConfig = z.infer<typeof awsServiceSchema>;
-
-/** A Fargate service's sizing with every environment default applied. */
-export interface ResolvedAwsService {
-  cpu: number;
-  memoryMb: number;
-  minTasks: number;
-  maxTasks: number;
-  cpuTargetPercent: number;
-  schedule?: string;
-  ecrRepository: boolean;
-}
 
 /** Seed 003: 2–10 tasks in production (survives an AZ loss); 1–2 elsewhere (cheap, still rolls without downtime). */
 const TASKS: Record<Environment, { min: number; max: number }> = {
@@ -113,36 +42,15 @@ const TASKS: Record<Environment, { min: number; max: number }> = {
   production: { min: 2, max: 10 },
 };
 
-/**
- * Applies the environment defaults to a service's `aws` block.
- * @param key the block's config key (`stackport:ingestion.services.api.aws`), for errors
- * @throws ConfigError naming `<key>.<field>` when the block is invalid (e.g. a memory size Fargate refuses)
- */
-export function resolveAwsService(
-  cfg: z.input<typeof awsServiceSchema> | undefined,
+/** A service's `aws` block as `FargateService` sizing, with the environment's task counts (none when scheduled). */
+export function awsServiceSizing(
+  aws: AwsServiceConfig | undefined,
   environment: Environment,
-  key: string,
-): ResolvedAwsService {
-  const parsed = awsServiceSchema.safeParse(cfg ?? {});
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({
-        key: [key, ...i.path.map(String)].join("."),
-        message: i.message,
-      })),
-    );
-  }
-  const s = parsed.data;
+): FargateSizingArgs {
+  const s = aws ?? awsServiceSchema.parse({});
+  if (s.schedule !== undefined) return s;
   const minTasks = s.minTasks ?? TASKS[environment].min;
-  return {
-    cpu: s.cpu,
-    memoryMb: s.memoryMb ?? FARGATE_MEMORY[s.cpu]![0]!,
-    minTasks,
-    maxTasks: s.maxTasks ?? Math.max(TASKS[environment].max, minTasks),
-    cpuTargetPercent: s.cpuTargetPercent,
-    ...(s.schedule !== undefined && { schedule: s.schedule }),
-    ecrRepository: s.ecrRepository,
-  };
+  return { ...s, minTasks, maxTasks: s.maxTasks ?? Math.max(TASKS[environment].max, minTasks) };
 }
 
 // ---------------------------------------------------------------------------------------------------------

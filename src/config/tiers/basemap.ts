@@ -4,13 +4,23 @@
  * checks, and what the tier tells the proxy and observability.
  */
 import { z } from "zod";
+import type { DockerBasemapArgs } from "../../../components/basemap/dockerBasemap";
+import type { EcsBasemapArgs } from "../../../components/basemap/ecsBasemap";
+import {
+  BASEMAP_DEFAULTS,
+  BASEMAP_HOST,
+  DISK_CACHE_DEFAULTS,
+  basemapScrapeTargets as martinScrapeTargets,
+  basemapUpstreams as martinUpstreams,
+  validateDockerBasemapArgs,
+  validateEcsBasemapArgs,
+} from "../../../components/basemap/settings";
 import type { ScrapeTarget } from "../../../components/observability/contract";
-import type { ConfigIssue } from "../errors";
-import { configKey } from "../keys";
-import { keyName, pinnedImage } from "../schema";
+import { type ConfigIssue, configIssues } from "../errors";
+import { CONFIG_NAMESPACE, configKey } from "../keys";
+import { type Environment, keyName, pinnedImage } from "../schema";
 import type { RouteConfig } from "./proxy";
-import type { Upstream } from "../upstreams";
-import { awsServiceSchema } from "./awsServices";
+import { awsServiceSchema, awsServiceSizing } from "./awsServices";
 import { type TierContext, serviceRouteSchema } from "./ingestion";
 
 /** A PMTiles object key in the bucket, e.g. `basemap.pmtiles` or `2024/roads.pmtiles`. */
@@ -23,17 +33,17 @@ const pmtilesKey = z
 
 export const basemapSchema = z.strictObject({
   on: keyName,
-  image: pinnedImage.default("ghcr.io/maplibre/martin:1.14.0"),
+  image: pinnedImage.default(BASEMAP_DEFAULTS.image),
   /** Serve the PostGIS tables and functions `app_reader` can see (auto-published). */
-  postgis: z.boolean().default(true),
+  postgis: z.boolean().default(BASEMAP_DEFAULTS.postgis),
   /** PMTiles archives to serve from `bucket`; each becomes a source named after its key (`basemap.pmtiles` → `basemap`). */
   pmtiles: z.array(pmtilesKey).default([]),
   /** The bucket (a key of `stackport:storage.buckets`) holding the PMTiles archives. */
-  bucket: keyName.default("tiles"),
+  bucket: keyName.default(BASEMAP_DEFAULTS.bucket),
   /** Martin's in-memory tile cache (tiles and PMTiles directories), in MB; 0 disables it. Not on disk: no volume. */
-  cacheMb: z.number().int().min(0).max(65536).default(512),
+  cacheMb: z.number().int().min(0).max(65536).default(BASEMAP_DEFAULTS.cacheMb),
   /** Container memory limit; must leave room above the cache. */
-  memoryMb: z.number().int().min(128).default(1024),
+  memoryMb: z.number().int().min(128).default(BASEMAP_DEFAULTS.memoryMb),
   /**
    * A tile cache on a volume, in front of Martin (Docker only): rendered tiles survive restarts and redeploys, and
    * each is rendered once per `maxAge` however many clients ask. Only tile requests (`/<source>/<z>/<x>/<y>`) are
@@ -43,13 +53,13 @@ export const basemapSchema = z.strictObject({
   diskCache: z
     .strictObject({
       /** Largest size of the cache on disk; the least recently used tiles go first. @default 10 */
-      sizeGb: z.number().int().min(1).max(4096).default(10),
+      sizeGb: z.number().int().min(1).max(4096).default(DISK_CACHE_DEFAULTS.sizeGb),
       /** How long a cached tile is served before Martin renders it again (nginx time: `30m`, `12h`, `7d`). @default "1d" */
       maxAge: z
         .string()
         .regex(/^[1-9][0-9]{0,5}[smhd]$/, "must be a number and a unit s, m, h or d, e.g. 12h or 7d")
-        .default("1d"),
-      image: pinnedImage.default("nginx:1.27.3-alpine"),
+        .default(DISK_CACHE_DEFAULTS.maxAge),
+      image: pinnedImage.default(DISK_CACHE_DEFAULTS.image),
     })
     .optional(),
   /**
@@ -79,18 +89,6 @@ export const basemapSchema = z.strictObject({
 });
 export type BasemapConfig = z.infer<typeof basemapSchema>;
 
-/** Martin's DNS name, port and endpoints on the backend network. */
-export const BASEMAP_HOST = "basemap";
-export const MARTIN_PORT = 3000;
-export const MARTIN_HEALTH_PATH = "/health";
-export const MARTIN_METRICS_PATH = "/_/metrics";
-/** The disk tile cache's DNS name and port on the backend network; the proxy routes to it when it is on. */
-export const TILE_CACHE_HOST = "basemap-cache";
-export const TILE_CACHE_PORT = 8080;
-
-/** The Martin source id of a PMTiles key: its path without `.pmtiles`, `/` → `.` (Martin's own convention). */
-export const pmtilesSourceId = (key: string) => key.replace(/\.pmtiles$/, "").replace(/\//g, ".");
-
 const key = (...path: PropertyKey[]) => configKey(["basemap", ...path]);
 
 /** Cross-tier rules for `stackport:basemap`; `resolveConfig` runs them on the whole parsed config. */
@@ -98,9 +96,6 @@ export function checkBasemap(cfg: TierContext & { basemap?: BasemapConfig | unde
   const basemap = cfg.basemap;
   if (!basemap) return [];
   const issues: ConfigIssue[] = [];
-  if (!basemap.postgis && basemap.pmtiles.length === 0) {
-    issues.push({ key: key(), message: "serves nothing: set postgis: true or list pmtiles archives" });
-  }
   if (basemap.postgis && !cfg.database) {
     issues.push({
       key: key("postgis"),
@@ -119,23 +114,6 @@ export function checkBasemap(cfg: TierContext & { basemap?: BasemapConfig | unde
         message: `unknown bucket '${basemap.bucket}'; stackport:storage.buckets has: ${Object.keys(cfg.storage.buckets).join(", ")}`,
       });
     }
-    const seen = new Map<string, number>();
-    basemap.pmtiles.forEach((k, i) => {
-      const id = pmtilesSourceId(k);
-      const first = seen.get(id);
-      if (first !== undefined) {
-        issues.push({
-          key: key("pmtiles", i),
-          message: `same source id '${id}' as stackport:basemap.pmtiles[${first}]`,
-        });
-      } else seen.set(id, i);
-    });
-  }
-  if (basemap.memoryMb < basemap.cacheMb + 128) {
-    issues.push({
-      key: key("memoryMb"),
-      message: `must be at least cacheMb + 128 (${basemap.cacheMb + 128}) so the cache fits`,
-    });
   }
   if (basemap.diskCache && (!basemap.route || !cfg.proxy)) {
     issues.push({
@@ -158,12 +136,7 @@ export function checkBasemap(cfg: TierContext & { basemap?: BasemapConfig | unde
         "must be true: Martin serves at its root, so the proxy strips the path (TileJSON URLs keep it)",
     });
   }
-  if (basemap.route && basemap.route.path.replace(/\/+$/, "") === "/healthz") {
-    issues.push({
-      key: key("route", "path"),
-      message: "/healthz is the proxy's own health endpoint; choose another path",
-    });
-  }
+  issues.push(...basemapArgIssues(cfg));
   return issues;
 }
 
@@ -183,28 +156,69 @@ export function basemapBasePath(basemap: Pick<BasemapConfig, "route">): string |
   return path === "" ? undefined : path;
 }
 
-/** Where the proxy sends basemap requests: the disk tile cache when it is on (its `/health` is Martin's), else Martin. */
-export function basemapUpstreams(cfg: { basemap?: BasemapConfig | undefined }): Record<string, Upstream> {
-  if (!cfg.basemap) return {};
-  const cached = cfg.basemap.diskCache !== undefined;
-  return {
-    [BASEMAP_HOST]: {
-      tier: "basemap",
-      host: cached ? TILE_CACHE_HOST : BASEMAP_HOST,
-      port: cached ? TILE_CACHE_PORT : MARTIN_PORT,
-      healthPath: MARTIN_HEALTH_PATH,
-    },
-  };
+/** Where the proxy sends basemap requests: the disk tile cache when it is on, else Martin. */
+export function basemapUpstreams(cfg: { basemap?: BasemapConfig | undefined }) {
+  return cfg.basemap ? martinUpstreams(cfg.basemap) : {};
 }
 
 export function basemapScrapeTargets(cfg: { basemap?: BasemapConfig | undefined }): ScrapeTarget[] {
-  if (!cfg.basemap) return [];
-  return [
-    {
-      job: "basemap",
-      tier: "basemap",
-      addresses: [`${BASEMAP_HOST}:${MARTIN_PORT}`],
-      metricsPath: MARTIN_METRICS_PATH,
-    },
-  ];
+  return cfg.basemap ? martinScrapeTargets() : [];
+}
+
+/** The settings both backends share: the PostGIS and PMTiles sources, the cache, the path behind the proxy. */
+function martinArgs(basemap: BasemapConfig) {
+  const basePath = basemapBasePath(basemap);
+  return {
+    image: basemap.image,
+    postgis: basemap.postgis,
+    pmtiles: basemap.pmtiles,
+    bucket: basemap.bucket,
+    cacheMb: basemap.cacheMb,
+    ...(basePath !== undefined && { basePath }),
+  };
+}
+
+/** The tier on a Docker target. */
+export function dockerBasemapArgs(basemap: BasemapConfig): Omit<DockerBasemapArgs, "placement"> {
+  return {
+    ...martinArgs(basemap),
+    memoryMb: basemap.memoryMb,
+    ...(basemap.diskCache && { diskCache: basemap.diskCache }),
+    ...(basemap.import && {
+      import: { ...basemap.import, origin: configKey(["basemap", "import", "command"]) },
+    }),
+  };
+}
+
+/** The tier on an AWS target: Fargate sizes with the environment's task counts. */
+export function ecsBasemapArgs(
+  basemap: BasemapConfig,
+  stack: { environment: Environment; logRetentionDays: number },
+): Omit<EcsBasemapArgs, "placement"> {
+  return {
+    ...martinArgs(basemap),
+    sizing: awsServiceSizing(basemap.aws, stack.environment),
+    logRetentionDays: stack.logRetentionDays,
+  };
+}
+
+/** A basemap arg path's config key: `sizing` is the `aws` block; `basePath` comes from the route's path. */
+const basemapKey = (path: string) =>
+  `${CONFIG_NAMESPACE}:basemap.${path.replace(/^sizing\b/, "aws").replace(/^basePath$/, "route.path")}`;
+
+/**
+ * The tier as the component of its target kind checks it, named by config key. Connections are offered in full:
+ * whether their tiers exist is the stack's rule (`checkBasemap`), with clearer messages.
+ */
+function basemapArgIssues(cfg: TierContext & { basemap?: BasemapConfig | undefined }) {
+  const basemap = cfg.basemap!;
+  const offered = { database: true, buckets: [basemap.bucket] };
+  const issues =
+    cfg.targets[basemap.on]?.kind === "aws"
+      ? validateEcsBasemapArgs(
+          ecsBasemapArgs(basemap, { environment: cfg.environment, logRetentionDays: 30 }),
+          offered,
+        )
+      : validateDockerBasemapArgs(dockerBasemapArgs(basemap), offered);
+  return configIssues(issues, basemapKey);
 }

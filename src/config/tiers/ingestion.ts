@@ -7,23 +7,34 @@
  * stack file: a worker that never touches storage gets no storage credentials.
  */
 import { z } from "zod";
+import type { DockerIngestionArgs } from "../../../components/ingestion/dockerIngestion";
+import type { EcsIngestionArgs } from "../../../components/ingestion/ecsIngestion";
+import {
+  BROKER_HOST,
+  CONNECTION_ENV,
+  DOCKER_BROKER_DEFAULTS,
+  type IngestionServiceArgs,
+  SERVICE_DATABASE_ROLES,
+  type ServiceDatabaseRole,
+  ingestionScrapeTargets as serviceScrapeTargets,
+  ingestionUpstreams as serviceUpstreams,
+  validateDockerIngestionArgs,
+  validateEcsIngestionArgs,
+} from "../../../components/ingestion/settings";
 import type { ScrapeTarget } from "../../../components/observability/contract";
-import type { ConfigIssue } from "../errors";
-import { configKey } from "../keys";
-import { keyName, pinnedImage } from "../schema";
+import type { StatefulSafety } from "../../../components/shared/component";
+import { type ConfigIssue, configIssues } from "../errors";
+import { CONFIG_NAMESPACE, configKey } from "../keys";
+import { type Environment, keyName, pinnedImage } from "../schema";
 import { type RouteConfig, routeSchema } from "./proxy";
 import type { TargetConfig } from "./targets";
 import type { Upstream } from "../upstreams";
-import { awsBrokerSchema, awsServiceSchema } from "./awsServices";
+import { awsBrokerSchema, awsServiceSchema, awsServiceSizing } from "./awsServices";
 
 const port = z.number().int().min(1).max(65535);
 
 /** The proxy's route options, minus `to`: a service's route always goes to the service itself. */
 export const serviceRouteSchema = routeSchema.omit({ to: true });
-
-/** The database roles a service may be given. `db_admin` is the migrations role and never a service's. */
-export const SERVICE_DATABASE_ROLES = ["app_writer", "app_reader"] as const;
-export type ServiceDatabaseRole = (typeof SERVICE_DATABASE_ROLES)[number];
 
 // A custom issue (not z.enum) so the message can say why db_admin is refused; resolve.ts rewrites enum messages.
 const serviceDatabaseRole = z.string().transform((role, ctx) => {
@@ -38,8 +49,6 @@ const serviceDatabaseRole = z.string().transform((role, ctx) => {
   return z.NEVER;
 });
 
-/** Variables the connections set; a service may not set them itself (they would shadow the real credentials). */
-export const CONNECTION_ENV = /^(DATABASE_URL|BROKER_URL|STORAGE_.*)$/;
 /** Names that look like credentials: those come from connections (Pulumi secrets), never from plain config. */
 const SECRET_LOOKING = /PASSWORD|SECRET|TOKEN|KEY/i;
 
@@ -50,13 +59,8 @@ const environmentSchema = z
   )
   .superRefine((env, ctx) => {
     for (const name of Object.keys(env)) {
-      if (CONNECTION_ENV.test(name)) {
-        ctx.addIssue({
-          code: "custom",
-          path: [name],
-          message: `${name} is set by the service's connections (stackport:ingestion.services.<name>.connections); remove it here`,
-        });
-      } else if (SECRET_LOOKING.test(name)) {
+      // Names the connections set are refused by the component (validateServices).
+      if (!CONNECTION_ENV.test(name) && SECRET_LOOKING.test(name)) {
         ctx.addIssue({
           code: "custom",
           path: [name],
@@ -67,28 +71,20 @@ const environmentSchema = z
     }
   });
 
-const healthSchema = z
-  .strictObject({
-    /** HTTP path that answers 2xx when the service is healthy, e.g. `/health`. */
-    path: z
-      .string()
-      .regex(/^\/[A-Za-z0-9._~/-]*$/, "must start with / and contain only URL path characters")
-      .optional(),
-    /** Port of the health endpoint. @default the service's `port` */
-    port: port.optional(),
-    /**
-     * The Docker healthcheck test, replacing the default
-     * `["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:<port><path> || exit 1"]` — which assumes the image has a
-     * `wget` (busybox/Alpine and Debian images with wget do; slim Python images do not: use e.g.
-     * `["CMD", "python", "-c", "…"]` there).
-     */
-    command: z
-      .array(z.string().min(1))
-      .min(2)
-      .refine((c) => c[0] === "CMD" || c[0] === "CMD-SHELL", 'must start with "CMD" or "CMD-SHELL"')
-      .optional(),
-  })
-  .refine((h) => h.path !== undefined || h.command !== undefined, "needs a 'path' or a 'command'");
+/** Checked with the rest of the service by the component (`validateServices`): a path or a command, well formed. */
+const healthSchema = z.strictObject({
+  /** HTTP path that answers 2xx when the service is healthy, e.g. `/health`. */
+  path: z.string().optional(),
+  /** Port of the health endpoint. @default the service's `port` */
+  port: port.optional(),
+  /**
+   * The Docker healthcheck test, replacing the default
+   * `["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:<port><path> || exit 1"]` — which assumes the image has a
+   * `wget` (busybox/Alpine and Debian images with wget do; slim Python images do not: use e.g.
+   * `["CMD", "python", "-c", "…"]` there).
+   */
+  command: z.array(z.string().min(1)).optional(),
+});
 
 export const serviceSchema = z.strictObject({
   image: pinnedImage,
@@ -157,10 +153,10 @@ export const brokerSchema = z.strictObject({
    * obligation on the platform. For a BSD-licensed broker set `valkey/valkey:8.1-alpine`: the broker's start and
    * health commands use `valkey-server`/`valkey-cli` when the image has them, `redis-server`/`redis-cli` otherwise.
    */
-  image: pinnedImage.default("redis:8.2-alpine"),
+  image: pinnedImage.default(DOCKER_BROKER_DEFAULTS.image),
   /** Append-only file on a protected volume: queued tasks survive a restart. Off: an in-memory broker. */
-  persistence: z.boolean().default(true),
-  memoryMb: z.number().int().min(32).default(256),
+  persistence: z.boolean().default(DOCKER_BROKER_DEFAULTS.persistence),
+  memoryMb: z.number().int().min(32).default(DOCKER_BROKER_DEFAULTS.memoryMb),
   /** ElastiCache settings when the tier is on an AWS target. */
   aws: awsBrokerSchema.optional(),
 });
@@ -169,18 +165,10 @@ export type BrokerConfig = z.infer<typeof brokerSchema>;
 export const ingestionSchema = z.strictObject({
   on: keyName,
   /** The Redis broker; `false` for none (then no service may declare `connections.broker`). */
-  broker: z.union([brokerSchema, z.literal(false)]).default({
-    image: "redis:8.2-alpine",
-    persistence: true,
-    memoryMb: 256,
-  }),
+  broker: z.union([brokerSchema, z.literal(false)]).default({ ...DOCKER_BROKER_DEFAULTS }),
   services: z.record(keyName, serviceSchema).default({}),
 });
 export type IngestionConfig = z.infer<typeof ingestionSchema>;
-
-/** The broker's DNS name and port on the backend network. */
-export const BROKER_HOST = "broker";
-export const BROKER_PORT = 6379;
 
 /**
  * DNS names other tiers use on the backend network (and upstream names the proxy knows). A service with one of
@@ -203,7 +191,9 @@ export const RESERVED_SERVICE_NAMES = [
 ];
 
 /** What the ingestion checks read from the rest of the stack config (structural: any parsed config fits). */
+/** What a tier's cross-tier checks see of the rest of the stack. */
 export interface TierContext {
+  environment: Environment;
   targets: Record<string, TargetConfig>;
   storage?: { buckets: Record<string, unknown> } | undefined;
   database?: unknown;
@@ -222,18 +212,9 @@ export function checkIngestion(
   const issues: ConfigIssue[] = [];
   const services = ingestion.services;
   const target = cfg.targets[ingestion.on];
-  for (const [svc, service] of Object.entries(services)) {
+  for (const [svc, service] of Object.entries(services))
     issues.push(...serviceIssues(cfg, svc, service, target));
-    // `api-2` as a service name would shadow replica 2 of `api` (its alias `api-2`).
-    const replicaOf = /^(.+)-(\d+)$/.exec(svc);
-    const owner = replicaOf && services[replicaOf[1]!];
-    if (owner && Number(replicaOf[2]) <= owner.replicas) {
-      issues.push({
-        key: serviceKey(svc),
-        message: `'${svc}' is the DNS alias of replica ${replicaOf[2]} of service '${replicaOf[1]}'; choose another name`,
-      });
-    }
-  }
+  issues.push(...ingestionArgIssues(cfg));
   return issues;
 }
 
@@ -251,9 +232,6 @@ function serviceIssues(
       [],
       `'${svc}' is the name of another tier's service on the network; reserved: ${RESERVED_SERVICE_NAMES.join(", ")}`,
     );
-  }
-  if (service.health && !service.health.command && (service.health.port ?? service.port) === undefined) {
-    add(["health", "port"], "is required when the service has no 'port' (or give health.command)");
   }
   const { database, storage, broker } = service.connections;
   if (database && !cfg.database)
@@ -282,39 +260,26 @@ function serviceIssues(
       `target '${cfg.ingestion!.on}' has isolateBackend: true, so its backend network has no way out; set isolateBackend: false or place ingestion elsewhere`,
     );
   }
-  if (service.data && service.replicas > 1) {
-    add(
-      ["data"],
-      `needs replicas: 1 (it has ${service.replicas}): replicas would write one directory at once; keep shared state in the database or a bucket`,
-    );
-  }
   if (service.data && target?.kind === "aws") {
     add(
       ["data"],
       "a service's own data volume is available on Docker targets only; on AWS keep its state in the database or a bucket",
     );
   }
-  if (service.route) issues.push(...routeIssues(cfg, svc, service));
+  if (service.route) issues.push(...routeIssues(cfg, svc));
   return issues;
 }
 
-function routeIssues(cfg: TierContext, svc: string, service: ServiceConfig): ConfigIssue[] {
-  const route = service.route!;
+function routeIssues(cfg: TierContext, svc: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: PropertyKey[], message: string) =>
     issues.push({ key: serviceKey(svc, "route", ...path), message });
-  if (service.port === undefined)
-    add([], "a routed service needs 'port' (stackport:ingestion.services." + svc + ".port)");
   if (!cfg.proxy) add([], "needs the proxy tier: stackport:proxy is not set");
   else if (svc in cfg.proxy.routes) {
     add(
       [],
       `the route is named after the service, and stackport:proxy.routes.${svc} already exists; rename one`,
     );
-  }
-  if (route.stripPrefix && !route.path) add(["stripPrefix"], "needs a 'path' to strip");
-  if (route.path && route.path.replace(/\/+$/, "") === "/healthz") {
-    add(["path"], "/healthz is the proxy's own health endpoint; choose another path");
   }
   return issues;
 }
@@ -332,44 +297,124 @@ export function ingestionRoutes(cfg: {
   return Object.fromEntries(routed(cfg).map(([svc, s]) => [svc, { ...s.route!, to: svc }]));
 }
 
-/** The address of a service's health endpoint, when it is an HTTP path on the service port (the proxy checks it). */
-function proxyHealthPath(service: ServiceConfig): string | undefined {
-  const h = service.health;
-  return h?.path !== undefined && (h.port ?? service.port) === service.port ? h.path : undefined;
-}
-
-/** Every service with a port, by name: host is the alias all its replicas share (Docker DNS round-robins). */
+/** Every service with a port, by name (the proxy's upstreams; the component's own rule). */
 export function ingestionUpstreams(cfg: {
   ingestion?: IngestionConfig | undefined;
 }): Record<string, Upstream> {
-  const out: Record<string, Upstream> = {};
-  for (const [svc, s] of Object.entries(cfg.ingestion?.services ?? {})) {
-    if (s.port === undefined) continue;
-    const healthPath = proxyHealthPath(s);
-    out[svc] = {
-      tier: "ingestion",
-      host: svc,
-      port: s.port,
-      ...(healthPath !== undefined && { healthPath }),
-    };
-  }
-  return out;
+  return serviceUpstreams(cfg.ingestion?.services ?? {});
 }
 
-/** The per-replica alias (`api-2`), so Prometheus scrapes every replica rather than a round-robin of them. */
-export const replicaAlias = (svc: string, replica: number) => `${svc}-${replica}`;
-
-/** One scrape job per service with metrics (`ingestion-<svc>`), one address per replica. */
+/** One scrape job per service with metrics, one address per replica. */
 export function ingestionScrapeTargets(cfg: { ingestion?: IngestionConfig | undefined }): ScrapeTarget[] {
-  return Object.entries(cfg.ingestion?.services ?? {})
-    .filter(([, s]) => s.metrics)
-    .map(([svc, s]) => ({
-      job: `ingestion-${svc}`,
-      tier: "ingestion",
-      addresses: Array.from(
-        { length: s.replicas },
-        (_, i) => `${replicaAlias(svc, i + 1)}:${s.metrics!.port}`,
-      ),
-      metricsPath: s.metrics!.path,
-    }));
+  return serviceScrapeTargets(cfg.ingestion?.services ?? {});
+}
+
+/** A service's config as the component's args: `route` becomes `routed`, `aws` becomes the Fargate sizing. */
+function serviceArgs(service: ServiceConfig): IngestionServiceArgs {
+  return {
+    image: service.image,
+    ...(service.command && { command: service.command }),
+    environment: service.environment,
+    ...(service.port !== undefined && { port: service.port }),
+    ...(service.health && { health: service.health }),
+    ...(service.metrics && { metrics: service.metrics }),
+    connections: service.connections,
+    routed: service.route !== undefined,
+  };
+}
+
+/** The tier on a Docker target, with the services this phase runs (a cutover's freeze scales writers to zero). */
+export function dockerIngestionArgs(
+  ingestion: IngestionConfig,
+  services: string[],
+  safety: StatefulSafety,
+): Omit<DockerIngestionArgs, "placement"> {
+  return {
+    broker: ingestion.broker && {
+      image: ingestion.broker.image,
+      persistence: ingestion.broker.persistence,
+      memoryMb: ingestion.broker.memoryMb,
+    },
+    services: Object.fromEntries(
+      services.map((svc) => {
+        const s = ingestion.services[svc]!;
+        return [
+          svc,
+          {
+            ...serviceArgs(s),
+            replicas: s.replicas,
+            memoryMb: s.memoryMb,
+            cpus: s.cpus,
+            restart: s.restart,
+            egress: s.egress,
+            ...(s.data && { data: s.data }),
+          },
+        ];
+      }),
+    ),
+    safety,
+  };
+}
+
+/** The tier on an AWS target: Fargate sizes with the environment's task counts, a failover broker in production. */
+export function ecsIngestionArgs(
+  ingestion: IngestionConfig,
+  services: string[],
+  stack: { environment: Environment; logRetentionDays: number },
+): Omit<EcsIngestionArgs, "placement"> {
+  const broker = ingestion.broker && (ingestion.broker.aws ?? awsBrokerSchema.parse({}));
+  return {
+    broker: broker && {
+      nodeType: broker.nodeType,
+      engineVersion: broker.engineVersion,
+      failover: broker.failover ?? stack.environment === "production",
+    },
+    services: Object.fromEntries(
+      services.map((svc) => {
+        const s = ingestion.services[svc]!;
+        return [svc, { ...serviceArgs(s), sizing: awsServiceSizing(s.aws, stack.environment) }];
+      }),
+    ),
+    logRetentionDays: stack.logRetentionDays,
+  };
+}
+
+/** An ingestion arg path's config key: `sizing` is a service's `aws` block, `routed` its `route`, the ECS broker `broker.aws`. */
+export function ingestionKey(path: string, kind: "docker" | "aws"): string {
+  const mapped = path
+    .replace(/^(services\.[^.]+)\.sizing\b/, "$1.aws")
+    .replace(/^(services\.[^.]+)\.routed$/, "$1.route")
+    .replace(/^broker\.(?!aws\.)/, kind === "aws" ? "broker.aws." : "broker.");
+  return `${CONFIG_NAMESPACE}:ingestion.${mapped}`;
+}
+
+/**
+ * The services as the component of the tier's target kind checks them, named by config key. Connections are
+ * offered in full here: whether their tiers exist is the stack's rule (`serviceIssues`), with clearer messages.
+ */
+function ingestionArgIssues(cfg: TierContext & { ingestion?: IngestionConfig | undefined }): ConfigIssue[] {
+  const ingestion = cfg.ingestion;
+  if (!ingestion) return [];
+  const kind = cfg.targets[ingestion.on]?.kind ?? "docker";
+  const services = Object.keys(ingestion.services);
+  const offered = {
+    database: true,
+    buckets: [...new Set(Object.values(ingestion.services).flatMap((s) => s.connections.storage ?? []))],
+    broker: true,
+  };
+  const issues =
+    kind === "aws"
+      ? validateEcsIngestionArgs(
+          {
+            ...ecsIngestionArgs(ingestion, services, { environment: cfg.environment, logRetentionDays: 30 }),
+            // Routed services get a target group from the ALB; a missing proxy is the stack's rule.
+            targetGroups: Object.fromEntries(services.map((svc) => [svc, true])),
+          },
+          offered,
+        )
+      : validateDockerIngestionArgs(
+          dockerIngestionArgs(ingestion, services, { protect: true, retainOnDelete: true }),
+          offered,
+        );
+  return configIssues(issues, (path) => ingestionKey(path, kind));
 }
