@@ -13,6 +13,7 @@ import { dockerDatabaseArgs, rdsDatabaseArgs } from "./config/tiers/database";
 import { albProxyArgs, dockerProxyArgs } from "./config/tiers/proxy";
 import { dockerIngestionArgs, ecsIngestionArgs } from "./config/tiers/ingestion";
 import { dockerBasemapArgs, ecsBasemapArgs } from "./config/tiers/basemap";
+import { dockerObservabilityArgs } from "./config/tiers/observability";
 import { frozenServices, maintenanceRoutes, tierComponentName, tierPlacements } from "./config/cutover";
 import { databaseCopyJob, objectMirrorJob, type StorageSide } from "./cutoverJobs";
 import { basemapScrapeTargets } from "./config/tiers/basemap";
@@ -145,7 +146,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
           database = { connection: db.connection, resource: db };
           if (cfg.backups) {
             new DockerBackups("backups", {
-              config: cfg.backups,
+              ...cfg.backups,
               placement: where.placement,
               safety: cfg.safety,
               database: {
@@ -312,11 +313,12 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
     const where = placeOn(cfg.observability.on);
     if (where.kind === "docker") {
       const obs = new DockerObservability("observability", {
-        config: cfg.observability,
+        ...dockerObservabilityArgs(cfg.observability, {
+          safety: cfg.safety,
+          targets: dockerScrapeTargets(cfg, cfg.observability.on),
+          routed: Object.values(cfg.proxy?.routes ?? {}).some((r) => r.to === "grafana"),
+        }),
         placement: where.placement,
-        safety: cfg.safety,
-        targets: dockerScrapeTargets(cfg, cfg.observability.on),
-        routed: Object.values(cfg.proxy?.routes ?? {}).some((r) => r.to === "grafana"),
       });
       extraOutputs["grafanaAdminPassword"] = obs.grafanaAdminPassword;
       extraOutputs["prometheusUrl"] = obs.prometheusUrl;
@@ -324,7 +326,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
       const { CloudWatchObservability } =
         require("../components/observability/cloudwatch") as typeof import("../components/observability/cloudwatch");
       const cw = new CloudWatchObservability("observability", {
-        config: cfg.observability.aws,
+        ...cfg.observability.aws,
         placement: where.placement,
         ...(rdsMetrics && { database: rdsMetrics }),
         extraAlarms: alarmSpecs,

@@ -1,9 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, type Safety } from "../../src/config";
-import type { ResolvedBackups } from "../../src/config/tiers/backups";
 import type { DockerPlacement } from "../shared/placement";
-import { type Transform, transformed } from "../shared/component";
+import { type StatefulSafety, type Transform, transformed } from "../shared/component";
+import { assertValidArgs } from "../shared/errors";
 import { containerName, passLoopContainer, pullImage, statefulVolume } from "../shared/docker";
 import { dockerLabels } from "../shared/labels";
 import { type StorageConnection, mcHost } from "../storage/contract";
@@ -17,6 +16,12 @@ import {
   renderBucketSyncScript,
   renderRestoreScript,
 } from "./scripts";
+import {
+  BACKUP_DEFAULTS,
+  type BackupDestination,
+  type BackupRetention,
+  validateDockerBackupsArgs,
+} from "./settings";
 
 /**
  * The database a backup runner dumps. A superuser on purpose: pg_dump must read every object whatever its owner,
@@ -24,7 +29,7 @@ import {
  * neither. The password stays a Pulumi secret (it only reaches the container's environment).
  */
 export interface BackupSource {
-  /** Database name (`stackport:database.name`); part of dump file names. Changing it replaces the runner. */
+  /** Database name; part of dump file names. Changing it replaces the runner. */
   name: string;
   /** Host name on the target's backend network, e.g. `database`. */
   host: pulumi.Input<string>;
@@ -37,14 +42,35 @@ export interface BackupSource {
 }
 
 export interface DockerBackupsArgs {
-  /** The resolved `stackport:backups` settings. A change of interval or retention replaces the runner (new script). */
-  config: ResolvedBackups;
-  /** Where the containers run: the database's target. */
+  /** Where the containers run: the database's target (the runner reaches it over the backend network). */
   placement: DockerPlacement;
-  /** Protect/retain settings for the backup volume. */
-  safety: Safety;
   database: BackupSource;
-  /** The storage tier, required when `config.destination.kind` is `bucket`. */
+  /**
+   * Image that runs pg_dump; its tag must start with a PostgreSQL major version no older than the server's (pg_dump
+   * cannot dump a newer server). Use the database's image.
+   * @default "postgis/postgis:17-3.5"
+   */
+  image?: string;
+  /**
+   * Hours between backups, 1–168. Docker has no cron, so the runner is a loop that waits this long after each
+   * success. Changing it (or the retention) replaces the runner. @default 24
+   */
+  intervalHours?: number;
+  /** Dumps kept: younger than `days`, or the newest `count`. @default { days: 14 } */
+  retention?: BackupRetention;
+  /**
+   * Where dumps go: the protected volume, or the volume as a staging area mirrored to a bucket of `storage` after
+   * every backup. @default { kind: "volume" }
+   * @example { kind: "bucket", bucket: "backups" }
+   */
+  destination?: BackupDestination;
+  /** Image with `mc` for the bucket sync. @default the MinIO client image the storage tier uses */
+  clientImage?: string;
+  /** Memory limit of the runner, in MB. @default 512 */
+  memoryMb?: number;
+  /** `protect` / `retainOnDelete` of the backup volume. @default { protect: true, retainOnDelete: true } */
+  safety?: StatefulSafety;
+  /** The storage connection; required for a bucket destination. */
   storage?: StorageConnection;
   /** Resources the bucket sync waits for, e.g. the bucket bootstrap job. @default none */
   storageDependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -79,16 +105,25 @@ export class DockerBackups extends pulumi.ComponentResource {
 
   constructor(name: string, args: DockerBackupsArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate and render before super(): bad input must fail before anything is registered.
-    const bucket = bucketTarget(args);
-    const intervalSeconds = args.config.intervalHours * 3600;
+    assertValidArgs(
+      `stackport:docker:Backups '${name}'`,
+      validateDockerBackupsArgs(args, args.storage && Object.keys(args.storage.buckets)),
+    );
+    const config = normalize(args);
+    const bucket = config.destination.kind === "bucket" && {
+      storage: args.storage!,
+      physicalName: args.storage!.buckets[config.destination.bucket]!,
+      clientImage: config.clientImage!,
+    };
     const backupScript = renderBackupScript({
       database: args.database.name,
-      retention: args.config.retention,
-      intervalSeconds,
+      retention: config.retention,
+      intervalSeconds: config.intervalHours * 3600,
     });
     const restoreScript = renderRestoreScript({ database: args.database.name });
-    super("stackport:docker:Backups", name, { config: args.config }, opts);
-    const { config, placement, safety, database, transform } = args;
+    super("stackport:docker:Backups", name, { config }, opts);
+    const { placement, database, transform } = args;
+    const safety = args.safety ?? { protect: true, retainOnDelete: true };
     const provider = placement.provider;
 
     const image = pullImage(`${name}-image`, config.image, this, placement);
@@ -173,21 +208,16 @@ export class DockerBackups extends pulumi.ComponentResource {
   }
 }
 
-/** The storage connection and bucket for a bucket destination, or undefined for a volume destination. */
-function bucketTarget(args: DockerBackupsArgs) {
-  const destination = args.config.destination;
-  if (destination.kind !== "bucket") return undefined;
-  const issue = (message: string) =>
-    new ConfigError([{ key: "stackport:backups.destination.bucket", message }]);
-  if (!args.storage)
-    throw issue("a bucket destination needs the storage tier's connection (stackport:storage)");
-  const physicalName = args.storage.buckets[destination.bucket];
-  if (!physicalName) {
-    throw issue(
-      `unknown bucket '${destination.bucket}'; buckets of stackport:storage: ${Object.keys(args.storage.buckets).join(", ")}`,
-    );
-  }
-  if (!args.config.clientImage)
-    throw new Error("internal: bucket destination without clientImage (resolveBackups sets it)");
-  return { storage: args.storage, physicalName, clientImage: args.config.clientImage };
+/** The args with every default applied (the component's recorded inputs); `clientImage` only for a bucket. */
+function normalize(args: DockerBackupsArgs) {
+  const d = BACKUP_DEFAULTS;
+  const destination = args.destination ?? d.destination;
+  return {
+    intervalHours: args.intervalHours ?? d.intervalHours,
+    retention: args.retention ?? d.retention,
+    destination,
+    image: args.image ?? d.image,
+    ...(destination.kind === "bucket" && { clientImage: args.clientImage ?? d.clientImage }),
+    memoryMb: args.memoryMb ?? d.memoryMb,
+  };
 }

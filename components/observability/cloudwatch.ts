@@ -1,18 +1,31 @@
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsObservabilitySettings } from "../../src/config/tiers/aws";
 import type { AwsPlacement } from "../shared/placement";
 import { awsName } from "../targets/aws";
 import { type Transform, transformed } from "../shared/component";
+import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";
 import { alarmSpecs } from "./alarms";
 import type { AlarmSpec, DatabaseAlarmInputs } from "./contract";
 import { renderDashboard } from "./dashboard";
+import {
+  CLOUDWATCH_DEFAULTS,
+  type FreshnessMetricArgs,
+  validateCloudWatchObservabilityArgs,
+} from "./settings";
 
 export interface CloudWatchObservabilityArgs {
-  /** `stackport:observability.aws`, resolved. */
-  config: AwsObservabilitySettings;
+  /** The AWS target (`AwsTarget.placement`). */
   placement: AwsPlacement;
+  /** Who gets alarm notifications (each confirms an SNS subscription e-mail once). @default [] */
+  alarmEmails?: string[];
+  /**
+   * Retention of every log group, one of CloudWatch's periods (`LOG_RETENTION_DAYS`). Exposed as
+   * `logRetentionDays` for the tiers that create log groups. @default 30
+   */
+  logRetentionDays?: number;
+  /** The freshness alarm's custom metric. @default { namespace: "stackport/Ingest", name: "LastSuccessAgeSeconds", maxAgeMinutes: 90 } */
+  freshnessMetric?: FreshnessMetricArgs;
   /** The RDS instance to watch, when the database tier is on AWS (`RdsDatabase.metrics`). */
   database?: DatabaseAlarmInputs;
   /** Alarms other tiers ask for (ECS CPU/memory, ALB 5xx/unhealthy hosts). Keys must be unique. @default none */
@@ -47,14 +60,20 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: CloudWatchObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Validate (duplicate keys) before anything is registered.
+    // Validate (values, duplicate alarm keys) before anything is registered.
+    assertValidArgs(`stackport:aws:Observability '${name}'`, validateCloudWatchObservabilityArgs(args));
+    const config = {
+      alarmEmails: args.alarmEmails ?? [],
+      logRetentionDays: args.logRetentionDays ?? CLOUDWATCH_DEFAULTS.logRetentionDays,
+      freshnessMetric: { ...CLOUDWATCH_DEFAULTS.freshnessMetric, ...args.freshnessMetric },
+    };
     const specs = alarmSpecs({
       ...(args.database && { database: args.database }),
-      freshness: args.config.freshnessMetric,
+      freshness: config.freshnessMetric,
       ...(args.extraAlarms && { extra: args.extraAlarms }),
     });
-    super("stackport:aws:Observability", name, { config: args.config }, opts);
-    const { config, placement, transform } = args;
+    super("stackport:aws:Observability", name, { config }, opts);
+    const { placement, transform } = args;
     const child = { parent: this, provider: placement.provider };
     const tags = standardLabels("observability");
 

@@ -1,11 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Safety } from "../../src/config";
-import { OBSERVABILITY_SERVICES, type ResolvedObservability } from "../../src/config/tiers/observability";
 import type { DockerPlacement } from "../shared/placement";
-import { type Transform, transformed } from "../shared/component";
+import { type StatefulSafety, type Transform, transformed } from "../shared/component";
 import {
+  type HostBinding,
   attachNetworks,
   containerName,
   publishedPorts,
@@ -13,6 +12,7 @@ import {
   statefulVolume,
   healthProbe,
 } from "../shared/docker";
+import { assertValidArgs } from "../shared/errors";
 import { dockerLabels } from "../shared/labels";
 import { DOCKER_SOCKET, alloyReadyScript, renderAlloyConfig } from "./alloy";
 import type { ScrapeTarget } from "./contract";
@@ -23,19 +23,48 @@ import {
   renderPlatformDashboard,
 } from "./grafana";
 import { OBSERVABILITY_TIER, ownScrapeTargets, renderAlertRules, renderPrometheusConfig } from "./prometheus";
+import {
+  DOCKER_OBSERVABILITY_DEFAULTS,
+  OBSERVABILITY_IMAGES,
+  OBSERVABILITY_MEMORY_MB,
+  OBSERVABILITY_SERVICES,
+  type ObservabilityAlertsArgs,
+  resolveAlerts,
+  validateDockerObservabilityArgs,
+} from "./settings";
 
 export interface DockerObservabilityArgs {
-  /** The resolved `stackport:observability` settings. Changing an image or a rendered file replaces that container. */
-  config: ResolvedObservability;
-  /** Where the containers run. */
+  /** The Docker target the containers run on (`DockerTarget.placement`). */
   placement: DockerPlacement;
-  /** Protect/retain settings for the data volumes (metrics, Grafana's database, logs). */
-  safety: Safety;
-  /** The other tiers' metrics endpoints. Job names must be unique and differ from this tier's own jobs. */
-  targets: ScrapeTarget[];
+  /** Changing an image replaces that container (its data volume stays). @default OBSERVABILITY_IMAGES.prometheus */
+  prometheusImage?: string;
+  /** @default OBSERVABILITY_IMAGES.grafana */
+  grafanaImage?: string;
+  /** Must stay ≥ 3.7 (its health check is `loki -health`). @default OBSERVABILITY_IMAGES.loki */
+  lokiImage?: string;
+  /** @default OBSERVABILITY_IMAGES.alloy */
+  alloyImage?: string;
+  /** How long Prometheus keeps samples, 1–3650 days. @default 15 */
+  retentionDays?: number;
+  /** Scrape and rule-evaluation interval, 5–300 s. @default 30 */
+  scrapeIntervalSeconds?: number;
+  /** Alert thresholds; each field has its default. @default ALERT_DEFAULTS */
+  alerts?: ObservabilityAlertsArgs;
+  /** Publish Grafana on the Docker host. @default not published */
+  publishGrafana?: HostBinding;
+  /** Publish Prometheus on the Docker host. @default not published */
+  publishPrometheus?: HostBinding;
+  /** Collect the stack's container logs: Loki + Grafana Alloy (the only container given the Docker socket). @default true */
+  logs?: boolean;
+  /** Memory limits in MB, per container. @default OBSERVABILITY_MEMORY_MB */
+  memoryMb?: { prometheus?: number; grafana?: number; loki?: number; alloy?: number };
+  /** `protect` / `retainOnDelete` of the data volumes. @default { protect: true, retainOnDelete: true } */
+  safety?: StatefulSafety;
+  /** The other tiers' metrics endpoints. Job names must be unique and differ from this tier's own jobs. @default [] */
+  targets?: ScrapeTarget[];
   /** A proxy route points at Grafana: it joins the edge network too. @default false */
   routed?: boolean;
-  /** Per-child escape hatches. */
+  /** Per-child escape hatches. @default none */
   transform?: {
     prometheusData?: Transform<docker.VolumeArgs>;
     prometheus?: Transform<docker.ContainerArgs>;
@@ -85,9 +114,12 @@ export class DockerObservability extends pulumi.ComponentResource {
   };
 
   constructor(name: string, args: DockerObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { config, placement, safety, transform } = args;
+    assertValidArgs(`stackport:docker:Observability '${name}'`, validateDockerObservabilityArgs(args));
+    const { placement, transform } = args;
+    const config = normalize(args);
+    const safety = args.safety ?? { protect: true, retainOnDelete: true };
     // Every file is rendered before anything is registered: a duplicate job name or a bad address fails here.
-    const targets = [...args.targets, ...ownScrapeTargets(config.logs)];
+    const targets = [...config.targets, ...ownScrapeTargets(config.logs)];
     const prometheusYml = renderPrometheusConfig({
       scrapeIntervalSeconds: config.scrapeIntervalSeconds,
       targets,
@@ -103,7 +135,8 @@ export class DockerObservability extends pulumi.ComponentResource {
     });
     const dashboard = renderPlatformDashboard({ jobs: targets.map((t) => t.job), logs: config.logs });
 
-    super("stackport:docker:Observability", name, { config, targets: args.targets }, opts);
+    const { targets: otherTargets, ...settings } = config;
+    super("stackport:docker:Observability", name, { config: settings, targets: otherTargets }, opts);
     const provider = placement.provider;
     const stack = pulumi.getStack();
     const labels = (role: string) => dockerLabels(OBSERVABILITY_TIER, { "stackport.role": role });
@@ -200,7 +233,7 @@ export class DockerObservability extends pulumi.ComponentResource {
         { file: `${DASHBOARDS_DIR}/platform.json`, content: dashboard },
       ],
       volumes: [{ volumeName: grafanaData.name, containerPath: "/var/lib/grafana" }],
-      networksAdvanced: attachNetworks(placement, GRAFANA.host, { edge: args.routed ?? false }),
+      networksAdvanced: attachNetworks(placement, GRAFANA.host, { edge: config.routed }),
       ports: publishedPorts(GRAFANA.port, config.publishGrafana),
       // The default image is Alpine-based: busybox wget.
       healthcheck: probe(
@@ -288,4 +321,24 @@ export class DockerObservability extends pulumi.ComponentResource {
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
   }
+}
+
+/** The args with every default applied (the component's recorded inputs). */
+function normalize(args: DockerObservabilityArgs) {
+  const d = DOCKER_OBSERVABILITY_DEFAULTS;
+  return {
+    prometheusImage: args.prometheusImage ?? OBSERVABILITY_IMAGES.prometheus,
+    grafanaImage: args.grafanaImage ?? OBSERVABILITY_IMAGES.grafana,
+    lokiImage: args.lokiImage ?? OBSERVABILITY_IMAGES.loki,
+    alloyImage: args.alloyImage ?? OBSERVABILITY_IMAGES.alloy,
+    retentionDays: args.retentionDays ?? d.retentionDays,
+    scrapeIntervalSeconds: args.scrapeIntervalSeconds ?? d.scrapeIntervalSeconds,
+    alerts: resolveAlerts(args.alerts),
+    ...(args.publishGrafana && { publishGrafana: args.publishGrafana }),
+    ...(args.publishPrometheus && { publishPrometheus: args.publishPrometheus }),
+    logs: args.logs ?? d.logs,
+    memoryMb: { ...OBSERVABILITY_MEMORY_MB, ...args.memoryMb },
+    targets: args.targets ?? [],
+    routed: args.routed ?? false,
+  };
 }

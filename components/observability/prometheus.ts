@@ -10,8 +10,8 @@
  *   object store's drive is where the platform's data grows.
  */
 import { stringify } from "yaml";
-import { OBSERVABILITY_SERVICES, type ObservabilityAlerts } from "../../src/config/tiers/observability";
 import type { ScrapeTarget } from "./contract";
+import { OBSERVABILITY_SERVICES, type ObservabilityAlerts } from "./settings";
 
 export const OBSERVABILITY_TIER = "observability";
 

@@ -3,7 +3,7 @@ import { dockerStorageUpstreams } from "../../components/storage/settings";
 import type { StackConfig } from "./stack";
 import { basemapUpstreams } from "./tiers/basemap";
 import { ingestionUpstreams } from "./tiers/ingestion";
-import { observabilityUpstreams } from "./tiers/observability";
+import { observabilityUpstreams } from "../../components/observability/settings";
 
 export type { Upstream };
 

@@ -10,7 +10,6 @@ import { parse } from "yaml";
 import { ALLOY_CONFIG_PATH, DockerObservability } from "../../components/observability/dockerObservability";
 import { DATASOURCE_UIDS, renderPlatformDashboard } from "../../components/observability/grafana";
 import { standardLabels } from "../../components/shared/labels";
-import { observabilitySchema, resolveObservability } from "../../src/config/tiers/observability";
 import { one, record } from "../harness";
 import { testPlacement } from "../support/placement";
 
@@ -42,11 +41,10 @@ interface Dashboard {
 
 /** Registers the tier and returns the uploads of each container, by container role. */
 async function deployed(logs: boolean) {
-  const config = resolveObservability(observabilitySchema.parse({ on: "t", logs }), "local");
   const { recorder } = await record(
     () =>
       new DockerObservability("observability", {
-        config,
+        logs,
         placement: testPlacement(),
         safety: { protect: false, retainOnDelete: false },
         targets: [{ job: "storage", tier: "storage", addresses: ["storage:9000"] }],

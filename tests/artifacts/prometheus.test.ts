@@ -14,9 +14,9 @@ import {
   renderPrometheusConfig,
 } from "../../components/observability/prometheus";
 import type { ScrapeTarget } from "../../components/observability/contract";
-import type { ObservabilityAlerts } from "../../src/config/tiers/observability";
+import type { ObservabilityAlerts } from "../../components/observability/settings";
 import { DockerObservability } from "../../components/observability/dockerObservability";
-import { observabilitySchema as schema, resolveObservability } from "../../src/config/tiers/observability";
+import { observabilitySchema as schema } from "../../src/config/tiers/observability";
 import { one, record } from "../harness";
 import { testPlacement } from "../support/placement";
 import { requireTool, run } from "../support/tools";
@@ -88,7 +88,6 @@ describe("prometheus.yml", () => {
     const { recorder } = await record(
       () =>
         new DockerObservability("observability", {
-          config: resolveObservability(schema.parse({ on: "t" }), "staging"),
           placement: testPlacement(),
           safety: { protect: true, retainOnDelete: true },
           targets: platformTargets,

@@ -101,7 +101,7 @@ describe("CloudWatchObservability", () => {
     record(() => {
       const placement = new AwsTarget("cloud", { region: "eu-west-1" }).placement;
       return new CloudWatchObservability("observability", {
-        config: resolveAwsObservability("production", awsObservabilitySchema.parse({ alarmEmails: emails })),
+        ...resolveAwsObservability("production", awsObservabilitySchema.parse({ alarmEmails: emails })),
         placement,
         database,
         extraAlarms: [albFiveXx(pulumi.output("app/stackport-test/abc"))],

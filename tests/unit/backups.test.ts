@@ -7,7 +7,8 @@ import {
   renderBackupScript,
 } from "../../components/backups/scripts";
 import type { StorageConnection } from "../../components/storage/contract";
-import { isConfigError } from "../../src/config";
+import { isArgsError } from "../../components/shared/errors";
+import { validateDockerBackupsArgs } from "../../components/backups/settings";
 import {
   type BackupsConfig,
   type BackupsContext,
@@ -126,7 +127,7 @@ const storageConnection = (): StorageConnection => ({
 });
 
 const args = (raw: Record<string, unknown>, extra: Partial<DockerBackupsArgs> = {}): DockerBackupsArgs => ({
-  config: resolveBackups(parse(raw), { image: DATABASE_IMAGE }, { clientImage: MC_IMAGE }),
+  ...resolveBackups(parse(raw), { image: DATABASE_IMAGE }, { clientImage: MC_IMAGE }),
   // Only built when the test does not bring its own: a DockerTarget needs the mock runtime.
   placement: extra.placement ?? testPlacement(),
   safety: { protect: true, retainOnDelete: true },
@@ -253,7 +254,7 @@ describe("DockerBackups", () => {
     expect(await valueOf(result.volumeName)).toBe("test-backups-data");
   });
 
-  it("refuses a bucket destination without the storage connection before registering anything", () => {
+  it("refuses a bucket destination without the storage connection, or with a bucket it lacks, before registering anything", () => {
     // No mock runtime: getting past validation would fail differently.
     const bad = {
       ...args({ destination: { kind: "bucket", bucket: "backups" } }, { placement: {} as DockerPlacement }),
@@ -264,7 +265,21 @@ describe("DockerBackups", () => {
     } catch (e) {
       error = e;
     }
-    expect(isConfigError(error)).toBe(true);
-    expect(String(error)).toContain("stackport:backups.destination.bucket");
+    expect(isArgsError(error)).toBe(true);
+    expect(String(error)).toContain("storage: a bucket destination needs a storage connection");
+    expect(
+      validateDockerBackupsArgs({ destination: { kind: "bucket", bucket: "dumps" } }, ["raw", "backups"]),
+    ).toEqual([
+      {
+        path: "destination.bucket",
+        message: "the storage connection has no bucket 'dumps' (it has: raw, backups)",
+      },
+    ]);
+    expect(
+      validateDockerBackupsArgs({ image: "postgres:latest", retention: { count: 0 } }, undefined),
+    ).toEqual([
+      { path: "image", message: expect.stringContaining("PostgreSQL major version") },
+      { path: "retention.count", message: "must be a whole number of dumps from 1 to 1000" },
+    ]);
   });
 });

@@ -10,10 +10,11 @@ import {
   OBSERVABILITY_IMAGES,
   checkObservability,
   observabilityBindings,
+  dockerObservabilityArgs,
   observabilitySchema,
-  observabilityUpstreams,
   resolveObservability,
 } from "../../src/config/tiers/observability";
+import { observabilityUpstreams } from "../../components/observability/settings";
 import { SECRET_MASK } from "../../src/synth/recorder";
 import { isSecret, one, record, valueOf } from "../harness";
 import { testPlacement } from "../support/placement";
@@ -162,18 +163,19 @@ const placementAndTier = (
 ) => {
   const local = environment === "local";
   return new DockerObservability("observability", {
-    config: resolveObservability(parse(extra), environment),
+    ...dockerObservabilityArgs(resolveObservability(parse(extra), environment), {
+      safety: { protect: !local, retainOnDelete: !local },
+      targets: [
+        {
+          job: "storage",
+          tier: "storage",
+          addresses: ["storage:9000"],
+          metricsPath: "/minio/v2/metrics/cluster",
+        },
+      ],
+      ...(opts.routed !== undefined && { routed: opts.routed }),
+    }),
     placement: testPlacement(),
-    safety: { protect: !local, retainOnDelete: !local },
-    targets: [
-      {
-        job: "storage",
-        tier: "storage",
-        addresses: ["storage:9000"],
-        metricsPath: "/minio/v2/metrics/cluster",
-      },
-    ],
-    ...(opts.routed !== undefined && { routed: opts.routed }),
   });
 };
 
@@ -321,7 +323,6 @@ describe("DockerObservability", () => {
       const placement = testPlacement();
       try {
         new DockerObservability("observability", {
-          config: resolveObservability(parse(), "local"),
           placement,
           safety: { protect: false, retainOnDelete: false },
           targets: [{ job: "grafana", tier: "ingestion", addresses: ["grafana-exporter:9100"] }],

@@ -5,12 +5,10 @@
  * `awsSettingsIssues` refuses what must never reach production.
  */
 import { z } from "zod";
+import { CLOUDWATCH_DEFAULTS, LOG_RETENTION_DAYS } from "../../../components/observability/settings";
 import type { Environment } from "../schema";
 
-/** CloudWatch Logs accepts only these retention periods. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
+export { LOG_RETENTION_DAYS };
 
 const emailAddress = z.email("must be an e-mail address");
 
@@ -27,17 +25,17 @@ export const awsObservabilitySchema = z.strictObject({
   /** The custom metric the ingestion services publish after each successful run (seconds since the last success). */
   freshnessMetric: z
     .strictObject({
-      namespace: z.string().min(1).max(255).default("stackport/Ingest"),
-      name: z.string().min(1).max(255).default("LastSuccessAgeSeconds"),
+      namespace: z.string().min(1).max(255).default(CLOUDWATCH_DEFAULTS.freshnessMetric.namespace),
+      name: z.string().min(1).max(255).default(CLOUDWATCH_DEFAULTS.freshnessMetric.name),
       /** Alarm when the newest data is older than this. */
       maxAgeMinutes: z
         .number()
         .int()
         .min(5)
         .max(60 * 24 * 7)
-        .default(90),
+        .default(CLOUDWATCH_DEFAULTS.freshnessMetric.maxAgeMinutes),
     })
-    .default({ namespace: "stackport/Ingest", name: "LastSuccessAgeSeconds", maxAgeMinutes: 90 }),
+    .default(CLOUDWATCH_DEFAULTS.freshnessMetric),
 });
 
 export type AwsObservabilityInput = z.input<typeof awsObservabilitySchema>;

@@ -6,11 +6,13 @@
 import { z } from "zod";
 import type { ConfigIssue } from "../errors";
 import { configKey } from "../keys";
+import type { DockerBackupsArgs } from "../../../components/backups/dockerBackups";
+import { BACKUP_DEFAULTS } from "../../../components/backups/settings";
 import { postgresMajor } from "../../../components/database/settings";
 import { pinnedImage } from "../schema";
 
+/** The bucket a `kind: bucket` destination uses when none is named. */
 export const DEFAULT_BACKUP_BUCKET = "backups";
-export const DEFAULT_RETENTION_DAYS = 14;
 
 const destinationSchema = z.discriminatedUnion("kind", [
   /** A named volume on the database's host, protected like the database's own volume. */
@@ -33,7 +35,7 @@ export const backupsSchema = z.strictObject({
    * Hours between backups. Docker has no cron (and the PostgreSQL image ships none), so the runner is a loop that
    * sleeps this long after each success; `restart: unless-stopped` keeps it running across crashes and reboots.
    */
-  intervalHours: z.number().int().min(1).max(168).default(24),
+  intervalHours: z.number().int().min(1).max(168).default(BACKUP_DEFAULTS.intervalHours),
   /** Delete dumps this many days old. Exclusive with `retentionCount`. @default 14 */
   retentionDays: z.number().int().min(1).max(3650).optional(),
   /** Keep only the newest N dumps. Exclusive with `retentionDays`. */
@@ -44,21 +46,15 @@ export const backupsSchema = z.strictObject({
   image: pinnedImage.optional(),
   /** Image with `mc` for the bucket sync. @default the storage tier's `clientImage` */
   clientImage: pinnedImage.optional(),
-  memoryMb: z.number().int().min(128).default(512),
+  memoryMb: z.number().int().min(128).default(BACKUP_DEFAULTS.memoryMb),
 });
 export type BackupsConfig = z.infer<typeof backupsSchema>;
-export type BackupDestination = BackupsConfig["destination"];
 
-export interface ResolvedBackups {
-  intervalHours: number;
-  retention: { days: number } | { count: number };
-  destination: BackupDestination;
-  /** Image with pg_dump/pg_restore. */
-  image: string;
-  /** Image with `mc`; set when the destination is a bucket. */
-  clientImage?: string;
-  memoryMb: number;
-}
+/** The tier as `DockerBackups` args (everything but the placement and the connections). */
+export type ResolvedBackups = Required<
+  Pick<DockerBackupsArgs, "intervalHours" | "retention" | "destination" | "image" | "memoryMb">
+> &
+  Pick<DockerBackupsArgs, "clientImage">;
 
 /** What the backup checks need from the rest of the stack (the parsed `stackport:` config fits). */
 export interface BackupsContext {
@@ -145,7 +141,7 @@ export function resolveBackups(
     retention:
       cfg.retentionCount !== undefined
         ? { count: cfg.retentionCount }
-        : { days: cfg.retentionDays ?? DEFAULT_RETENTION_DAYS },
+        : { days: cfg.retentionDays ?? BACKUP_DEFAULTS.retention.days },
     destination: cfg.destination,
     image: cfg.image ?? database.image,
     ...(bucket && { clientImage }),

@@ -21,14 +21,19 @@ import {
   validateDockerIngestionArgs,
   validateEcsIngestionArgs,
 } from "../../../components/ingestion/settings";
+import { BASEMAP_HOST, TILE_CACHE_HOST } from "../../../components/basemap/settings";
+import { DATABASE_HOST } from "../../../components/database/settings";
 import type { ScrapeTarget } from "../../../components/observability/contract";
+import { OBSERVABILITY_SERVICES } from "../../../components/observability/settings";
+import type { Upstream } from "../../../components/proxy/contract";
+import { PROXY_HOST } from "../../../components/proxy/settings";
+import { STORAGE_HOST, dockerStorageUpstreams } from "../../../components/storage/settings";
 import type { StatefulSafety } from "../../../components/shared/component";
 import { type ConfigIssue, configIssues } from "../errors";
 import { CONFIG_NAMESPACE, configKey } from "../keys";
 import { type Environment, keyName, pinnedImage } from "../schema";
 import { type RouteConfig, routeSchema } from "./proxy";
 import type { TargetConfig } from "./targets";
-import type { Upstream } from "../upstreams";
 import { awsBrokerSchema, awsServiceSchema, awsServiceSizing } from "./awsServices";
 
 const port = z.number().int().min(1).max(65535);
@@ -175,22 +180,17 @@ export type IngestionConfig = z.infer<typeof ingestionSchema>;
  * these names would make its alias ambiguous.
  */
 export const RESERVED_SERVICE_NAMES = [
-  "storage",
-  "storage-console",
-  "database",
-  "proxy",
+  STORAGE_HOST,
+  // The console's upstream name.
+  ...Object.keys(dockerStorageUpstreams()).filter((n) => n !== STORAGE_HOST),
+  DATABASE_HOST,
+  PROXY_HOST,
   BROKER_HOST,
-  "basemap",
-  // The basemap's disk tile cache (TILE_CACHE_HOST; basemap.ts imports this module, so not imported here).
-  "basemap-cache",
-  // The observability tier's hosts.
-  "prometheus",
-  "grafana",
-  "loki",
-  "alloy",
+  BASEMAP_HOST,
+  TILE_CACHE_HOST,
+  ...Object.values(OBSERVABILITY_SERVICES).map((s) => s.host),
 ];
 
-/** What the ingestion checks read from the rest of the stack config (structural: any parsed config fits). */
 /** What a tier's cross-tier checks see of the rest of the stack. */
 export interface TierContext {
   environment: Environment;

@@ -3,6 +3,15 @@
  * Loki + Grafana Alloy collecting the stack's container logs. The prose version is `docs/observability.md`.
  */
 import { z } from "zod";
+import type { DockerObservabilityArgs } from "../../../components/observability/dockerObservability";
+import {
+  ALERT_DEFAULTS,
+  DOCKER_OBSERVABILITY_DEFAULTS,
+  OBSERVABILITY_IMAGES,
+  OBSERVABILITY_MEMORY_MB,
+  OBSERVABILITY_MIN_MEMORY_MB,
+  OBSERVABILITY_SERVICES,
+} from "../../../components/observability/settings";
 import type { ConfigIssue } from "../errors";
 import { configKey } from "../keys";
 import {
@@ -14,8 +23,9 @@ import {
   publishOrOff,
   publishedOn,
 } from "../schema";
-import type { Upstream } from "../upstreams";
 import type { TierContext } from "./ingestion";
+
+export { OBSERVABILITY_IMAGES, OBSERVABILITY_SERVICES };
 
 const minutes = (max: number) => z.number().int().min(1).max(max);
 
@@ -27,50 +37,36 @@ const freshnessSchema = z.strictObject({
       /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
       "must be a bucket name (3-63 lower-case letters, digits or '-')",
     )
-    .default("raw"),
+    .default(ALERT_DEFAULTS.freshness.bucket),
   /** Alert when the bucket's object count has not changed for this long. */
-  maxAgeMinutes: minutes(7 * 24 * 60).default(60),
+  maxAgeMinutes: minutes(7 * 24 * 60).default(ALERT_DEFAULTS.freshness.maxAgeMinutes),
 });
 
 const ingestFailuresSchema = z.strictObject({
   /** Alert when a job records more than this many failures within `windowMinutes`. */
-  maxPerWindow: z.number().int().min(0).default(3),
-  windowMinutes: minutes(24 * 60).default(15),
+  maxPerWindow: z.number().int().min(0).default(ALERT_DEFAULTS.ingestFailures.maxPerWindow),
+  windowMinutes: minutes(24 * 60).default(ALERT_DEFAULTS.ingestFailures.windowMinutes),
 });
-
-const DEFAULT_FRESHNESS = { bucket: "raw", maxAgeMinutes: 60 };
-const DEFAULT_INGEST_FAILURES = { maxPerWindow: 3, windowMinutes: 15 };
 
 const alertsSchema = z.strictObject({
   /** No new object in a bucket (MinIO's per-bucket object count). `false` turns the alert off. */
-  freshness: z.union([freshnessSchema, z.literal(false)]).default(DEFAULT_FRESHNESS),
+  freshness: z.union([freshnessSchema, z.literal(false)]).default(ALERT_DEFAULTS.freshness),
   /** No successful ingest run for this many minutes (`stackport_ingest_last_success_timestamp_seconds`). */
-  ingestStaleMinutes: minutes(7 * 24 * 60).default(60),
+  ingestStaleMinutes: minutes(7 * 24 * 60).default(ALERT_DEFAULTS.ingestStaleMinutes),
   /** Too many failed ingest runs (`stackport_ingest_failures_total`). */
-  ingestFailures: ingestFailuresSchema.default(DEFAULT_INGEST_FAILURES),
+  ingestFailures: ingestFailuresSchema.default(ALERT_DEFAULTS.ingestFailures),
   /** Alert when free object-storage capacity drops below this percentage. */
-  diskFreePercent: z.number().min(1).max(99).default(10),
+  diskFreePercent: z.number().min(1).max(99).default(ALERT_DEFAULTS.diskFreePercent),
 });
 
-const DEFAULT_MEMORY = { prometheus: 1024, grafana: 512, loki: 1024, alloy: 256 };
-
+const memoryMb = (service: keyof typeof OBSERVABILITY_MEMORY_MB) =>
+  z.number().int().min(OBSERVABILITY_MIN_MEMORY_MB[service]).default(OBSERVABILITY_MEMORY_MB[service]);
 const memorySchema = z.strictObject({
-  prometheus: z.number().int().min(128).default(DEFAULT_MEMORY.prometheus),
-  grafana: z.number().int().min(128).default(DEFAULT_MEMORY.grafana),
-  loki: z.number().int().min(128).default(DEFAULT_MEMORY.loki),
-  alloy: z.number().int().min(64).default(DEFAULT_MEMORY.alloy),
+  prometheus: memoryMb("prometheus"),
+  grafana: memoryMb("grafana"),
+  loki: memoryMb("loki"),
+  alloy: memoryMb("alloy"),
 });
-
-/**
- * Default images. Pinned tags that were current when this was written: verify them (and prefer digests) before a
- * production roll-out. Loki must stay ≥ 3.7: its image is distroless and the container health check is `loki -health`.
- */
-export const OBSERVABILITY_IMAGES = {
-  prometheus: "prom/prometheus:v3.5.0",
-  grafana: "grafana/grafana:12.1.0",
-  loki: "grafana/loki:3.7.2",
-  alloy: "grafana/alloy:v1.10.0",
-} as const;
 
 export const observabilitySchema = z.strictObject({
   on: keyName,
@@ -79,23 +75,23 @@ export const observabilitySchema = z.strictObject({
   lokiImage: pinnedImage.default(OBSERVABILITY_IMAGES.loki),
   alloyImage: pinnedImage.default(OBSERVABILITY_IMAGES.alloy),
   /** How long Prometheus keeps samples (`--storage.tsdb.retention.time`). */
-  retentionDays: z.number().int().min(1).max(3650).default(15),
+  retentionDays: z.number().int().min(1).max(3650).default(DOCKER_OBSERVABILITY_DEFAULTS.retentionDays),
   /** Scrape and rule-evaluation interval. */
-  scrapeIntervalSeconds: z.number().int().min(5).max(300).default(30),
-  alerts: alertsSchema.default({
-    freshness: DEFAULT_FRESHNESS,
-    ingestStaleMinutes: 60,
-    ingestFailures: DEFAULT_INGEST_FAILURES,
-    diskFreePercent: 10,
-  }),
+  scrapeIntervalSeconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(300)
+    .default(DOCKER_OBSERVABILITY_DEFAULTS.scrapeIntervalSeconds),
+  alerts: alertsSchema.default(ALERT_DEFAULTS),
   /** Grafana's port on the host. @default 127.0.0.1:3000 in local, not published elsewhere */
   publishGrafana: publishOrOff,
   /** Prometheus's port on the host. @default 127.0.0.1:9090 in local, not published elsewhere */
   publishPrometheus: publishOrOff,
   /** Collect container logs: Loki + Grafana Alloy. */
-  logs: z.boolean().default(true),
+  logs: z.boolean().default(DOCKER_OBSERVABILITY_DEFAULTS.logs),
   /** Memory limits in MB, per container. */
-  memoryMb: memorySchema.default(DEFAULT_MEMORY),
+  memoryMb: memorySchema.default(OBSERVABILITY_MEMORY_MB),
 });
 export type ObservabilityConfig = z.infer<typeof observabilitySchema>;
 export type ObservabilityAlerts = ObservabilityConfig["alerts"];
@@ -107,14 +103,6 @@ export interface ResolvedObservability extends Omit<
   publishGrafana: Published;
   publishPrometheus: Published;
 }
-
-/** The tier's services: DNS alias on the backend network (Grafana also on edge when routed) and port. */
-export const OBSERVABILITY_SERVICES = {
-  prometheus: { host: "prometheus", port: 9090 },
-  grafana: { host: "grafana", port: 3000 },
-  loki: { host: "loki", port: 3100 },
-  alloy: { host: "alloy", port: 12345 },
-} as const;
 
 /** Environment-driven defaults, as for the other tiers: loopback in `local`, nothing published elsewhere. */
 export function resolveObservability(
@@ -180,8 +168,24 @@ export function checkObservability(
   return [];
 }
 
-/** Services the tier exposes to the proxy (`to: grafana` in a route). */
-export function observabilityUpstreams(): Record<string, Upstream> {
-  const { host, port } = OBSERVABILITY_SERVICES.grafana;
-  return { grafana: { tier: "observability", host, port, healthPath: "/api/health" } };
+/** The tier on a Docker target; the other tiers' scrape targets and whether Grafana is routed come from the stack. */
+export function dockerObservabilityArgs(
+  resolved: ResolvedObservability,
+  stack: Pick<DockerObservabilityArgs, "safety" | "targets" | "routed">,
+): Omit<DockerObservabilityArgs, "placement"> {
+  const o = resolved;
+  return {
+    prometheusImage: o.prometheusImage,
+    grafanaImage: o.grafanaImage,
+    lokiImage: o.lokiImage,
+    alloyImage: o.alloyImage,
+    retentionDays: o.retentionDays,
+    scrapeIntervalSeconds: o.scrapeIntervalSeconds,
+    alerts: o.alerts,
+    ...(o.publishGrafana && { publishGrafana: o.publishGrafana }),
+    ...(o.publishPrometheus && { publishPrometheus: o.publishPrometheus }),
+    logs: o.logs,
+    memoryMb: o.memoryMb,
+    ...stack,
+  };
 }
