@@ -10,7 +10,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type { AwsPlacement } from "../shared/placement";
-import { arnPartition, awsName } from "../targets/awsNetwork";
+import { arnPartition, awsName } from "../shared/awsNames";
 import { scriptHeader } from "../shared/shell";
 import { type Transform, transformed } from "../shared/component";
 import { type BootstrapSqlOptions, bootstrapRoles, passwordEnv, renderBootstrapScript } from "./bootstrapSql";

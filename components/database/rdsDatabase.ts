@@ -6,7 +6,7 @@ import { type StatefulSafety, type Transform, statefulOptions, transformed } fro
 import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";
 import type { AwsPlacement } from "../shared/placement";
-import { awsName } from "../targets/awsNetwork";
+import { awsName } from "../shared/awsNames";
 import type { DatabaseAlarmInputs } from "../observability/contract";
 import { MONITORING_ROLE, bootstrapRoles } from "./bootstrapSql";
 import { DATABASE_ROLES, type DatabaseConnection, type DatabaseRole, type RoleConnection } from "./contract";

@@ -8,7 +8,7 @@ import { type AttachedTargetGroup, FargateService, type FargateServiceArgs } fro
 import { standardLabels } from "../shared/labels";
 import type { AwsPlacement } from "../shared/placement";
 import { type StorageConnection, bucketArnOf } from "../storage/contract";
-import { awsName } from "../targets/awsNetwork";
+import { awsName } from "../shared/awsNames";
 import {
   BROKER_PORT,
   ECS_BROKER_DEFAULTS,

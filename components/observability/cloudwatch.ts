@@ -1,7 +1,7 @@
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsPlacement } from "../shared/placement";
-import { awsName } from "../targets/aws";
+import { awsName } from "../shared/awsNames";
 import { type Transform, transformed } from "../shared/component";
 import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";

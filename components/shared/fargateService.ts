@@ -2,7 +2,7 @@ import * as aws from "./aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type AlarmSpec, type ServiceAlarmInputs, serviceAlarmSpecs } from "../observability/contract";
 import { type BucketGrant, bucketAccessPolicy } from "../storage/contract";
-import { arnPartition, awsName } from "../targets/awsNetwork";
+import { arnPartition, awsName } from "./awsNames";
 import { type Transform, transformed } from "./component";
 import {
   type SecretRef,

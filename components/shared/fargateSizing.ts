@@ -5,7 +5,6 @@
  */
 import { containerIssues } from "./containerDefinitions";
 import { type ArgsIssue, argPath } from "./errors";
-import type { FargateServiceArgs } from "./fargateService";
 
 /** Fargate task sizes: CPU units → the memory (MiB) Fargate accepts with it. */
 export const FARGATE_MEMORY: Record<number, number[]> = {
@@ -134,13 +133,25 @@ export function ecrTag(image: string): string | undefined {
   return !m || (image.includes("/") && /[.:]|^localhost$/.test(firstPart)) ? undefined : m[2]!;
 }
 
+/** The parts of `FargateServiceArgs` the checks read (structural, so this module needs no provider types). */
+export interface FargateServiceShape {
+  sizing?: FargateSizingArgs | undefined;
+  container: {
+    image: string;
+    port?: number | undefined;
+    environment?: Record<string, unknown> | undefined;
+    healthPath?: string | undefined;
+  };
+  secretValues?: Record<string, unknown> | undefined;
+  secretRefs?: Record<string, unknown> | undefined;
+  targetGroup?: unknown;
+}
+
 /**
  * Everything a `FargateService` would refuse, each at its arg path, without registering anything: tier components
  * check each of their services with it before their own `super()`.
  */
-export function validateFargateServiceArgs(
-  args: Pick<FargateServiceArgs, "sizing" | "container" | "secretValues" | "secretRefs" | "targetGroup">,
-): ArgsIssue[] {
+export function validateFargateServiceArgs(args: FargateServiceShape): ArgsIssue[] {
   const { container } = args;
   const sizing = args.sizing ?? {};
   const secretNames = [...Object.keys(args.secretValues ?? {}), ...Object.keys(args.secretRefs ?? {})];

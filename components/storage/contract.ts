@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { arnPartition } from "../targets/awsNetwork";
+import { arnPartition } from "../shared/awsNames";
 
 /**
  * How consumers reach object storage, whichever backend made it (MinIO on Docker, S3 on AWS).

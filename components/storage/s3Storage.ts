@@ -6,7 +6,7 @@ import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";
 import { physicalName } from "../shared/naming";
 import type { AwsPlacement } from "../shared/placement";
-import { awsDnsSuffix } from "../targets/awsNetwork";
+import { awsDnsSuffix } from "../shared/awsNames";
 import { type PolicyStatement, type StorageConnection, bucketArn } from "./contract";
 import { type Bucket, type BucketArgs, normalizeBuckets, validateS3StorageArgs } from "./settings";
 

@@ -7,13 +7,13 @@ import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type Transform, transformed } from "../shared/component";
 import { assertValidArgs } from "../shared/errors";
+import { awsName } from "../shared/awsNames";
 import { standardLabels } from "../shared/labels";
 import type { AwsPlacement } from "../shared/placement";
 import {
   AWS_TARGET_DEFAULTS,
   type AwsVpcArgs,
   type SubnetPlan,
-  awsName,
   carveSubnets,
   natFor,
   validateAwsTargetArgs,

@@ -2,33 +2,11 @@
  * The pure half of the AWS target: names, partitions, AZs, subnet carving, NAT planning and args checks. No
  * `@pulumi/aws` import, so a program can validate AWS args without loading the AWS SDK for Docker-only stacks.
  */
-import * as pulumi from "@pulumi/pulumi";
 import type { ArgsIssue } from "../shared/errors";
 import { IPV4_CIDR } from "../shared/formats";
-import { physicalName } from "../shared/naming";
 
 // ---------------------------------------------------------------------------------------------------------
 // Pure planning (no Pulumi): names, partitions, AZs, subnet CIDRs, NAT layout.
-
-/**
- * Physical name of an account-scoped AWS resource: `<project>-<stack>-<parts…>`. The project is included because
- * one AWS account often hosts several Pulumi projects; like every physical name it hashes rather than truncates.
- */
-export function awsName(parts: string[], max = 63): string {
-  return physicalName([pulumi.getProject(), pulumi.getStack(), ...parts], max);
-}
-
-/** The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`): needed to build ARNs without an API call. */
-export function arnPartition(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  return "aws";
-}
-
-/** DNS suffix of a region's service endpoints. */
-export function awsDnsSuffix(region: string): string {
-  return region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
-}
 
 const AZ_LETTERS = "abcdef";
 
