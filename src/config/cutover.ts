@@ -1,6 +1,6 @@
 /**
  * What a cutover in progress means for the rest of the platform — pure, from resolved config. The phase rules
- * themselves (where a tier runs, who serves, what is copied) are in src/ops/cutover/phases.ts.
+ * themselves (where a tier runs, who serves, what is copied) are in src/config/phases.ts.
  */
 import { type TierPlacement, placementFor } from "./phases";
 import type { ResolvedConfig } from "./resolve";

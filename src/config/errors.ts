@@ -1,4 +1,4 @@
-import type { ArgsIssue } from "../../components/shared/errors";
+import { type ArgsIssue, isArgsError } from "../../components/shared/errors";
 
 /** One problem in the stack configuration: the full config key (`stackport:database.publish.address`) and what is allowed. */
 export interface ConfigIssue {
@@ -31,4 +31,12 @@ export function configIssues(issues: ArgsIssue[], keyOf: (path: string) => strin
 
 export function isConfigError(e: unknown): e is ConfigError {
   return e instanceof Error && e.name === "ConfigError" && Array.isArray((e as ConfigError).issues);
+}
+
+/**
+ * An error the user fixes by changing their input: a stack config problem, or args a component refused (which the
+ * config checks should have caught first). Both carry a readable message and end a run without a stack trace.
+ */
+export function isInputError(e: unknown): e is Error {
+  return isConfigError(e) || isArgsError(e);
 }

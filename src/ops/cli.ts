@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isConfigError } from "../config";
+import { isInputError } from "../config";
 import { evaluatePolicies, policyConfigPath } from "../synth/policy";
 import { planDocument, type PlanDocument } from "../synth/render";
 import { synthesize } from "../synth/run";
@@ -160,7 +160,7 @@ export async function main(argv: string[], deps: CliDeps = defaultDeps()): Promi
     if (
       e instanceof StackOpsError ||
       e instanceof StackNotFoundError ||
-      isConfigError(e) ||
+      isInputError(e) ||
       e instanceof GitError
     ) {
       deps.stderr(`stackport ${verb}: ${(e as Error).message}\n`);

@@ -2,7 +2,7 @@
  * `npm run synth -- <stack> [--json]`: the offline plan of a stack — the real program under Pulumi's mock runtime,
  * no Pulumi CLI, no Docker, no credentials. Exit 0 with a plan; exit 2 with a readable message on bad config.
  */
-import { isConfigError } from "../config";
+import { isInputError } from "../config";
 import { evaluatePolicies, hasMandatory } from "./policy";
 import { planDocument, renderTree } from "./render";
 import { synthesize } from "./run";
@@ -41,7 +41,7 @@ export async function main(argv: string[], root = process.cwd()): Promise<number
     }
     return 0;
   } catch (e) {
-    if (isConfigError(e) || e instanceof StackNotFoundError) {
+    if (isInputError(e) || e instanceof StackNotFoundError) {
       process.stderr.write(`stackport synth: ${e.message}\n`);
       return 2;
     }

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderBootstrapSql } from "../../components/database/bootstrapSql";
-import { renderDatabaseCopyScript, renderVerifyScript } from "../../src/ops/cutover/backfill";
+import { renderDatabaseCopyScript, renderVerifyScript } from "../../src/platform/cutover/backfill";
 import { PG_BIN, startCluster, type Cluster, type RunResult } from "../support/postgres";
 import { shellcheck, tempFile } from "../support/tools";
 

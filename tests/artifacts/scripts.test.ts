@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { renderCutoverCopyCommand } from "../../src/ops/cutover/copyCommand";
+import { renderCutoverCopyCommand } from "../../src/platform/cutover/copyCommand";
 import { renderBucketScript } from "../../components/storage/bucketScript";
 import { mcHostUrl } from "../../components/storage/contract";
 import { resolveConfig } from "../../src/config";

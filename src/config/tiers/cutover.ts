@@ -1,6 +1,6 @@
 /**
  * `stackport:cutover` — a tier moving between two targets, one reviewed phase per `pulumi up`
- * (docs/runbooks/cutover-*.md). The phase → placement rules live in src/ops/cutover/phases.ts.
+ * (docs/runbooks/cutover-*.md). The phase → placement rules live in src/config/phases.ts.
  */
 import { z } from "zod";
 import { PHASES } from "../phases";
@@ -31,7 +31,7 @@ const storageCutover = z.strictObject({
   ...phaseFields,
   /**
    * The object mirror: a container on the Docker side copying every bucket source → target (replicate, freeze),
-   * then the verified final copy (backfill). See src/ops/cutover/objects.ts for where it runs.
+   * then the verified final copy (backfill). See components/storage/objectMirror.ts for where it runs.
    */
   mirror: z
     .strictObject({

@@ -1,18 +1,18 @@
 /**
  * The jobs a cutover runs beside the tier it moves (docs/runbooks/cutover-*.md): the database copy from the machine
- * doing `pulumi up`, and the object mirror on the Docker side. The phase decides which (src/ops/cutover/phases.ts).
+ * doing `pulumi up`, and the object mirror on the Docker side. The phase decides which (src/config/phases.ts).
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- the S3 credentials are required lazily (no @pulumi/aws on Docker-only stacks) */
 import type * as pulumi from "@pulumi/pulumi";
-import type { DatabaseConnection } from "../components/database/contract";
-import type { StorageConnection } from "../components/storage/contract";
-import { ObjectMirror, type ObjectMirrorSide } from "../components/storage/objectMirror";
-import type { ResolvedStorage } from "./config";
-import type { DatabaseCutover, StorageCutover } from "./config/tiers/cutover";
-import { renderCutoverCopyCommand } from "./ops/cutover/copyCommand";
-import { objectMirrorPlan } from "./config/phases";
-import type { DockerPlacement } from "../components/shared/placement";
-import type { AwsPlacement } from "../components/shared/placement";
+import type { DatabaseConnection } from "../../components/database/contract";
+import type { StorageConnection } from "../../components/storage/contract";
+import { ObjectMirror, type ObjectMirrorSide } from "../../components/storage/objectMirror";
+import type { ResolvedStorage } from "../config";
+import type { DatabaseCutover, StorageCutover } from "../config/tiers/cutover";
+import { renderCutoverCopyCommand } from "./cutover/copyCommand";
+import { objectMirrorPlan } from "../config/phases";
+import type { DockerPlacement } from "../../components/shared/placement";
+import type { AwsPlacement } from "../../components/shared/placement";
 
 /**
  * The cutover's database copy, run by the machine doing `pulumi up` (it reaches both sides through
@@ -88,7 +88,7 @@ export function objectMirrorJob(
     const { buckets, accessKeyId, secretAccessKey } = s.connection;
     if (s.kind === "docker") return { endpoint, buckets, accessKeyId, secretAccessKey };
     const { s3MirrorCredentials } =
-      require("../components/storage/s3MirrorCredentials") as typeof import("../components/storage/s3MirrorCredentials");
+      require("../../components/storage/s3MirrorCredentials") as typeof import("../../components/storage/s3MirrorCredentials");
     const credentials = s3MirrorCredentials("storage-cutover-mirror", s.resource, {
       placement: s.placement,
       bucketArns: Object.values(s.bucketArns),

@@ -1,0 +1,178 @@
+/**
+ * The data tiers: object storage and the database (with its backups beside it on Docker), each on its target and,
+ * while a cutover is in progress, on the destination too, with the copy job between the two sides.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { DockerBackups } from "../../components/backups/dockerBackups";
+import type { DatabaseConnection } from "../../components/database/contract";
+import { DockerDatabase } from "../../components/database/dockerDatabase";
+import { DATABASE_HOST, DATABASE_PORT, SUPERUSER } from "../../components/database/settings";
+import type { DatabaseAlarmInputs } from "../../components/observability/contract";
+import { DockerObjectStorage } from "../../components/storage/dockerObjectStorage";
+import type { StorageConnection } from "../../components/storage/contract";
+import { tierComponentName, tierPlacements } from "../config/cutover";
+import { rdsDatabaseArgs, dockerDatabaseArgs } from "../config/tiers/database";
+import { s3StorageArgs, dockerStorageArgs } from "../config/tiers/storage";
+import type { AwsTargetConfig } from "../config/tiers/targets";
+import { type BuildContext, type ByKind, awsComponents, onKind, primaryOptions } from "./context";
+import { type StorageSide, databaseCopyJob, objectMirrorJob } from "./cutoverJobs";
+
+export interface BuiltStorage {
+  connection: StorageConnection;
+  resource: pulumi.ComponentResource;
+  /** The S3 access-log bucket, for the ALB's logs (AWS only). */
+  accessLogsBucket?: pulumi.Output<string>;
+}
+
+export interface BuiltDatabase {
+  connection: DatabaseConnection;
+  resource: pulumi.ComponentResource;
+  /** The PostGIS bootstrap job (Docker only): what the basemap's import waits for. */
+  bootstrap?: pulumi.Resource;
+  /** What CloudWatch watches (RDS only). */
+  metrics?: DatabaseAlarmInputs;
+}
+
+type SideOf<Built> = { built: Built; side: StorageSide };
+
+const STORAGE: ByKind<[BuildContext, string, pulumi.ComponentResourceOptions], SideOf<BuiltStorage>> = {
+  docker: (where, { cfg }, name, opts) => {
+    const s = new DockerObjectStorage(
+      name,
+      { ...dockerStorageArgs(cfg.storage!, cfg.safety), placement: where.placement },
+      opts,
+    );
+    const built = { connection: s.connection, resource: s };
+    return { built, side: { ...built, kind: "docker", placement: where.placement } };
+  },
+  aws: (where, { cfg }, name, opts) => {
+    const s = new (awsComponents().S3Storage)(
+      name,
+      { ...s3StorageArgs(cfg.storage!, cfg.safety), placement: where.placement },
+      opts,
+    );
+    const built = { connection: s.connection, resource: s, accessLogsBucket: s.accessLogsBucket };
+    return {
+      built,
+      side: {
+        connection: s.connection,
+        resource: s,
+        kind: "aws",
+        placement: where.placement,
+        bucketArns: s.bucketArns,
+      },
+    };
+  },
+};
+
+/** The storage tier, on every target its cutover phase needs; returns the serving side. */
+export function buildStorage(ctx: BuildContext): BuiltStorage | undefined {
+  const { cfg } = ctx;
+  if (!cfg.storage) return undefined;
+  const placement = tierPlacements(cfg).storage!;
+  const sides: Record<string, StorageSide> = {};
+  let serving: BuiltStorage | undefined;
+  for (const target of placement.targets) {
+    const name = tierComponentName("storage", cfg.storage.on, target);
+    const opts = primaryOptions("storage", cfg.storage.on, target);
+    const { built, side } = onKind(STORAGE, ctx.placeOn(target), ctx, name, opts);
+    sides[target] = side;
+    if (target === placement.serving) serving = built;
+  }
+  const cutover = cfg.cutover?.storage;
+  if (cutover && (placement.mirror || placement.copy === "final")) {
+    const mirror = objectMirrorJob(placement.mirror ? "continuous" : "final", cfg.storage, cutover, sides);
+    if (mirror.verified) ctx.extraOutputs["storageCutoverVerified"] = mirror.verified;
+  }
+  return serving;
+}
+
+interface DatabaseSide {
+  ctx: BuildContext;
+  name: string;
+  target: string;
+  serving: boolean;
+  opts: pulumi.ComponentResourceOptions;
+  storage: BuiltStorage | undefined;
+}
+
+const DATABASE: ByKind<[DatabaseSide], BuiltDatabase> = {
+  docker: (where, { ctx, name, serving, opts, storage }) => {
+    const { cfg } = ctx;
+    const db = new DockerDatabase(
+      name,
+      {
+        ...dockerDatabaseArgs(cfg.database!, cfg.safety, { runMigrations: serving }),
+        placement: where.placement,
+      },
+      opts,
+    );
+    // The runner lives next to the database: it reaches it over this target's backend network.
+    if (serving && cfg.backups) {
+      new DockerBackups("backups", {
+        ...cfg.backups,
+        placement: where.placement,
+        safety: cfg.safety,
+        database: {
+          name: cfg.database!.name,
+          host: DATABASE_HOST,
+          port: DATABASE_PORT,
+          user: SUPERUSER,
+          password: db.nodes.superuserPassword.result,
+          dependsOn: [db.nodes.bootstrap],
+        },
+        ...(storage && { storage: storage.connection, storageDependsOn: [storage.resource] }),
+      });
+    }
+    return { connection: db.connection, resource: db, bootstrap: db.nodes.bootstrap };
+  },
+  aws: (where, { ctx, name, target, opts }) => {
+    const { cfg } = ctx;
+    const awsTarget = cfg.targets[target] as AwsTargetConfig;
+    const rds = new (awsComponents().RdsDatabase)(
+      name,
+      {
+        ...rdsDatabaseArgs(cfg.database!, {
+          environment: cfg.environment,
+          safety: cfg.safety,
+          logRetentionDays: ctx.logRetentionDays,
+          ...(awsTarget.assumeRoleArn && { assumeRoleArn: awsTarget.assumeRoleArn }),
+        }),
+        placement: where.placement,
+      },
+      opts,
+    );
+    return { connection: rds.connection, resource: rds, metrics: rds.metrics };
+  },
+};
+
+/** The database tier (and backups), on every target its cutover phase needs; returns the serving side. */
+export function buildDatabase(
+  ctx: BuildContext,
+  storage: BuiltStorage | undefined,
+): BuiltDatabase | undefined {
+  const { cfg } = ctx;
+  if (!cfg.database) return undefined;
+  const placement = tierPlacements(cfg).database!;
+  const sides: Record<string, DatabaseConnection> = {};
+  const built: pulumi.Resource[] = [];
+  let serving: BuiltDatabase | undefined;
+  for (const target of placement.targets) {
+    const side: DatabaseSide = {
+      ctx,
+      name: tierComponentName("database", cfg.database.on, target),
+      target,
+      serving: target === placement.serving,
+      opts: primaryOptions("database", cfg.database.on, target),
+      storage,
+    };
+    const db = onKind(DATABASE, ctx.placeOn(target), side);
+    sides[target] = db.connection;
+    built.push(db.resource);
+    if (side.serving) serving = db;
+  }
+  const cutover = cfg.cutover?.database;
+  if (cutover && placement.copy !== "none")
+    databaseCopyJob(placement.copy, cfg.database.name, cutover, sides, built);
+  return serving;
+}

@@ -1,0 +1,66 @@
+/** The observability tier: Prometheus, Grafana and Loki on Docker; CloudWatch alarms and a dashboard on AWS. */
+import type { AlarmSpec, DatabaseAlarmInputs, ScrapeTarget } from "../../components/observability/contract";
+import { DockerObservability } from "../../components/observability/dockerObservability";
+import { PROXY_HOST, PROXY_METRICS_PORT } from "../../components/proxy/settings";
+import { dockerStorageScrapeTargets } from "../../components/storage/settings";
+import type { ResolvedConfig } from "../config";
+import { basemapScrapeTargets } from "../config/tiers/basemap";
+import { ingestionScrapeTargets } from "../config/tiers/ingestion";
+import { dockerObservabilityArgs } from "../config/tiers/observability";
+import { type BuildContext, type ByKind, awsComponents, onKind } from "./context";
+
+/** What observability watches besides the scrape targets: the RDS instance and the alarms other tiers ask for. */
+export interface Watched {
+  database?: DatabaseAlarmInputs | undefined;
+  alarms: AlarmSpec[];
+}
+
+const OBSERVABILITY: ByKind<[BuildContext, Watched], void> = {
+  docker: (where, { cfg, extraOutputs }) => {
+    const observability = cfg.observability!;
+    const obs = new DockerObservability("observability", {
+      ...dockerObservabilityArgs(observability, {
+        safety: cfg.safety,
+        targets: dockerScrapeTargets(cfg, observability.on),
+        routed: Object.values(cfg.proxy?.routes ?? {}).some((r) => r.to === "grafana"),
+      }),
+      placement: where.placement,
+    });
+    extraOutputs["grafanaAdminPassword"] = obs.grafanaAdminPassword;
+    extraOutputs["prometheusUrl"] = obs.prometheusUrl;
+  },
+  aws: (where, { cfg, extraOutputs }, watched) => {
+    const cw = new (awsComponents().CloudWatchObservability)("observability", {
+      ...cfg.observability!.aws,
+      placement: where.placement,
+      ...(watched.database && { database: watched.database }),
+      extraAlarms: watched.alarms,
+    });
+    extraOutputs["alarmTopicArn"] = cw.topicArn;
+  },
+};
+
+export function buildObservability(ctx: BuildContext, watched: Watched): void {
+  const observability = ctx.cfg.observability;
+  if (observability) onKind(OBSERVABILITY, ctx.placeOn(observability.on), ctx, watched);
+}
+
+/** What Prometheus on a Docker target scrapes: the tiers placed on that same target (its backend network). */
+export function dockerScrapeTargets(cfg: ResolvedConfig, target: string): ScrapeTarget[] {
+  const onTarget = (t?: { on: string }) => t?.on === target;
+  return [
+    ...(onTarget(cfg.storage) ? dockerStorageScrapeTargets() : []),
+    ...(onTarget(cfg.proxy)
+      ? [
+          {
+            job: "proxy",
+            tier: "proxy",
+            addresses: [`${PROXY_HOST}:${PROXY_METRICS_PORT}`],
+            metricsPath: "/metrics",
+          },
+        ]
+      : []),
+    ...(onTarget(cfg.ingestion) ? ingestionScrapeTargets(cfg) : []),
+    ...(onTarget(cfg.basemap) ? basemapScrapeTargets(cfg) : []),
+  ];
+}
