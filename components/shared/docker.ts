@@ -165,7 +165,7 @@ export interface PassLoopArgs {
   role: string;
   placement: DockerPlacement;
   image: pulumi.Input<string>;
-  /** Where the script is uploaded; the script must use `LAST_PASS_HEALTH` (src/targets/shell.ts). */
+  /** Where the script is uploaded; the script must use `LAST_PASS_HEALTH` (components/shared/shell.ts). */
   scriptPath: string;
   script: string;
   envs: pulumi.Input<pulumi.Input<string>[]>;

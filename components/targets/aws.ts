@@ -1,7 +1,7 @@
 /**
  * An AWS account and region stackport deploys to: the explicit provider (default tags, optional assumed role), the
  * VPC every AWS tier lives in, four empty per-tier security groups and the shared ECS cluster — everything the
- * `AwsPlacement` contract promises. Required lazily by platform.ts, so stacks without AWS never load `@pulumi/aws`.
+ * `AwsPlacement` contract promises. Loaded lazily by the program (src/platform/context.ts), so stacks without AWS never load `@pulumi/aws`.
  */
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";

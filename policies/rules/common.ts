@@ -6,7 +6,7 @@
  * Rules never go silent on an unknown value: the policy SDK's `UnknownValueError` (thrown by its property proxy
  * when a rule reads a value that is not known during preview) is caught and reported as a violation whose message
  * starts "cannot check: …", at the rule's own enforcement level. Left to the SDK, it would become an advisory
- * "can't run policy … during preview" note and a mandatory rule would pass unseen (research/policy.md §1.5).
+ * "can't run policy … during preview" note and a mandatory rule would pass unseen (@pulumi/policy 1.21.0 `server.ts`).
  *
  * Rules match on type tokens, so the pack needs no provider SDK.
  */

@@ -1,5 +1,5 @@
 /**
- * Docker container rules (CIS Docker Benchmark v1.6.0 §5, kubesec weights; research/policy.md §4), on
+ * Docker container rules (CIS Docker Benchmark v1.6.0 §5, kubesec weights; docker/docker-bench-security `tests/5_container_runtime.sh`), on
  * pulumi-docker v5 inputs. Each rule reads only inputs our components set as literals (never `image`, which is
  * the pulled image's id and unknown at preview; pinning is checked on the `RemoteImage` name instead).
  */

@@ -1,7 +1,7 @@
 /**
  * `stackport history`: a stack's updates as a table. Pure: history entries in, rows and text out.
  *
- * On the file (DIY) backend every entry has `version: 0` (research/testing-automation.md §2.5), so an entry is
+ * On the file (DIY) backend every entry has `version: 0` (pulumi/pulumi `pkg/backend/diy/store.go`: the file backend's history files carry no update version), so an entry is
  * identified by its start time there; on Pulumi Cloud by its version. The `ref` column is exactly what
  * `stackport rollback --to` accepts. Config values are never shown: the history is fetched without secrets, and
  * a table is no place for configuration anyway.

@@ -1,6 +1,6 @@
 /**
  * PR review: turns a real `pulumi preview`'s streamed engine events (NDJSON, `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true
- * pulumi preview --json`; research/policy.md §6.3) and the offline plans of base and head (`npm run synth -- <stack>
+ * pulumi preview --json`; pulumi/pulumi `sdk/go/common/apitype/events.go`) and the offline plans of base and head (`npm run synth -- <stack>
  * --json`) into one Markdown comment: changes grouped by tier, a policy violations table, and the offline plan
  * diff. Pure functions; scripts/pr-comment.ts does the file I/O and the exit code.
  */

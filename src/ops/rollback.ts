@@ -1,6 +1,6 @@
 /**
  * `stackport rollback <stack> --to <version|time>`: Pulumi has no rollback command; the supported way back is to
- * roll forward to the program and configuration an earlier update recorded (research/testing-automation.md §3):
+ * roll forward to the program and configuration an earlier update recorded (the `pulumi stack history --json` entries, pulumi/pulumi `updateInfoJSON`):
  * pick that update from the stack history, check out its `git.head` in a separate worktree (the user's checkout
  * is never touched), `npm ci`, build, compare its `Pulumi.<stack>.yaml` with the configuration the update
  * recorded, preview, and `up` only when asked to — with a message naming what it rolls back to.

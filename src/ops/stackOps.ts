@@ -2,7 +2,7 @@
  * `StackOps`: the three Pulumi operations the `stackport` command needs, behind a small port so every decision
  * above it is tested against an in-memory fake. `automationStackOps` is the thin adapter over the Automation API
  * (`LocalWorkspace` on a project directory); its own test drives it with a fake `pulumiCommand` that replays the
- * CLI's recorded JSON shapes (research/testing-automation.md §2.4).
+ * CLI's recorded JSON shapes (the Automation API's `events.d.ts` and `stack.d.ts` in @pulumi/pulumi).
  */
 import {
   LocalWorkspace,

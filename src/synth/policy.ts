@@ -3,7 +3,7 @@
  * CrossGuard engine would during `pulumi preview --policy-pack policies --policy-pack-config
  * policies/config/<stack>.json`, without the engine and without constructing a `PolicyPack`.
  *
- * Runtime-faithful where it matters (research/policy.md §1.4–1.6, §2.2):
+ * Runtime-faithful where it matters (@pulumi/policy 1.21.0 `server.ts` and `policy.ts`: resource vs stack validation, unknowns in preview, config):
  * - props go through the SDK's own `unknownCheckingProxy`; "[unknown]" inputs (preview unknowns) become the SDK's
  *   unknown sentinel first, so a rule reading one meets the same `UnknownValueError` it would meet in a preview;
  * - `notApplicable` throws, as the SDK's does; `getConfig` returns schema defaults + the stack's config values;

@@ -50,7 +50,16 @@ export function planDocument(
       dependsOn: r.dependsOn,
     })),
     outputs: plan.outputs,
-    violations,
+    // Sorted: the policies see resources in registration order, which varies with when Outputs resolve.
+    violations: [...violations].sort(
+      (a, b) =>
+        a.policy.localeCompare(b.policy) ||
+        a.type.localeCompare(b.type) ||
+        a.name.localeCompare(b.name) ||
+        a.message.localeCompare(b.message) ||
+        a.enforcementLevel.localeCompare(b.enforcementLevel) ||
+        a.severity.localeCompare(b.severity),
+    ),
     ...(plan.cutovers && { cutovers: plan.cutovers }),
   };
 }

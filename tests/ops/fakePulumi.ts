@@ -1,5 +1,5 @@
 /**
- * An in-process fake Pulumi CLI for the Automation API (research/testing-automation.md §2.4, technique 1): it
+ * An in-process fake Pulumi CLI for the Automation API (the CLI the Automation API's LocalWorkspace spawns, @pulumi/pulumi `automation/localWorkspace.ts`): it
  * records every argv and replays recorded-shape JSON from tests/fixtures/ops. Its version is 3.205.0 so the SDK
  * hands it an event-log FILE (`--event-log <path>`), into which it writes the fixture's NDJSON engine events.
  */

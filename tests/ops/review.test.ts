@@ -1,6 +1,6 @@
 /**
  * PR review pieces on recorded-shape fixtures: NDJSON engine events as `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true
- * pulumi preview --json` streams them (apitype.EngineEvent, research/policy.md §6.3: resourcePreEvent.metadata,
+ * pulumi preview --json` streams them (apitype.EngineEvent, pulumi/pulumi `sdk/go/common/apitype/events.go`: resourcePreEvent.metadata,
  * policyEvent with apitype enforcement levels, PascalCase `PolicyPacks` in summaryEvent) and offline plan JSON.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
