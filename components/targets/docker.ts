@@ -42,10 +42,20 @@ export interface DockerTargetArgs {
  * A Docker engine stackport deploys to: the local socket, or a homelab host over `ssh://`. Creates one explicit
  * provider (never the ambient default), the `edge` and `backend` networks, and — for SSH hosts — a host
  * preparation step that every container waits for.
+ * @example
+ * const home = new DockerTarget("home", { host: "ssh://deploy@homelab.lan", isolateBackend: true });
+ * const database = new DockerDatabase("database", { placement: home.placement });
  */
 export class DockerTarget extends pulumi.ComponentResource {
+  /** What a tier needs to run on this target: pass it as every tier component's `placement`. */
   readonly placement: DockerPlacement;
-  readonly hostPreparation?: command.remote.Command;
+  readonly nodes: {
+    provider: docker.Provider;
+    edgeNetwork: docker.Network;
+    backendNetwork: docker.Network;
+    /** Only for an `ssh://` host: checks Docker and creates the data directories before anything else. */
+    hostPreparation?: command.remote.Command;
+  };
 
   constructor(name: string, args: DockerTargetArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     assertValidArgs(`stackport:docker:Target '${name}'`, validateDockerTargetArgs(args));
@@ -60,14 +70,14 @@ export class DockerTarget extends pulumi.ComponentResource {
     const { transform } = args;
     const stack = pulumi.getStack();
 
-    this.hostPreparation = config.host
+    const hostPreparation = config.host
       ? this.prepareHost(name, config.host, config.dataOwner, config.dataRoot, transform?.hostPreparation)
       : undefined;
 
     const [providerArgs, providerOpts] = transformed<docker.ProviderArgs>(
       transform?.provider,
       { ...(config.host && { host: config.host }), ...(config.sshOpts && { sshOpts: config.sshOpts }) },
-      { parent: this, ...(this.hostPreparation && { dependsOn: [this.hostPreparation] }) },
+      { parent: this, ...(hostPreparation && { dependsOn: [hostPreparation] }) },
     );
     const provider = new docker.Provider(`${name}-docker`, providerArgs, providerOpts);
 
@@ -87,6 +97,12 @@ export class DockerTarget extends pulumi.ComponentResource {
     const edge = network("edge", false, transform?.edgeNetwork);
     const backend = network("backend", config.isolateBackend, transform?.backendNetwork);
 
+    this.nodes = {
+      provider,
+      edgeNetwork: edge,
+      backendNetwork: backend,
+      ...(hostPreparation && { hostPreparation }),
+    };
     this.placement = {
       targetName: name,
       provider,
