@@ -37,6 +37,7 @@ export type { DockerBrokerArgs, DockerServiceArgs } from "./ingestion/settings";
 export { DockerBasemap } from "./basemap/dockerBasemap";
 export type { DockerBasemapArgs } from "./basemap/dockerBasemap";
 export type { DiskCacheArgs } from "./basemap/settings";
+export type { TileCacheNodes } from "./basemap/tileCache";
 
 // ---- Types the Docker args use
 export type { HostBinding } from "./shared/docker";

@@ -6,10 +6,9 @@
  * Loading this entry never loads a provider SDK (`@pulumi/docker`, `@pulumi/aws`): a program can check its own
  * configuration with these validators before it decides which backends to load. The components themselves are in
  * `stackport/docker` (components/docker.ts) and `stackport/aws` (components/aws.ts).
- *
- * Keep it so: export types with `export type`, and values only from modules that load no provider
- * (scripts/layers.ts checks it, and tests/package/library.test.ts checks the packed package).
  */
+// Maintainers: export types with `export type`, and values only from modules that load no provider
+// (scripts/layers.ts checks it, and tests/package/library.test.ts checks the packed package).
 
 // ---- Errors: every component validates its args before it registers anything, and throws an ArgsError.
 export { ArgsError, isArgsError } from "./shared/errors";
@@ -104,6 +103,7 @@ export {
   validateDockerBasemapArgs,
   validateEcsBasemapArgs,
 } from "./basemap/settings";
+export type { MartinArgs } from "./basemap/settings";
 
 // ---- Observability: the contract other tiers speak (scrape targets, alarm specs) and the tier's pure settings
 export type {

@@ -44,6 +44,7 @@ export interface BackupSource {
 export interface DockerBackupsArgs {
   /** Where the containers run: the database's target (the runner reaches it over the backend network). */
   placement: DockerPlacement;
+  /** The database to dump: name, address on the backend network, and a superuser's credentials. */
   database: BackupSource;
   /**
    * Image that runs pg_dump; its tag must start with a PostgreSQL major version no older than the server's (pg_dump
@@ -70,7 +71,7 @@ export interface DockerBackupsArgs {
   memoryMb?: number;
   /** `protect` / `retainOnDelete` of the backup volume. @default { protect: true, retainOnDelete: true } */
   safety?: StatefulSafety;
-  /** The storage connection; required for a bucket destination. */
+  /** The storage connection; required for a bucket destination. @default none (volume destination only) */
   storage?: StorageConnection;
   /** Resources the bucket sync waits for, e.g. the bucket bootstrap job. @default none */
   storageDependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -90,6 +91,22 @@ const SYNC_MEMORY_MB = 128;
  * dumps, verifies, checksums and prunes in a loop, onto a protected named volume — also the staging area when the
  * destination is a bucket, in which case a second container mirrors the volume to the bucket after each backup.
  * The restore tool ships in the runner (`/stackport/restore.sh`); see `docs/runbooks/restore.md`.
+ * @example
+ * new DockerBackups("backups", {
+ *   placement: target.placement,
+ *   database: {
+ *     name: "platform",
+ *     host: DATABASE_HOST,
+ *     port: DATABASE_PORT,
+ *     user: "postgres",
+ *     password: database.nodes.superuserPassword.result,
+ *     dependsOn: [database.nodes.bootstrap],
+ *   },
+ *   intervalHours: 6,
+ *   retention: { count: 28 },
+ *   destination: { kind: "bucket", bucket: "backups" },
+ *   storage: storage.connection,
+ * });
  */
 export class DockerBackups extends pulumi.ComponentResource {
   /** Physical name of the backup volume (what `docker volume inspect` shows). */

@@ -18,7 +18,7 @@ import {
   MARTIN_PORT,
   validateDockerBasemapArgs,
 } from "./settings";
-import { dockerTileCache } from "./tileCache";
+import { type TileCacheNodes, dockerTileCache } from "./tileCache";
 
 export interface DockerBasemapArgs {
   /** The Docker target the containers run on (`DockerTarget.placement`). */
@@ -85,7 +85,7 @@ export class DockerBasemap extends pulumi.ComponentResource {
     server: docker.Container;
     importImage?: docker.RemoteImage;
     importJob?: docker.Container;
-    cache?: ReturnType<typeof dockerTileCache>;
+    cache?: TileCacheNodes;
   };
 
   constructor(name: string, args: DockerBasemapArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -81,6 +81,14 @@ export function renderAwsMartinConfig(input: {
  * The basemap tier on ECS: Martin as a `FargateService` (PostGIS through `app_reader`, PMTiles from the bucket via
  * the task role with read-only access to that bucket). The config file is passed in the (plain) environment and
  * written to /tmp at start, because a Fargate task has no file upload; it holds no secret.
+ * @example
+ * const basemap = new EcsBasemap("basemap", {
+ *   placement: cloud.placement,
+ *   pmtiles: ["basemap.pmtiles"],
+ *   database: database.connection,
+ *   storage: storage.connection,
+ *   targetGroup: proxy.targetGroups["basemap"],
+ * });
  */
 export class EcsBasemap extends pulumi.ComponentResource {
   readonly service: FargateService;

@@ -134,7 +134,18 @@ export interface DockerTileCacheArgs {
 }
 
 /** The cache's image, volume (a `cacheVolume`: Martin renders every tile again on demand) and container. */
-export function dockerTileCache(name: string, parent: pulumi.Resource, args: DockerTileCacheArgs) {
+/** The tile cache's children (`DockerBasemap.nodes.cache`). */
+export interface TileCacheNodes {
+  image: docker.RemoteImage;
+  volume: docker.Volume;
+  container: docker.Container;
+}
+
+export function dockerTileCache(
+  name: string,
+  parent: pulumi.Resource,
+  args: DockerTileCacheArgs,
+): TileCacheNodes {
   const { config, placement } = args;
   const provider = placement.provider;
   const image = pullImage(`${name}-image`, config.image, parent, placement);

@@ -26,9 +26,9 @@ export interface RdsDatabaseArgs {
   database?: string;
   /** A major (`17`, minor upgrades automatic) or `major.minor`. A major change upgrades in place. @default "17" */
   engineVersion?: string;
-  /** @default "db.t4g.medium" */
+  /** The RDS instance class; a change is applied in place at the next maintenance window (a reboot, or a failover when multi-AZ). @default "db.t4g.medium" */
   instanceClass?: string;
-  /** @default 20 */
+  /** Storage at creation, in GB (gp3); it grows on its own up to `maxAllocatedStorageGb`. @default 20 */
   allocatedStorageGb?: number;
   /** Storage autoscaling ceiling, at least `allocatedStorageGb`. @default 100 */
   maxAllocatedStorageGb?: number;

@@ -111,6 +111,15 @@ export interface ServiceAddress {
  * The ingestion tier on Docker: a Redis broker (password from `@pulumi/random`, data on a protected volume when
  * persistent) and every configured service as `replicas` containers. Each service gets only the connections it
  * declares; routed services also join the edge network, everything else stays on the backend network.
+ * @example
+ * const ingestion = new DockerIngestion("ingestion", {
+ *   placement: target.placement,
+ *   services: {
+ *     api: { image: "ghcr.io/example/api:1.4.2", port: 8000, connections: { database: "app_writer", broker: true } },
+ *     worker: { image: "ghcr.io/example/api:1.4.2", command: ["celery", "worker"], connections: { broker: true } },
+ *   },
+ *   database: database.connection,
+ * });
  */
 export class DockerIngestion extends pulumi.ComponentResource {
   /** By service name. */

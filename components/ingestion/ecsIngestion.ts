@@ -5,6 +5,7 @@ import type { DatabaseConnection } from "../database/contract";
 import type { AlarmSpec } from "../observability/contract";
 import { assertValidArgs } from "../shared/errors";
 import { type AttachedTargetGroup, FargateService, type FargateServiceArgs } from "../shared/fargateService";
+import { type Transform, transformed } from "../shared/component";
 import { standardLabels } from "../shared/labels";
 import type { AwsPlacement } from "../shared/placement";
 import { type StorageConnection, bucketArnOf } from "../storage/contract";
@@ -37,6 +38,11 @@ export interface EcsIngestionArgs {
   targetGroups?: Record<string, AttachedTargetGroup>;
   /** Retention of the services' log groups, in days. @default 30 */
   logRetentionDays?: number;
+  /** Per-child escape hatches: `services` applies to every service's children. @default none */
+  transform?: {
+    services?: FargateServiceArgs["transform"];
+    broker?: Transform<aws.elasticache.ReplicationGroupArgs>;
+  };
 }
 
 /**
@@ -45,6 +51,12 @@ export interface EcsIngestionArgs {
  * gets only what its `connections` declare: `DATABASE_URL` of its role and `BROKER_URL` through its own Secrets
  * Manager secret, S3 access to its buckets through its task role (no static keys), `STORAGE_BUCKET_<NAME>` in plain
  * environment.
+ * @example
+ * const ingestion = new EcsIngestion("ingestion", {
+ *   placement: cloud.placement,
+ *   services: { api: { image: "ghcr.io/example/api:1.4.2", port: 8000, connections: { database: "app_writer" } } },
+ *   database: database.connection,
+ * });
  */
 export class EcsIngestion extends pulumi.ComponentResource {
   readonly services: Record<string, FargateService>;
@@ -98,6 +110,7 @@ export class EcsIngestion extends pulumi.ComponentResource {
                 ...(broker && brokerUrl && { BROKER_URL: brokerUrl }),
               },
               logRetentionDays: config.logRetentionDays,
+              ...(args.transform?.services && { transform: args.transform.services }),
             },
             { parent: this },
           );
@@ -145,8 +158,8 @@ export class EcsIngestion extends pulumi.ComponentResource {
       },
       child,
     );
-    const group = new aws.elasticache.ReplicationGroup(
-      `${name}-broker`,
+    const [groupArgs, groupOpts] = transformed<aws.elasticache.ReplicationGroupArgs>(
+      args.transform?.broker,
       {
         replicationGroupId: awsName(["broker"], 40),
         description: `stackport ${pulumi.getStack()} ingestion broker`,
@@ -164,8 +177,9 @@ export class EcsIngestion extends pulumi.ComponentResource {
         securityGroupIds: [placement.securityGroups.broker],
         tags,
       },
-      child,
+      { ...child },
     );
+    const group = new aws.elasticache.ReplicationGroup(`${name}-broker`, groupArgs, groupOpts);
     Object.assign(this.nodes, { brokerToken: token, brokerSubnets: subnets, broker: group });
     // Celery and redis-py refuse a rediss:// URL without ssl_cert_reqs; ElastiCache presents an Amazon-issued cert.
     return pulumi.secret(

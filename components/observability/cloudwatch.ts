@@ -26,7 +26,7 @@ export interface CloudWatchObservabilityArgs {
   logRetentionDays?: number;
   /** The freshness alarm's custom metric. @default { namespace: "stackport/Ingest", name: "LastSuccessAgeSeconds", maxAgeMinutes: 90 } */
   freshnessMetric?: FreshnessMetricArgs;
-  /** The RDS instance to watch, when the database tier is on AWS (`RdsDatabase.metrics`). */
+  /** The RDS instance to watch, when the database tier is on AWS (`RdsDatabase.metrics`). @default none */
   database?: DatabaseAlarmInputs;
   /** Alarms other tiers ask for (ECS CPU/memory, ALB 5xx/unhealthy hosts). Keys must be unique. @default none */
   extraAlarms?: AlarmSpec[];
@@ -45,6 +45,13 @@ export interface CloudWatchObservabilityArgs {
  *
  * The topic is not KMS-encrypted: CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS
  * key, and a customer key is not configurable yet.
+ * @example
+ * new CloudWatchObservability("observability", {
+ *   placement: cloud.placement,
+ *   alarmEmails: ["ops@example.org"],
+ *   database: database.metrics,
+ *   extraAlarms: ingestion.alarmSpecs,
+ * });
  */
 export class CloudWatchObservability extends pulumi.ComponentResource {
   /** Where alarms notify; other tiers may publish to it too. */

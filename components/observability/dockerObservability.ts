@@ -38,11 +38,11 @@ export interface DockerObservabilityArgs {
   placement: DockerPlacement;
   /** Changing an image replaces that container (its data volume stays). @default OBSERVABILITY_IMAGES.prometheus */
   prometheusImage?: string;
-  /** @default OBSERVABILITY_IMAGES.grafana */
+  /** Changing it replaces the Grafana container (its database volume stays). @default OBSERVABILITY_IMAGES.grafana */
   grafanaImage?: string;
   /** Must stay ≥ 3.7 (its health check is `loki -health`). @default OBSERVABILITY_IMAGES.loki */
   lokiImage?: string;
-  /** @default OBSERVABILITY_IMAGES.alloy */
+  /** The log collector's image. @default OBSERVABILITY_IMAGES.alloy */
   alloyImage?: string;
   /** How long Prometheus keeps samples, 1–3650 days. @default 15 */
   retentionDays?: number;
@@ -92,6 +92,13 @@ const probe = (tests: string[], startPeriod: string) => healthProbe(tests, { sta
  * the platform dashboard, admin password from `@pulumi/random`), and — unless `logs: false` — Loki with Grafana
  * Alloy shipping the stack's container logs. Metrics, Grafana's database and logs live on protected named volumes.
  * Only Alloy reaches the Docker socket. Nothing is published on the host unless configured (loopback in `local`).
+ * @example
+ * const observability = new DockerObservability("observability", {
+ *   placement: target.placement,
+ *   targets: [...dockerStorageScrapeTargets(), ...ingestion.scrapeTargets],
+ *   alerts: { freshness: { bucket: "raw", maxAgeMinutes: 120 } },
+ *   publishGrafana: { port: 3000, address: "127.0.0.1" },
+ * });
  */
 export class DockerObservability extends pulumi.ComponentResource {
   /** Grafana's `admin` password (secret). */

@@ -35,7 +35,7 @@ export interface AlbProxyArgs {
    * @default the union of the routes' `allowFrom` when every route has one, else 0.0.0.0/0
    */
   allowedCidrs?: string[];
-  /** @default false */
+  /** Refuse to delete the load balancer (its DNS name is what clients and DNS records point at). @default false */
   deletionProtection?: boolean;
   /** Seconds an idle connection stays open (long tile or upload requests need more than 60). @default 60 */
   idleTimeoutSeconds?: number;

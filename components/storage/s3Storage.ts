@@ -133,6 +133,11 @@ export interface S3BucketNodes {
  *
  * Credentials: services on AWS authenticate with their task role (see `bucketAccessPolicy`), so the connection's
  * `accessKeyId`/`secretAccessKey` are empty secrets — S3 clients fall back to the default credential chain.
+ * @example
+ * const storage = new S3Storage("storage", {
+ *   placement: cloud.placement,
+ *   buckets: { raw: { versioning: true }, logs: { versioning: false, expireAfterDays: 30 } },
+ * });
  */
 export class S3Storage extends pulumi.ComponentResource {
   readonly connection: StorageConnection;

@@ -68,6 +68,9 @@ export interface AwsTargetArgs {
  * - VPC flow logs to CloudWatch when `vpc.flowLogs` is set;
  * - the four tier security groups, empty but for least-privilege egress rules;
  * - the ECS cluster with Container Insights.
+ * @example
+ * const cloud = new AwsTarget("cloud", { region: "eu-west-1", vpc: { natGateways: "perAz", flowLogs: true } });
+ * const database = new RdsDatabase("database", { placement: cloud.placement });
  */
 export class AwsTarget extends pulumi.ComponentResource {
   readonly placement: AwsPlacement;
