@@ -53,9 +53,15 @@ export const pinnedImage = z
 // Safety
 
 export const safetySchema = z.strictObject({
-  /** `protect` on stateful resources (volumes, buckets, databases). @default false in local, true elsewhere */
+  /**
+   * Pulumi `protect` on stateful resources (volumes, buckets, databases): `pulumi destroy` refuses to delete them.
+   * @default `false` in `local`, `true` elsewhere
+   */
   protect: z.boolean().optional(),
-  /** `retainOnDelete` on stateful resources. @default false in local, true elsewhere */
+  /**
+   * `retainOnDelete` on stateful resources: removing one from the program leaves its data in place.
+   * @default `false` in `local`, `true` elsewhere
+   */
   retainOnDelete: z.boolean().optional(),
 });
 
@@ -64,7 +70,9 @@ export const safetySchema = z.strictObject({
 
 /** A host port binding. The address defaults to loopback: nothing is reachable from the LAN unless asked for. */
 export const publishSchema = z.strictObject({
+  /** Port on the host. */
   port,
+  /** Host address to bind: loopback unless a LAN address is named. */
   address: ipv4.default("127.0.0.1"),
 });
 export type PublishConfig = z.infer<typeof publishSchema>;

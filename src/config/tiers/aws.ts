@@ -12,10 +12,14 @@ export { LOG_RETENTION_DAYS };
 
 const emailAddress = z.email("must be an e-mail address");
 
+/**
+ * `stackport:observability.aws`: CloudWatch, when the tier is on an AWS target (log groups, metric alarms, an SNS
+ * topic, a dashboard).
+ */
 export const awsObservabilitySchema = z.strictObject({
   /** Who gets alarm notifications (each confirms an SNS subscription e-mail once). */
   alarmEmails: z.array(emailAddress).default([]),
-  /** Retention of every log group. @default 90 in production, 30 elsewhere */
+  /** Retention of every log group, in days: one of CloudWatch's periods. @default `90` in production, `30` elsewhere */
   logRetentionDays: z
     .number()
     .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
@@ -25,7 +29,9 @@ export const awsObservabilitySchema = z.strictObject({
   /** The custom metric the ingestion services publish after each successful run (seconds since the last success). */
   freshnessMetric: z
     .strictObject({
+      /** CloudWatch namespace of the metric. */
       namespace: z.string().min(1).max(255).default(CLOUDWATCH_DEFAULTS.freshnessMetric.namespace),
+      /** Metric name. */
       name: z.string().min(1).max(255).default(CLOUDWATCH_DEFAULTS.freshnessMetric.name),
       /** Alarm when the newest data is older than this. */
       maxAgeMinutes: z

@@ -16,9 +16,9 @@ export const awsServiceSchema = z.strictObject({
   cpu: z.number().default(FARGATE_SIZING_DEFAULTS.cpu),
   /** Task memory in MiB; Fargate only accepts certain sizes per `cpu`. @default the smallest allowed for `cpu` */
   memoryMb: z.number().optional(),
-  /** @default 2 in production, 1 elsewhere */
+  /** Fewest tasks the autoscaler keeps running. @default `2` in production, `1` elsewhere */
   minTasks: z.number().optional(),
-  /** @default 10 in production, 2 elsewhere (never below `minTasks`) */
+  /** Most tasks the autoscaler starts. @default `10` in production, `2` elsewhere (never below `minTasks`) */
   maxTasks: z.number().optional(),
   /** Average CPU the autoscaler keeps the service at. */
   cpuTargetPercent: z.number().default(FARGATE_SIZING_DEFAULTS.cpuTargetPercent),
@@ -63,6 +63,7 @@ export function awsServiceSizing(
  * failed over. See docs/aws-services.md.
  */
 export const awsBrokerSchema = z.strictObject({
+  /** How the broker runs on AWS: `elasticache`, a managed Valkey replication group, is the one mode offered. */
   mode: z.enum(["elasticache"]).default("elasticache"),
   /** ElastiCache node type. */
   nodeType: z
@@ -74,7 +75,7 @@ export const awsBrokerSchema = z.strictObject({
     .string()
     .regex(/^\d+\.\d+$/, "must be a major.minor version like 8.0")
     .default("8.0"),
-  /** A replica in another AZ with automatic failover. @default true in production, false elsewhere */
+  /** A replica in another AZ with automatic failover. @default `true` in production, `false` elsewhere */
   failover: z.boolean().optional(),
 });
 export type AwsBrokerConfig = z.infer<typeof awsBrokerSchema>;

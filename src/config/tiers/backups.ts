@@ -20,6 +20,7 @@ const destinationSchema = z.discriminatedUnion("kind", [
   /** The volume as a staging area, mirrored to a bucket of `stackport:storage` after every backup. */
   z.strictObject({
     kind: z.literal("bucket"),
+    /** The bucket of `stackport:storage` the dumps are mirrored to. */
     bucket: z
       .string()
       .regex(
@@ -42,10 +43,14 @@ export const backupsSchema = z.strictObject({
   retentionCount: z.number().int().min(1).max(1000).optional(),
   /** Where dumps go. @default { kind: "volume" } */
   destination: destinationSchema.default({ kind: "volume" }),
-  /** Image that runs pg_dump. @default the database tier's image (its pg_dump matches the server's version) */
+  /**
+   * Image that runs pg_dump; its PostgreSQL major must be no older than the server's.
+   * @default the database tier's image (its pg_dump matches the server's version)
+   */
   image: pinnedImage.optional(),
   /** Image with `mc` for the bucket sync. @default the storage tier's `clientImage` */
   clientImage: pinnedImage.optional(),
+  /** Memory limit of the backup runner, in MB. */
   memoryMb: z.number().int().min(128).default(BACKUP_DEFAULTS.memoryMb),
 });
 export type BackupsConfig = z.infer<typeof backupsSchema>;

@@ -32,7 +32,9 @@ const pmtilesKey = z
   );
 
 export const basemapSchema = z.strictObject({
+  /** The target the tier runs on (a key of `stackport:targets`). */
   on: keyName,
+  /** Martin tile server image. */
   image: pinnedImage.default(BASEMAP_DEFAULTS.image),
   /** Serve the PostGIS tables and functions `app_reader` can see (auto-published). */
   postgis: z.boolean().default(BASEMAP_DEFAULTS.postgis),
@@ -48,7 +50,8 @@ export const basemapSchema = z.strictObject({
    * A tile cache on a volume, in front of Martin (Docker only): rendered tiles survive restarts and redeploys, and
    * each is rendered once per `maxAge` however many clients ask. Only tile requests (`/<source>/<z>/<x>/<y>`) are
    * cached, never the catalog, TileJSON or errors, so new sources show at once; a tile changed in PostGIS shows
-   * after `maxAge`. Off when absent; `diskCache: {}` turns it on with the defaults.
+   * after `maxAge`. Off when absent; `diskCache: {}` turns it on with the defaults. Refused on AWS (a Fargate task
+   * has no lasting volume) and without the proxy's basemap route.
    */
   diskCache: z
     .strictObject({
@@ -59,6 +62,7 @@ export const basemapSchema = z.strictObject({
         .string()
         .regex(/^[1-9][0-9]{0,5}[smhd]$/, "must be a number and a unit s, m, h or d, e.g. 12h or 7d")
         .default(DISK_CACHE_DEFAULTS.maxAge),
+      /** The nginx image that runs the cache. */
       image: pinnedImage.default(DISK_CACHE_DEFAULTS.image),
     })
     .optional(),
@@ -66,11 +70,14 @@ export const basemapSchema = z.strictObject({
    * A one-shot import (osm2pgsql, ogr2ogr…) run before Martin starts. It connects as `db_admin` — the one
    * exception to "services never get db_admin": it creates tables, and tables db_admin creates in schema `app` are
    * readable by `app_reader` (default privileges), which is what Martin serves. It gets `DATABASE_URL` and the libpq
-   * variables (`PGHOST`…, `PGOPTIONS` with `search_path=app,public`). Re-runs when image or command change.
+   * variables (`PGHOST`…, `PGOPTIONS` with `search_path=app,public`). Re-runs when image or command change. Docker
+   * only: refused on AWS.
    */
   import: z
     .strictObject({
+      /** Image that runs the import; it needs `/bin/sh`. */
       image: pinnedImage,
+      /** The import command, as a list of arguments (the program first). */
       command: z.array(z.string().min(1)).min(1),
     })
     .optional(),

@@ -12,11 +12,20 @@ export type CutoverTier = (typeof CUTOVER_TIERS)[number];
 
 /** An address as the machine running `pulumi up` reaches it (an SSH tunnel, a VPN address, a published port). */
 const reachable = z.strictObject({
+  /** Host name or IP address. */
   host: z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a host name or IP address"),
+  /** Port. */
   port: z.number().int().min(1).max(65535),
 });
 
-const phaseFields = { from: keyName, to: keyName, phase: z.enum(PHASES) };
+const phaseFields = {
+  /** The target the tier is on now; keep the tier's `on` at `from` until the cutover ends. */
+  from: keyName,
+  /** The target the tier moves to. */
+  to: keyName,
+  /** Where the cutover stands; each phase is one reviewed `pulumi up`. */
+  phase: z.enum(PHASES),
+};
 
 const databaseCutover = z.strictObject({
   ...phaseFields,
@@ -31,13 +40,19 @@ const storageCutover = z.strictObject({
   ...phaseFields,
   /**
    * The object mirror: a container on the Docker side copying every bucket source → target (replicate, freeze),
-   * then the verified final copy (backfill). See components/storage/objectMirror.ts for where it runs.
+   * then the verified final copy (backfill).
    */
   mirror: z
     .strictObject({
-      /** The Docker target the mirror runs on. @default the Docker side (the source when both are Docker) */
+      /**
+       * The target the mirror runs on: `from` or `to`, a Docker target (two AWS sides are refused: use S3
+       * Replication). @default the Docker side (the source when both are Docker)
+       */
       on: keyName.optional(),
-      /** The other side's S3 API as the mirror reaches it. Required when both sides are Docker. */
+      /**
+       * The other side's S3 API as the mirror reaches it, `http(s)://host[:port]`. Required when both sides are Docker
+       * (a published MinIO API). @default the other side's endpoint (S3's public one)
+       */
       remoteEndpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
       /** Seconds between two passes of the continuous mirror. @default 60 */
       intervalSeconds: z.number().int().min(1).max(86_400).optional(),
@@ -49,7 +64,9 @@ export type DatabaseCutover = z.infer<typeof databaseCutover>;
 export type StorageCutover = z.infer<typeof storageCutover>;
 
 export const cutoverSchema = z.strictObject({
+  /** Move the storage tier: its buckets are mirrored to the new target, then verified. */
   storage: storageCutover.optional(),
+  /** Move the database tier: copied with pg_dump/pg_restore, then verified (row counts and checksums per table). */
   database: databaseCutover.optional(),
 });
 export type CutoverConfig = z.infer<typeof cutoverSchema>;

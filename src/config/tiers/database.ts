@@ -23,32 +23,43 @@ import { type Environment, type Published, keyName, pinnedImage, publishOrOff, p
 export const awsDatabaseSchema = z.strictObject({
   /** PostgreSQL engine version: a major (`17`, minor upgrades automatic) or `major.minor`. Major upgrades are manual. */
   engineVersion: z.string().default(RDS_DATABASE_DEFAULTS.engineVersion),
+  /** RDS instance class. */
   instanceClass: z.string().default(RDS_DATABASE_DEFAULTS.instanceClass),
+  /** Storage allocated at creation, in GB. */
   allocatedStorageGb: z.number().default(RDS_DATABASE_DEFAULTS.allocatedStorageGb),
   /** Storage autoscaling ceiling. */
   maxAllocatedStorageGb: z.number().default(RDS_DATABASE_DEFAULTS.maxAllocatedStorageGb),
-  /** @default true in production, false elsewhere */
+  /** A standby in a second availability zone, with automatic failover. @default `true` in production, else `false` */
   multiAz: z.boolean().optional(),
-  /** Days of automated backups (0 turns them off; refused in production). @default 1 in local, 7 elsewhere */
+  /** Days of automated backups (0 turns them off; refused in production). @default `1` in `local`, `7` elsewhere */
   backupRetentionDays: z.number().optional(),
-  /** Performance Insights (7 days, free tier). @default true in production, false elsewhere */
+  /** Performance Insights (7 days, free tier). @default `true` in production, `false` elsewhere */
   performanceInsights: z.boolean().optional(),
 });
 export type AwsDatabaseConfig = z.infer<typeof awsDatabaseSchema>;
 
 export const databaseSchema = z.strictObject({
+  /** The target the tier runs on (a key of `stackport:targets`). */
   on: keyName,
-  /** PostgreSQL + PostGIS image; its tag starts with the PostgreSQL major version (the volume path depends on it). */
+  /**
+   * PostgreSQL + PostGIS image; its tag starts with the PostgreSQL major version, which picks the volume path: majors
+   * ≥ 18 mount it at `/var/lib/postgresql`, older ones at `/var/lib/postgresql/data`. `postgis/postgis` is
+   * amd64-only; use `imresamu/postgis` on ARM hosts.
+   */
   image: pinnedImage.default(DOCKER_DATABASE_DEFAULTS.image),
-  /** Database the application uses. */
+  /** The application database. */
   name: z
     .string()
     .regex(SQL_IDENTIFIER, "must be a lower-case SQL identifier")
     .default(DOCKER_DATABASE_DEFAULTS.database),
-  /** Port published on the host. @default 127.0.0.1:5432 in local, not published elsewhere */
+  /**
+   * PostgreSQL on the host, or `false` for never; `0.0.0.0` is refused.
+   * @default `127.0.0.1:5432` in `local`, not published elsewhere
+   */
   publish: publishOrOff,
-  /** Create a `monitoring` role with `pg_monitor` (seed 002: no implicit monitoring users). */
+  /** Create a `monitoring` role with `pg_monitor`; none is created otherwise (no implicit monitoring users). */
   monitoringUser: z.boolean().default(false),
+  /** Container memory limit, in MB. */
   memoryMb: z.number().int().min(256).default(DOCKER_DATABASE_DEFAULTS.memoryMb),
   /** `shm_size` for the container, in MB (PostgreSQL parallel queries need more than Docker's 64 MB). */
   shmSizeMb: z.number().int().min(64).default(DOCKER_DATABASE_DEFAULTS.shmSizeMb),
@@ -56,11 +67,14 @@ export const databaseSchema = z.strictObject({
    * Schema migrations (Alembic, drizzle-kit, Flyway…) as a one-shot job after the bootstrap, as `db_admin`, the one
    * role that may change the schema. One container runs them, on the first update and again whenever `image` or
    * `command` changes (a new release); services get their connection only once it succeeded. The job gets
-   * `DATABASE_URL` and the libpq variables; its image needs `/bin/sh`. Docker only.
+   * `DATABASE_URL` and the libpq variables (`PGHOST`…, with `search_path=app,public`). Docker only: on AWS the key is
+   * refused; run migrations from CI against the `db_admin` secret.
    */
   migrations: z
     .strictObject({
+      /** Image that runs them; it needs `/bin/sh`. */
       image: pinnedImage,
+      /** The migration command, e.g. `["alembic", "upgrade", "head"]`. */
       command: z.array(z.string().min(1)).min(1),
     })
     .optional(),

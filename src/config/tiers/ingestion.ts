@@ -92,27 +92,38 @@ const healthSchema = z.strictObject({
 });
 
 export const serviceSchema = z.strictObject({
+  /** The service's image. */
   image: pinnedImage,
   /** Overrides the image's CMD. */
   command: z.array(z.string()).min(1).optional(),
-  /** Plain, non-secret settings. Credentials come from `connections`. */
+  /**
+   * Plain, non-secret settings. Credentials come from `connections`: names that look secret (containing `PASSWORD`,
+   * `SECRET`, `TOKEN` or `KEY`) are refused.
+   */
   environment: environmentSchema.default({}),
   /** Port the service listens on (HTTP for routed services). Needed by `route` and, by default, `health`. */
   port: port.optional(),
+  /** Health check: an HTTP `path` (checked with `wget`), or a Docker healthcheck `command`. */
   health: healthSchema.optional(),
   /** Prometheus metrics endpoint, scraped on every replica. May be the service port. */
   metrics: z
     .strictObject({
+      /** Port of the metrics endpoint. */
       port,
+      /** Path of the metrics endpoint. */
       path: z
         .string()
         .regex(/^\/[A-Za-z0-9._~/-]*$/, "must start with / and contain only URL path characters")
         .default("/metrics"),
     })
     .optional(),
+  /** Containers `<name>-1 … <name>-N` (Docker; on AWS the task counts are in `aws`). */
   replicas: z.number().int().min(1).max(20).default(1),
+  /** Container memory limit, in MB. */
   memoryMb: z.number().int().min(32).default(512),
+  /** CPU limit, in cores. */
   cpus: z.number().positive().max(64).default(0.5),
+  /** Docker restart policy. */
   restart: z.enum(["no", "on-failure", "always", "unless-stopped"]).default("unless-stopped"),
   /**
    * The service needs the internet (APIs it polls, webhooks it calls). Refused on targets with `isolateBackend`,
@@ -122,11 +133,17 @@ export const serviceSchema = z.strictObject({
   /** What the service may reach; it receives the credentials for these and nothing else. */
   connections: z
     .strictObject({
-      /** Database role whose `DATABASE_URL` the service gets. */
+      /**
+       * Database role whose `DATABASE_URL` (a secret) the service gets: `app_writer` or `app_reader`; `db_admin` is
+       * refused.
+       */
       database: serviceDatabaseRole.optional(),
-      /** Buckets (keys of `stackport:storage.buckets`) the service gets `STORAGE_BUCKET_<NAME>` and credentials for. */
+      /**
+       * Buckets (keys of `stackport:storage.buckets`) the service gets `STORAGE_BUCKET_<NAME>` and `STORAGE_*`
+       * credentials for, scoped to those buckets.
+       */
       storage: z.array(keyName).min(1).optional(),
-      /** `BROKER_URL` (Redis, with password). */
+      /** `BROKER_URL` (Redis, with password; a secret). */
       broker: z.boolean().default(false),
     })
     .default({ broker: false }),
@@ -134,11 +151,13 @@ export const serviceSchema = z.strictObject({
   route: serviceRouteSchema.optional(),
   /**
    * A directory of the service's own that outlives its container (a status page's SQLite file, a job's state), on
-   * Docker: a named volume mounted at `path`, protected outside `local` like every data volume. Needs `replicas: 1`
-   * (two containers writing one directory corrupt it). Not on AWS: keep such state in the database or a bucket.
+   * Docker: a named volume `<stack>-ingestion-<name>` mounted at `path`, protected outside `local` like every data
+   * volume. Needs `replicas: 1` (two containers writing one directory corrupt it). Not on AWS: keep such state in the
+   * database or a bucket.
    */
   data: z
     .strictObject({
+      /** Absolute path in the container, e.g. `/app/data`. */
       path: z
         .string()
         .regex(
@@ -161,6 +180,7 @@ export const brokerSchema = z.strictObject({
   image: pinnedImage.default(DOCKER_BROKER_DEFAULTS.image),
   /** Append-only file on a protected volume: queued tasks survive a restart. Off: an in-memory broker. */
   persistence: z.boolean().default(DOCKER_BROKER_DEFAULTS.persistence),
+  /** Container memory limit, in MB. */
   memoryMb: z.number().int().min(32).default(DOCKER_BROKER_DEFAULTS.memoryMb),
   /** ElastiCache settings when the tier is on an AWS target. */
   aws: awsBrokerSchema.optional(),
@@ -168,9 +188,11 @@ export const brokerSchema = z.strictObject({
 export type BrokerConfig = z.infer<typeof brokerSchema>;
 
 export const ingestionSchema = z.strictObject({
+  /** The target the tier runs on (a key of `stackport:targets`). */
   on: keyName,
   /** The Redis broker; `false` for none (then no service may declare `connections.broker`). */
   broker: z.union([brokerSchema, z.literal(false)]).default({ ...DOCKER_BROKER_DEFAULTS }),
+  /** The services, by name: the name is the service's DNS alias, route name and scrape job (`ingestion-<name>`). */
   services: z.record(keyName, serviceSchema).default({}),
 });
 export type IngestionConfig = z.infer<typeof ingestionSchema>;

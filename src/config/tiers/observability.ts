@@ -45,6 +45,7 @@ const freshnessSchema = z.strictObject({
 const ingestFailuresSchema = z.strictObject({
   /** Alert when a job records more than this many failures within `windowMinutes`. */
   maxPerWindow: z.number().int().min(0).default(ALERT_DEFAULTS.ingestFailures.maxPerWindow),
+  /** The window failures are counted in, in minutes. */
   windowMinutes: minutes(24 * 60).default(ALERT_DEFAULTS.ingestFailures.windowMinutes),
 });
 
@@ -55,24 +56,33 @@ const alertsSchema = z.strictObject({
   ingestStaleMinutes: minutes(7 * 24 * 60).default(ALERT_DEFAULTS.ingestStaleMinutes),
   /** Too many failed ingest runs (`stackport_ingest_failures_total`). */
   ingestFailures: ingestFailuresSchema.default(ALERT_DEFAULTS.ingestFailures),
-  /** Alert when free object-storage capacity drops below this percentage. */
+  /** Alert when free object-storage capacity stays below this percentage for 15 minutes. */
   diskFreePercent: z.number().min(1).max(99).default(ALERT_DEFAULTS.diskFreePercent),
 });
 
 const memoryMb = (service: keyof typeof OBSERVABILITY_MEMORY_MB) =>
   z.number().int().min(OBSERVABILITY_MIN_MEMORY_MB[service]).default(OBSERVABILITY_MEMORY_MB[service]);
 const memorySchema = z.strictObject({
+  /** Prometheus's memory limit. */
   prometheus: memoryMb("prometheus"),
+  /** Grafana's memory limit. */
   grafana: memoryMb("grafana"),
+  /** Loki's memory limit (when `logs`). */
   loki: memoryMb("loki"),
+  /** Alloy's memory limit (when `logs`). */
   alloy: memoryMb("alloy"),
 });
 
 export const observabilitySchema = z.strictObject({
+  /** The target the tier runs on (a key of `stackport:targets`). */
   on: keyName,
+  /** Prometheus image. */
   prometheusImage: pinnedImage.default(OBSERVABILITY_IMAGES.prometheus),
+  /** Grafana image. */
   grafanaImage: pinnedImage.default(OBSERVABILITY_IMAGES.grafana),
+  /** Loki image; it must stay ≥ 3.7 (its health check is `loki -health`). */
   lokiImage: pinnedImage.default(OBSERVABILITY_IMAGES.loki),
+  /** Grafana Alloy image; a replacement must keep bash (its health check uses `/dev/tcp`). */
   alloyImage: pinnedImage.default(OBSERVABILITY_IMAGES.alloy),
   /** How long Prometheus keeps samples (`--storage.tsdb.retention.time`). */
   retentionDays: z.number().int().min(1).max(3650).default(DOCKER_OBSERVABILITY_DEFAULTS.retentionDays),
@@ -83,14 +93,15 @@ export const observabilitySchema = z.strictObject({
     .min(5)
     .max(300)
     .default(DOCKER_OBSERVABILITY_DEFAULTS.scrapeIntervalSeconds),
+  /** Thresholds of the alert rules Prometheus evaluates. */
   alerts: alertsSchema.default(ALERT_DEFAULTS),
-  /** Grafana's port on the host. @default 127.0.0.1:3000 in local, not published elsewhere */
+  /** Grafana on the host, or `false` for never. @default `127.0.0.1:3000` in `local`, not published elsewhere */
   publishGrafana: publishOrOff,
-  /** Prometheus's port on the host. @default 127.0.0.1:9090 in local, not published elsewhere */
+  /** Prometheus on the host, or `false` for never. @default `127.0.0.1:9090` in `local`, not published elsewhere */
   publishPrometheus: publishOrOff,
   /** Collect container logs: Loki + Grafana Alloy. */
   logs: z.boolean().default(DOCKER_OBSERVABILITY_DEFAULTS.logs),
-  /** Memory limits in MB, per container. */
+  /** Container memory limits, in MB. */
   memoryMb: memorySchema.default(OBSERVABILITY_MEMORY_MB),
 });
 export type ObservabilityConfig = z.infer<typeof observabilitySchema>;

@@ -15,18 +15,18 @@ import { type Environment, cidr, dnsName, ipv4, keyName, pinnedImage, port, urlP
 export const routeSchema = z.strictObject({
   /** Host name this route answers on. @default the proxy's `domain` */
   host: dnsName.optional(),
-  /** Path prefix, e.g. `/tiles`. @default every path of the host */
+  /** Path prefix: `/tiles` matches `/tiles` and `/tiles/…`. @default every path of the host */
   path: urlPath.optional(),
-  /** Remove the path prefix before proxying. */
+  /** Remove the path prefix before proxying (needs `path`). */
   stripPrefix: z.boolean().default(false),
   /** The upstream: a service another tier exposes (e.g. `storage`, `storage-console`) or `host:port`. */
   to: z.string().min(1),
   /**
    * `basic`: HTTP basic auth with the proxy's generated users (bcrypt). `apiKey`: the request must carry header
-   * `X-API-Key` equal to the route's generated key (a secret stack output), otherwise 401.
+   * `X-API-Key` equal to the route's generated key (the secret stack output `apiKeys.<route>`), otherwise 401.
    */
   auth: z.enum(["none", "basic", "apiKey"]).default("none"),
-  /** Only these client networks may use the route; others get 403. */
+  /** Only these client networks may use the route; others get 403 (checked before auth). */
   allowFrom: z.array(cidr).optional(),
 });
 export type RouteConfig = z.infer<typeof routeSchema>;
@@ -44,7 +44,7 @@ export const awsProxySchema = z.strictObject({
    * @default the union of the routes' `allowFrom` when every route has one, else 0.0.0.0/0
    */
   allowedCidrs: z.array(cidr).optional(),
-  /** @default true in production, false elsewhere */
+  /** ALB deletion protection. @default `true` in production, `false` elsewhere */
   deletionProtection: z.boolean().optional(),
   /** Seconds an idle connection stays open (long tile or upload requests need more than 60). */
   idleTimeoutSeconds: z.number().default(60),
@@ -54,24 +54,38 @@ export type AwsProxyConfig = z.infer<typeof awsProxySchema>;
 const d = DOCKER_PROXY_DEFAULTS;
 
 export const proxySchema = z.strictObject({
+  /** The target the tier runs on (a key of `stackport:targets`). */
   on: keyName,
+  /** Caddy image. */
   image: pinnedImage.default(d.image),
   /** Site address for routes without their own `host`. */
   domain: dnsName.default(d.domain),
+  /** How the sites are served. */
   tls: z
     .discriminatedUnion("mode", [
+      /** Plain HTTP, for `local`. */
       z.strictObject({ mode: z.literal("http") }),
+      /** HTTPS with certificates from Caddy's own local CA. */
       z.strictObject({ mode: z.literal("internal") }),
-      z.strictObject({ mode: z.literal("acme"), email: z.email("must be an e-mail address") }),
+      /** HTTPS with public certificates from an ACME CA (Let's Encrypt). */
+      z.strictObject({
+        mode: z.literal("acme"),
+        /** The ACME account's e-mail address. */
+        email: z.email("must be an e-mail address"),
+      }),
     ])
     .default({ mode: "http" }),
-  /** Host address the proxy listens on. @default 127.0.0.1 in local, 0.0.0.0 elsewhere (it is the entry point) */
+  /** Host address the proxy listens on. @default `127.0.0.1` in `local`, `0.0.0.0` elsewhere (it is the entry point) */
   bindAddress: ipv4.optional(),
+  /** Host port for HTTP. */
   httpPort: port.default(d.httpPort),
+  /** Host port for HTTPS (tcp and udp), unless `tls.mode` is `http`. */
   httpsPort: port.default(d.httpsPort),
-  /** Users for `auth: basic` routes; each gets a generated password (a stack output, secret). */
+  /** Users for `auth: basic` routes; each gets a generated password (the secret stack output `basicAuthPasswords`). */
   basicAuthUsers: z.array(keyName).default([...d.basicAuthUsers]),
+  /** The proxy's routes, by name. Routed ingestion services and the basemap add their own. */
   routes: z.record(keyName, routeSchema).default({}),
+  /** Container memory limit, in MB. */
   memoryMb: z.number().int().min(64).default(d.memoryMb),
   aws: awsProxySchema.optional(),
 });

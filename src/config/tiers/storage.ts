@@ -21,6 +21,7 @@ import { CONFIG_NAMESPACE, configKey } from "../keys";
 import { type Environment, type Published, keyName, pinnedImage, publishOrOff, publishedOn } from "../schema";
 
 const bucketSchema = z.strictObject({
+  /** Object versioning. */
   versioning: z.boolean().default(true),
   /** Delete objects this many days after creation. */
   expireAfterDays: z.number().int().min(1).max(MAX_EXPIRY_DAYS).optional(),
@@ -48,16 +49,22 @@ export const awsStorageSchema = z.strictObject({
 export type AwsStorageSettings = z.infer<typeof awsStorageSchema>;
 
 export const storageSchema = z.strictObject({
+  /** The target the tier runs on (a key of `stackport:targets`). */
   on: keyName,
-  /** S3-compatible server image (MinIO by default; the frozen quay.io build, see docs). */
+  /**
+   * The S3-compatible server. The default is the last published MinIO image (MinIO's Docker Hub images are gone and
+   * its community edition is source-only); swap in another S3 server (RustFS, Garage…) here.
+   */
   image: pinnedImage.default(DOCKER_STORAGE_DEFAULTS.image),
   /** Image that runs the bucket bootstrap (`mc`). */
   clientImage: pinnedImage.default(DOCKER_STORAGE_DEFAULTS.clientImage),
-  /** S3 API published on the host. @default 127.0.0.1:9000 in local, not published elsewhere */
+  /** The S3 API on the host, or `false` for never. @default `127.0.0.1:9000` in `local`, else not published */
   publishApi: publishOrOff,
-  /** Web console published on the host. @default 127.0.0.1:9001 in local, not published elsewhere */
+  /** The web console on the host, or `false` for never. @default `127.0.0.1:9001` in `local`, else not published */
   publishConsole: publishOrOff,
+  /** The buckets, by name (S3 rules: 3–63 lower-case letters, digits or `-`). */
   buckets: z.record(bucketName, bucketSchema).default(DEFAULT_BUCKETS as never),
+  /** Container memory limit, in MB. */
   memoryMb: z.number().int().min(128).default(DOCKER_STORAGE_DEFAULTS.memoryMb),
   aws: awsStorageSchema.optional(),
 });

@@ -11,13 +11,17 @@ import { DOCKER_TARGET_DEFAULTS } from "../../../components/targets/hostPrep";
 import { configKey } from "../keys";
 import type { Environment } from "../schema";
 
+/** A Docker engine: the local socket, or a homelab host over `ssh://`. */
 export const dockerTargetSchema = z.strictObject({
   kind: z.literal("docker"),
-  /** `ssh://user@host[:port]` for a homelab host; absent for the local Docker socket. */
+  /**
+   * `ssh://user@host[:port]` for a homelab host reached over SSH; absent for the local Docker socket.
+   * @default the local Docker socket (`DOCKER_HOST` if set)
+   */
   host: z.string().optional(),
   /** Extra options for the `ssh` client the Docker provider runs (e.g. `-i`, `-o StrictHostKeyChecking=accept-new`). */
   sshOpts: z.array(z.string()).optional(),
-  /** Directory on the host for stackport's files (backups, imports). Prepared over SSH for remote hosts. */
+  /** Directory on the host for stackport's files (`backups/`, `imports/`). Prepared over SSH for remote hosts. */
   dataRoot: z.string().default(DOCKER_TARGET_DEFAULTS.dataRoot),
   /** Owner (`user[:group]`) given to the data directories on a remote host. @default the SSH user */
   dataOwner: z.string().optional(),
@@ -27,18 +31,26 @@ export const dockerTargetSchema = z.strictObject({
 
 const vpcDefaults = AWS_TARGET_DEFAULTS.vpc;
 
+/** An AWS account and region: a VPC, an ECS cluster and one security group per tier. */
 export const awsTargetSchema = z.strictObject({
   kind: z.literal("aws"),
+  /** AWS region, e.g. `eu-west-1`. */
   region: z.string(),
   /** Role to assume for every AWS call of this target. */
   assumeRoleArn: z.string().optional(),
+  /** The VPC: a public and a private subnet in each availability zone. */
   vpc: z
     .strictObject({
+      /** The VPC's IPv4 block, /16 to /24, cut into 16 subnets. Changing it replaces the whole network. */
       cidr: z.string().default(vpcDefaults.cidr),
+      /** Availability zones, 2 to 6. */
       availabilityZones: z.number().default(vpcDefaults.availabilityZones),
-      /** NAT gateways: one shared, one per AZ, or none. @default "single" outside production, "perAz" in production */
+      /**
+       * NAT gateways: `single` (one shared), `perAz` (one per AZ: egress survives an AZ outage) or `none`.
+       * @default `single`; `perAz` in production
+       */
       natGateways: z.enum(["none", "single", "perAz"]).optional(),
-      /** VPC flow logs. @default true in production, false elsewhere */
+      /** VPC flow logs to CloudWatch Logs. @default `true` in production, `false` elsewhere */
       flowLogs: z.boolean().optional(),
     })
     .default({ cidr: vpcDefaults.cidr, availabilityZones: vpcDefaults.availabilityZones }),
