@@ -16,8 +16,10 @@ import {
   type DiskCacheArgs,
   MARTIN_HEALTH_PATH,
   MARTIN_PORT,
+  basemapUpstreams,
   validateDockerBasemapArgs,
 } from "./settings";
+import type { Upstream } from "../proxy/contract";
 import { type TileCacheNodes, dockerTileCache } from "./tileCache";
 
 export interface DockerBasemapArgs {
@@ -80,6 +82,8 @@ export const MARTIN_CONFIG_PATH = "/etc/martin/config.yaml";
 export class DockerBasemap extends pulumi.ComponentResource {
   /** `http://basemap:3000` on the backend network. */
   readonly url: string;
+  /** What a proxy can route to (`DockerProxyArgs.upstreams`): `basemap`, through the tile cache when it is on. */
+  readonly upstreams: Record<string, Upstream>;
   readonly nodes: {
     image: docker.RemoteImage;
     server: docker.Container;
@@ -194,6 +198,7 @@ export class DockerBasemap extends pulumi.ComponentResource {
       });
 
     this.url = `http://${BASEMAP_HOST}:${MARTIN_PORT}`;
+    this.upstreams = basemapUpstreams(args);
     this.nodes = {
       image,
       server,

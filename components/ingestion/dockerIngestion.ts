@@ -19,9 +19,11 @@ import {
   type DockerServiceArgs,
   type IngestionServiceArgs,
   ingestionScrapeTargets,
+  ingestionUpstreams,
   replicaAlias,
   validateDockerIngestionArgs,
 } from "./settings";
+import type { Upstream } from "../proxy/contract";
 
 export interface DockerIngestionArgs {
   /** The Docker target the containers run on (`DockerTarget.placement`). */
@@ -126,6 +128,8 @@ export class DockerIngestion extends pulumi.ComponentResource {
   readonly addresses: Record<string, ServiceAddress>;
   /** Where Prometheus scrapes the services that declare `metrics`: every replica. */
   readonly scrapeTargets: ScrapeTarget[];
+  /** What a proxy can route to (`DockerProxyArgs.upstreams`): every service with a port, by name. */
+  readonly upstreams: Record<string, Upstream>;
   /** `redis://:<password>@broker:6379/0` (secret); undefined when the broker is disabled. */
   readonly brokerUrl?: pulumi.Output<string>;
   readonly nodes: {
@@ -178,6 +182,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
     const { placement, transform } = args;
     const provider = placement.provider;
     this.scrapeTargets = ingestionScrapeTargets(config.services);
+    this.upstreams = ingestionUpstreams(config.services);
 
     const broker =
       config.broker === false ? undefined : this.broker(name, config.broker, config.safety, args);

@@ -29,9 +29,11 @@ import {
   OBSERVABILITY_MEMORY_MB,
   OBSERVABILITY_SERVICES,
   type ObservabilityAlertsArgs,
+  observabilityUpstreams,
   resolveAlerts,
   validateDockerObservabilityArgs,
 } from "./settings";
+import type { Upstream } from "../proxy/contract";
 
 export interface DockerObservabilityArgs {
   /** The Docker target the containers run on (`DockerTarget.placement`). */
@@ -107,6 +109,8 @@ export class DockerObservability extends pulumi.ComponentResource {
   readonly prometheusUrl: pulumi.Output<string>;
   /** Grafana on the backend network. */
   readonly grafanaUrl: pulumi.Output<string>;
+  /** What a proxy can route to (`DockerProxyArgs.upstreams`): `grafana`. */
+  readonly upstreams: Record<string, Upstream> = observabilityUpstreams();
   readonly nodes: {
     images: Record<"prometheus" | "grafana", docker.RemoteImage> &
       Partial<Record<"loki" | "alloy", docker.RemoteImage>>;

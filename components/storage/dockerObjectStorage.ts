@@ -23,9 +23,11 @@ import {
   STORAGE_API_PORT,
   STORAGE_CONSOLE_PORT,
   STORAGE_HOST,
+  dockerStorageUpstreams,
   normalizeBuckets,
   validateBuckets,
 } from "./settings";
+import type { Upstream } from "../proxy/contract";
 
 export interface DockerObjectStorageArgs {
   /** The Docker target the containers run on (`DockerTarget.placement`). */
@@ -79,6 +81,8 @@ const ENDPOINT = `http://${STORAGE_HOST}:${STORAGE_API_PORT}`;
  */
 export class DockerObjectStorage extends pulumi.ComponentResource {
   readonly connection: StorageConnection;
+  /** What a proxy can route to (`DockerProxyArgs.upstreams`): the S3 API (`storage`) and the console. */
+  readonly upstreams: Record<string, Upstream> = dockerStorageUpstreams();
   readonly nodes: {
     image: docker.RemoteImage;
     rootPassword: random.RandomPassword;

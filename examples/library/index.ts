@@ -8,7 +8,7 @@
  * Every connection between tiers is an explicit value handed from one component to the next.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { type ProxyRoute, type StatefulSafety, dockerStorageUpstreams, ingestionUpstreams } from "stackport";
+import type { ProxyRoute, StatefulSafety } from "stackport";
 import {
   DockerDatabase,
   DockerIngestion,
@@ -76,8 +76,8 @@ const ingestion = new DockerIngestion(
   { dependsOn: [database, storage] },
 );
 
-// Caddy in front. A route's `to` names an upstream another tier exposes: the API (from the same `services`
-// definition the ingestion tier got) and MinIO's S3 API and console.
+// Caddy in front. A route's `to` names an upstream another tier exposes: the API (`ingestion.upstreams`) and
+// MinIO's S3 API and console (`storage.upstreams`).
 const routes: Record<string, ProxyRoute> = {
   api: { path: "/api", to: "api" },
   s3: { host: "s3.localhost", to: "storage" },
@@ -91,7 +91,7 @@ const proxy = new DockerProxy(
     domain: "localhost",
     httpPort: 8080,
     routes,
-    upstreams: { ...ingestionUpstreams(services), ...dockerStorageUpstreams() },
+    upstreams: { ...ingestion.upstreams, ...storage.upstreams },
   },
   { dependsOn: [ingestion, storage] },
 );

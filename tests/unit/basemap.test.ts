@@ -335,9 +335,11 @@ describe("DockerBasemap under the mock runtime", () => {
   });
 
   test("diskCache: nginx on an unprotected cache volume in front of Martin, even in staging", async () => {
-    const { recorder } = await record(() =>
+    const { recorder, result } = await record(() =>
       basemapPlatform("staging", { diskCache: { sizeGb: 20, maxAge: "7d" } }),
     );
+    // A proxy handed `upstreams` sends /tiles to the cache, not to Martin.
+    expect(result.upstreams["basemap"]).toMatchObject({ host: "basemap-cache", port: 8080 });
     expect(
       recorder.resources
         .filter((r) => r.parent === "basemap")

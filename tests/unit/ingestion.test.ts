@@ -563,7 +563,7 @@ describe("DockerIngestion under the mock runtime", () => {
     });
   });
 
-  test("broker disabled: no broker children; outputs list addresses per service", async () => {
+  test("broker disabled: no broker children; outputs list addresses and upstreams per service", async () => {
     const { recorder, result } = await record(() =>
       ingestionPlatform("local", {
         broker: false,
@@ -572,6 +572,10 @@ describe("DockerIngestion under the mock runtime", () => {
     );
     expect(recorder.resources.filter((r) => r.name.startsWith("ingestion-broker"))).toEqual([]);
     expect(result.addresses).toEqual({ api: { host: "api", port: 8000, replicas: ["api-1", "api-2"] } });
+    // What a program hands its proxy: the service by name, health-checked at the proxy's default path.
+    expect(result.upstreams).toEqual({
+      api: expect.objectContaining({ tier: "ingestion", host: "api", port: 8000 }),
+    });
     expect(result.brokerUrl).toBeUndefined();
   });
 
