@@ -4,10 +4,11 @@
  *
  * Builds the PR comment for one stack from the real preview's NDJSON engine events and the offline plans of base
  * and head (src/ops/review.ts), writes it (stdout without --out), and exits 1 when anything blocks the merge
- * (a mandatory violation from either source, a failed preview, no head plan), 64 on bad usage.
+ * (a mandatory violation from either source, a failed preview, no head plan, a preview output that is not a
+ * finished event stream: without its summaryEvent no policy event can be trusted to be there), 64 on bad usage.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { parseEngineEvents, renderReview, summarizePreview } from "../src/ops/review";
+import { parseEngineEvents, previewStreamProblem, renderReview, summarizePreview } from "../src/ops/review";
 import type { PlanDocument } from "../src/synth/render";
 
 const USAGE =
@@ -44,10 +45,14 @@ export function main(argv: string[]): number {
     return 64;
   }
   const eventsPath = args["events"];
-  const preview =
-    eventsPath && existsSync(eventsPath)
-      ? summarizePreview(parseEngineEvents(readFileSync(eventsPath, "utf8")).events)
-      : undefined;
+  const parsed =
+    eventsPath && existsSync(eventsPath) ? parseEngineEvents(readFileSync(eventsPath, "utf8")) : undefined;
+  const problem = parsed && previewStreamProblem(parsed);
+  if (problem) {
+    process.stderr.write(`pr-comment: cannot read ${eventsPath}: ${problem}\n`);
+    return 1;
+  }
+  const preview = parsed && summarizePreview(parsed.events);
   const code = args["preview-exit-code"];
   const review = renderReview({
     stack: args["stack"]!,

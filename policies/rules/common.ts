@@ -105,7 +105,8 @@ export const ENVIRONMENT_TAG = "stackport:environment";
 
 /**
  * The stack's environment (`local` | `staging` | `production`): the `stackport:environment` stack tag, else the
- * stack's `stackport:environment` config (readable from a policy pack, research §1.5), else the stack name.
+ * stack's `stackport:environment` config (a policy pack runs with the stack's config, so `pulumi.Config` reads
+ * it), else the stack name.
  */
 export function environmentOf(args: { stackTags?: ReadonlyMap<string, string> }): string {
   const tagged = args.stackTags?.get(ENVIRONMENT_TAG);

@@ -131,7 +131,7 @@ export const dockerInternalNotPublic = resourceRule(
     if (props.publishAllPorts === true)
       report("publishAllPorts exposes every exposed port on all interfaces (CIS Docker 5.14)");
     for (const p of asArray(props.ports)) {
-      // An unset ip is 0.0.0.0 (the provider's default): treat it as such (research §4).
+      // An unset ip is 0.0.0.0 (the provider's default): treat it as such (pulumi-docker's Container schema: ports[].ip defaults to 0.0.0.0).
       if (isWildcard(p?.ip)) {
         report(
           `port ${p.external ?? "(random)"}->${p.internal}/${p.protocol ?? "tcp"} is published on all interfaces (${p.ip || "0.0.0.0"}); only the proxy tier may be`,

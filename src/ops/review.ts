@@ -17,6 +17,10 @@ export interface StepMetadata {
   old?: { inputs?: Record<string, unknown>; parent?: string } | null;
   new?: { inputs?: Record<string, unknown>; parent?: string } | null;
   diffs?: string[];
+  /** The keys forcing a replacement (`replace` and its companion steps). */
+  keys?: string[];
+  /** Set on the step the program asked for (`replace`), not on the engine's companion steps. */
+  logical?: boolean;
   detailedDiff?: Record<string, { kind?: string; diffKind?: string; inputDiff?: boolean }> | null;
   provider?: string;
 }
@@ -36,26 +40,53 @@ export interface EngineEvent {
   };
   diagnosticEvent?: { urn?: string; message: string; severity: string; ephemeral?: boolean };
   summaryEvent?: { resourceChanges?: Record<string, number>; result?: string; durationSeconds?: number };
-  errorEvent?: { message?: string };
+  errorEvent?: { error?: string };
   [other: string]: unknown;
 }
 
-/** Parses NDJSON engine events; lines that are not JSON objects (CLI chatter on stdout, pulumi/pulumi#19775) are skipped. */
-export function parseEngineEvents(ndjson: string): { events: EngineEvent[]; skipped: number } {
+/**
+ * Parses NDJSON engine events. A line that does not start with `{` is CLI chatter on stdout (pulumi/pulumi#19775)
+ * and is skipped; a line that starts with `{` but is not one JSON object is `broken` (a truncated stream, or the
+ * pretty-printed single document `pulumi preview --json` prints without streaming).
+ */
+export function parseEngineEvents(ndjson: string): {
+  events: EngineEvent[];
+  skipped: number;
+  broken: number;
+} {
   const events: EngineEvent[] = [];
   let skipped = 0;
+  let broken = 0;
   for (const line of ndjson.split(/\r?\n/)) {
     const t = line.trim();
     if (!t) continue;
-    try {
-      const v = JSON.parse(t);
-      if (v && typeof v === "object" && !Array.isArray(v)) events.push(v as EngineEvent);
-      else skipped++;
-    } catch {
+    if (!t.startsWith("{")) {
       skipped++;
+      continue;
+    }
+    try {
+      events.push(JSON.parse(t) as EngineEvent);
+    } catch {
+      broken++;
     }
   }
-  return { events, skipped };
+  return { events, skipped, broken };
+}
+
+/** How to get events this module can read, for the messages below. */
+export const STREAMING_HINT =
+  "run the preview as `PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true pulumi preview --json` (one engine event per line)";
+
+/**
+ * Why a parsed preview stream cannot be trusted, or undefined when it can: without the engine's closing
+ * `summaryEvent` the preview did not finish (or was not streamed), and every policy event may be missing.
+ */
+export function previewStreamProblem(parsed: { events: EngineEvent[]; broken: number }): string | undefined {
+  if (parsed.broken > 0)
+    return `${parsed.broken} line(s) of the preview output are not engine events; ${STREAMING_HINT}`;
+  if (!parsed.events.some((e) => e.summaryEvent))
+    return `the preview output has no summaryEvent, so it did not finish or was not streamed; ${STREAMING_HINT}`;
+  return undefined;
 }
 
 /** `urn:pulumi:<stack>::<project>::<parent$…$type>::<name>` → its type and name. */
@@ -113,6 +144,19 @@ export interface PreviewChange {
   name: string;
   tier: string;
   diffs: string[];
+  /** For a replacement: the keys that force it. */
+  replaceKeys: string[];
+}
+
+/** What changed in a resource, for a change line: ` — `a`, `b`; replaced because of `a`` (empty for none). */
+export function changeDetail(c: PreviewChange, code: (s: string) => string): string {
+  const parts = [
+    ...(c.diffs.length ? [c.diffs.map(code).join(", ")] : []),
+    ...(c.op === "replace" && c.replaceKeys.length
+      ? [`replaced because of ${c.replaceKeys.map(code).join(", ")}`]
+      : []),
+  ];
+  return parts.length ? ` — ${parts.join("; ")}` : "";
 }
 
 export interface PolicyFinding {
@@ -136,8 +180,23 @@ export interface PreviewResult {
 /** Normalises a CLI enforcement level (older CLIs and the Node types say "warning" for advisory). */
 const level = (l: string) => (l === "warning" ? "advisory" : l);
 
+/**
+ * The steps the engine emits around a logical `replace` (pulumi/pulumi `pkg/resource/deploy/step.go`,
+ * `IsReplacementStep`): a replacement previews as `create-replacement`, `replace` and `delete-replaced` (or
+ * `delete-replaced` first, when deleting before replacing), all one change.
+ */
+const REPLACEMENT_COMPANIONS = new Set([
+  "create-replacement",
+  "delete-replaced",
+  "read-replacement",
+  "discard-replaced",
+  "remove-pending-replace",
+  "import-replacement",
+]);
+
 export function summarizePreview(events: EngineEvent[]): PreviewResult {
-  const changes: PreviewChange[] = [];
+  // One change per resource: its logical step, a companion step only standing in for a `replace` never seen.
+  const byUrn = new Map<string, PreviewChange>();
   const violations: PolicyFinding[] = [];
   const errors: string[] = [];
   let summary: Record<string, number> | undefined;
@@ -145,15 +204,20 @@ export function summarizePreview(events: EngineEvent[]): PreviewResult {
   for (const e of events) {
     const step = e.resourcePreEvent?.metadata;
     if (step && step.op !== "same" && step.type !== "pulumi:pulumi:Stack") {
-      const { name } = parseUrn(step.urn);
-      const inputs = step.new?.inputs ?? step.old?.inputs;
-      changes.push({
-        op: step.op,
-        type: step.type,
-        name,
-        tier: tierOf({ type: step.type, name, inputs }),
-        diffs: step.diffs ?? [],
-      });
+      const companion = REPLACEMENT_COMPANIONS.has(step.op);
+      const seen = byUrn.get(step.urn);
+      if (!seen || !companion) {
+        const { name } = parseUrn(step.urn);
+        const inputs = step.new?.inputs ?? step.old?.inputs;
+        byUrn.set(step.urn, {
+          op: companion ? "replace" : step.op,
+          type: step.type,
+          name,
+          tier: tierOf({ type: step.type, name, inputs }),
+          diffs: step.diffs ?? seen?.diffs ?? [],
+          replaceKeys: step.keys ?? seen?.replaceKeys ?? [],
+        });
+      }
     }
     const p = e.policyEvent;
     if (p) {
@@ -165,19 +229,19 @@ export function summarizePreview(events: EngineEvent[]): PreviewResult {
         severity: p.severity ?? "",
         type,
         name,
-        // The engine prefixes the policy description and a newline (research §1.4): keep the rule's own message.
+        // The engine prefixes the policy description and a newline (@pulumi/policy's analyzer server.ts): keep the rule's own message.
         message: p.message.split("\n").filter(Boolean).pop() ?? p.message,
       });
     }
     const d = e.diagnosticEvent;
     if (d && d.severity === "error" && !d.ephemeral) errors.push(d.message.trim());
-    if (e.errorEvent?.message) errors.push(e.errorEvent.message.trim());
+    if (e.errorEvent?.error) errors.push(e.errorEvent.error.trim());
     if (e.summaryEvent) {
       summary = e.summaryEvent.resourceChanges;
       result = e.summaryEvent.result;
     }
   }
-  return { changes, violations, errors, summary, result };
+  return { changes: [...byUrn.values()], violations, errors, summary, result };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -333,10 +397,7 @@ export function renderReview(input: ReviewInput): Review {
     if (preview.changes.length === 0) lines.push("No changes.", "");
     for (const [tier, changes] of groupByTier(preview.changes)) {
       lines.push(`<details open><summary><b>${tier}</b> (${changes.length})</summary>`, "");
-      for (const c of changes)
-        lines.push(
-          `- ${c.op} ${code(c.name)} ${md(c.type)}${c.diffs.length ? ` — ${c.diffs.map(code).join(", ")}` : ""}`,
-        );
+      for (const c of changes) lines.push(`- ${c.op} ${code(c.name)} ${md(c.type)}${changeDetail(c, code)}`);
       lines.push("", "</details>", "");
     }
     if (preview.summary) {

@@ -13,6 +13,7 @@ import type { PlanDocument, Violation } from "../synth/render";
 import { markdownCell } from "./history";
 import { dataAtRisk, riskSubject, STATEFUL_TYPES, type Runner } from "./rollback";
 import {
+  changeDetail,
   diffPlans,
   summarizePreview,
   tierOf,
@@ -126,7 +127,7 @@ function collectOnline(events: EngineEvent[]): Collected {
     counts: orderCounts(counts),
     changes: preview.changes.map((ch) => ({
       tier: ch.tier,
-      line: `- ${ch.op} ${code(ch.name)} ${markdownCell(ch.type)}${ch.diffs.length ? ` — ${ch.diffs.map(code).join(", ")}` : ""}`,
+      line: `- ${ch.op} ${code(ch.name)} ${markdownCell(ch.type)}${changeDetail(ch, code)}`,
     })),
     findings: preview.violations,
     errors: preview.errors,

@@ -55,7 +55,7 @@ export class StackOpsError extends Error {
 }
 
 /**
- * The CLI's default page size is 10 (research §2.2): without an explicit size, history silently stops at the 10
+ * The CLI's default page size is 10 (pulumi/pulumi `pkg/cmd/pulumi/stack/stack_history.go`, `--page-size`): without an explicit size, history silently stops at the 10
  * newest updates.
  */
 export const DEFAULT_HISTORY_PAGE_SIZE = 100;

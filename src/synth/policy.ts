@@ -31,7 +31,7 @@ const sdk = policySdk as unknown as { unknownCheckingProxy(o: unknown): Record<s
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const UNKNOWN_SENTINEL: string = require("@pulumi/policy/proxy").unknownStringValue;
 
-/** The CLI's `--policy-pack-config` file format (research §1.6). */
+/** The CLI's `--policy-pack-config` file format (pulumi/pulumi `pkg/resource/analyzer/config.go`). */
 export type PolicyPackConfig = Record<
   string,
   EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)

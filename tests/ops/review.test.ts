@@ -7,10 +7,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type EngineEvent,
+  type StepMetadata,
+  changeDetail,
   commentMarker,
   diffPlans,
   parseEngineEvents,
   parseUrn,
+  previewStreamProblem,
   renderReview,
   summarizePreview,
   tierOf,
@@ -228,6 +232,66 @@ describe("engine events", () => {
   });
 });
 
+describe("a replacement is one change", () => {
+  const volume = urn("stackport:docker:Database$docker:index/volume:Volume", "database-data");
+  const step = (op: string, extra: Partial<StepMetadata> = {}): EngineEvent => ({
+    resourcePreEvent: {
+      metadata: {
+        op,
+        urn: volume,
+        type: "docker:index/volume:Volume",
+        keys: ["name"],
+        diffs: ["name"],
+        detailedDiff: { name: { diffKind: "update-replace", inputDiff: true } },
+        old: { inputs: { name: "old", labels: labels("database") } },
+        new: { inputs: { name: "new", labels: labels("database") } },
+        ...extra,
+      },
+      planning: true,
+    },
+  });
+  const summary: EngineEvent = { summaryEvent: { resourceChanges: { replace: 1 }, result: "succeeded" } };
+
+  it.each([
+    ["create before delete", ["create-replacement", "replace", "delete-replaced"]],
+    ["delete before replace", ["delete-replaced", "replace", "create-replacement"]],
+  ])("%s: the engine's three steps give one change, with the keys that force it", (_, ops) => {
+    const s = summarizePreview([
+      ...ops.map((op) => step(op, op === "replace" ? { logical: true } : {})),
+      summary,
+    ]);
+    expect(s.changes).toEqual([
+      {
+        op: "replace",
+        type: "docker:index/volume:Volume",
+        name: "database-data",
+        tier: "database",
+        diffs: ["name"],
+        replaceKeys: ["name"],
+      },
+    ]);
+    expect(changeDetail(s.changes[0]!, (x) => `\`${x}\``)).toBe(" — `name`; replaced because of `name`");
+  });
+
+  it("a companion step alone still shows as the replacement it belongs to", () => {
+    expect(summarizePreview([step("create-replacement")]).changes.map((c) => c.op)).toEqual(["replace"]);
+  });
+
+  it("reads the engine's errorEvent.error", () => {
+    expect(summarizePreview([{ errorEvent: { error: "internal: snapshot integrity\n" } }]).errors).toEqual([
+      "internal: snapshot integrity",
+    ]);
+  });
+
+  it("a stream is trusted only when it parses line by line and ends with its summaryEvent", () => {
+    expect(previewStreamProblem(parseEngineEvents(NDJSON))).toBeUndefined();
+    expect(previewStreamProblem(parseEngineEvents('{\n  "steps": []\n}\n'))).toMatch(
+      /1 line\(s\) of the preview output are not engine events/,
+    );
+    expect(previewStreamProblem({ events: [step("replace")], broken: 0 })).toMatch(/no summaryEvent/);
+  });
+});
+
 describe("tierOf", () => {
   it("prefers the stackport.tier label or tag, then the component type, then the name", () => {
     expect(
@@ -404,6 +468,47 @@ describe("scripts/pr-comment", () => {
     const md = readFileSync(join(dir, "c.md"), "utf8");
     expect(md).toMatch(/No base plan/);
     expect(md).toMatch(/docker-no-privileged/);
+  });
+  it("exits 1 with how to stream when the preview output is not a finished event stream", () => {
+    const dir = mkdtempSync(join(tmpdir(), "stackport-review-"));
+    writeFileSync(join(dir, "head.json"), JSON.stringify(plan([{ name: "a" }])));
+    // What `pulumi preview --json` prints without PULUMI_ENABLE_STREAMING_JSON_PREVIEW: one indented document.
+    const digest = JSON.stringify({ steps: [], diagnostics: [], changeSummary: { same: 3 } }, null, 2);
+    const cases = {
+      "digest.json": digest,
+      "cut.ndjson": NDJSON.split("\n")
+        .filter((l) => !l.includes("summaryEvent"))
+        .join("\n"),
+    };
+    const stderr: string[] = [];
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation((s) => (stderr.push(String(s)), true));
+    try {
+      for (const [file, text] of Object.entries(cases)) {
+        writeFileSync(join(dir, file), text);
+        const out = join(dir, `${file}.md`);
+        const args = [
+          "--stack",
+          "local",
+          "--events",
+          join(dir, file),
+          "--head",
+          join(dir, "head.json"),
+          "--out",
+          out,
+        ];
+        expect(main(args)).toBe(1);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr).toEqual([
+      expect.stringMatching(
+        /digest\.json: \d+ line\(s\) .*PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true pulumi preview --json/,
+      ),
+      expect.stringMatching(
+        /cut\.ndjson: the preview output has no summaryEvent.*PULUMI_ENABLE_STREAMING_JSON_PREVIEW/,
+      ),
+    ]);
   });
   it("exits 64 on bad usage", () => {
     const spy = jest.spyOn(process.stderr, "write").mockImplementation(() => true);

@@ -1,4 +1,4 @@
-/** Enforcement-level resolution (research §1.4/§1.6), config values, stack rules and plan-level evaluation. */
+/** Enforcement-level resolution (@pulumi/policy server.ts; pulumi/pulumi pkg/resource/analyzer/config.go), config values, stack rules and plan-level evaluation. */
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-/** Metadata lint for every rule, and the config files' shape (research §2.2 matrix; compliance-policies' lint). */
+/** Metadata lint for every rule, and the config files' shape (pulumi/compliance-policies' metadata lint). */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { allRules } from "../../policies/rules";
