@@ -6,7 +6,8 @@ import { join } from "node:path";
 
 /**
  * Returns the path of a real tool the test needs, or fails the test with what to install. Never skips:
- * `.ci/run` installs every tool, so a missing one is a broken environment, not an optional test.
+ * scripts/install-tools.sh (run by .ci/run) installs every tool, so a missing one is a broken environment, not an
+ * optional test.
  */
 export function requireTool(binary: string, debianPackage: string): string {
   // Servers (nginx) install to sbin, which a non-root PATH often lacks.
@@ -17,7 +18,7 @@ export function requireTool(binary: string, debianPackage: string): string {
   const path = found.stdout.trim();
   if (found.status !== 0 || !path) {
     throw new Error(
-      `'${binary}' is not installed: install the Debian package '${debianPackage}' (bash .ci/run does)`,
+      `'${binary}' is not installed: install the Debian package '${debianPackage}' (sudo bash scripts/install-tools.sh installs every tool the tests need)`,
     );
   }
   return path;
