@@ -232,7 +232,9 @@ export const dockerNoPlainSecretEnvs = resourceRule(
     name: "docker-no-plain-secret-envs",
     description: "Secret-looking environment variables must come from Pulumi secrets, never plain literals.",
     severity: "high",
-    enforcementLevel: "advisory",
+    // Mandatory by default, set nowhere else: a synth-only rule is unknown to the engine, which would silently
+    // ignore its key in a policy config file (local's `all: advisory` still lowers it there).
+    enforcementLevel: "mandatory",
     remediationSteps:
       "Generate the value with `@pulumi/random` (or `pulumi config set --secret`) so it stays a Pulumi secret, or mount it as a file and pass `KEY_FILE`.",
     area: "docker",

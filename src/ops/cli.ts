@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isInputError } from "../config";
-import { evaluatePolicies, policyConfigPath } from "../synth/policy";
+import { evaluatePolicies, stackPolicyConfig } from "../synth/policy";
 import { planDocument, type PlanDocument } from "../synth/render";
 import { synthesize } from "../synth/run";
 import { readStackFile, StackNotFoundError } from "../synth/stackFile";
@@ -34,7 +34,8 @@ const HELP: Record<string, string> = {
   signoff: `usage: stackport signoff <stack> [--out <file.md>] [--policy-pack <dir>]... [--policy-pack-config <file>]...
        stackport signoff <stack> --offline --base <git-ref> [--out <file.md>]
 
-Runs \`pulumi preview\` of <stack> with the policy pack (default: ./policies with policies/config/<stack>.json)
+Runs \`pulumi preview\` of <stack> with the policy pack (default: ./policies with the stack's policy config,
+policies/config/<stack>.json or else its environment's, as synth uses)
 and writes the sign-off report: data at risk first (deletions and replacements of volumes, buckets, databases),
 counts, changes by tier, policy results, a Mermaid diagram of the stack, and a checklist to sign.
 
@@ -270,10 +271,13 @@ async function signoff(p: Parsed, deps: CliDeps, progress: (line: string) => voi
 
 const defaultPolicyPack = (root: string) =>
   existsSync(join(root, "policies", "PulumiPolicy.yaml")) ? [join(root, "policies")] : [];
-const defaultPolicyConfig = (root: string, stack: string) =>
-  defaultPolicyPack(root).length && existsSync(policyConfigPath(root, stack))
-    ? [policyConfigPath(root, stack)]
-    : [];
+/** The stack's policy config, found as synth finds it (its own, else its environment's), for the default pack. */
+function defaultPolicyConfig(root: string, stack: string): string[] {
+  if (!defaultPolicyPack(root).length) return [];
+  const environment = readStackFile(root, stack).config["stackport:environment"] ?? stack;
+  const path = stackPolicyConfig(root, stack, environment);
+  return path ? [path] : [];
+}
 
 function progressLine(deps: Pick<CliDeps, "stderr" | "interactive">) {
   let shown = false;

@@ -13,7 +13,7 @@
  * `opts.retainOnDelete` is passed (the engine does not expose it).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import * as policySdk from "@pulumi/policy";
 import type {
   EnforcementLevel,
@@ -40,21 +40,30 @@ export type PolicyPackConfig = Record<
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "advisory";
 const LEVELS = new Set(["advisory", "mandatory", "remediate", "disabled"]);
 
-export function policyConfigPath(root: string, stack: string): string {
-  return join(root, "policies", "config", `${stack}.json`);
+export function policyConfigPath(root: string, name: string): string {
+  return join(root, "policies", "config", `${name}.json`);
 }
 
-/** A stack's policy config; a missing file means every rule at its default level. */
-export function loadPolicyConfig(root: string, stack: string): PolicyPackConfig {
-  const path = policyConfigPath(root, stack);
-  if (!existsSync(path)) return {};
+/**
+ * The policy config a stack is checked with — by synth, sign-off and the PR workflow alike
+ * (`node bin/scripts/policy-config.js <stack>`): `policies/config/<stack>.json`, else its environment's (an added
+ * stack, an example), else none (every rule at its default level).
+ */
+export function stackPolicyConfig(root: string, stack: string, environment: string): string | undefined {
+  return [stack, environment].map((name) => policyConfigPath(root, name)).find((path) => existsSync(path));
+}
+
+/** A policy config file, checked as the CLI would; no file means every rule at its default level. */
+export function loadPolicyConfig(path: string | undefined): PolicyPackConfig {
+  if (!path) return {};
+  const shown = relative(process.cwd(), path) || path;
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new Error(`policies/config/${stack}.json: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${shown}: not valid JSON (${(e as Error).message})`);
   }
-  return validatePolicyConfig(parsed, `policies/config/${stack}.json`);
+  return validatePolicyConfig(parsed, shown);
 }
 
 /** Checks a config document the way the CLI would refuse it: unknown policy names and levels are errors. */
@@ -284,12 +293,10 @@ export async function evaluatePolicies(
   root: string,
   rules: StackportRule[] = allRules,
 ): Promise<Violation[]> {
-  // A stack without its own policy config (an added stack, an example) gets its environment's.
-  const configStack = existsSync(policyConfigPath(root, stack)) ? stack : environment;
   const ctx: EvaluationContext = {
     stack,
     environment,
-    config: loadPolicyConfig(root, configStack),
+    config: loadPolicyConfig(stackPolicyConfig(root, stack, environment)),
     resources,
   };
   return evaluateWithConfig(ctx, rules);

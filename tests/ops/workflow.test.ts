@@ -114,7 +114,10 @@ describe("preview.yml behaviour", () => {
   it("gates on the offline synth, previews with the pack and the stack's policy config as streamed JSON", () => {
     expect(runs).toMatch(/npm run --silent synth -- "\$STACK" --json/);
     expect(runs).toMatch(/pulumi preview[^\n]*--json/);
-    expect(runs).toMatch(/--policy-pack policies --policy-pack-config "policies\/config\/\$STACK\.json"/);
+    expect(runs).toMatch(/policy_config=\$\(node bin\/scripts\/policy-config\.js "\$STACK"\)/);
+    expect(runs).toMatch(
+      /--policy-pack policies \$\{policy_config:\+--policy-pack-config "\$policy_config"\}/,
+    );
     const preview = steps.find((s) => s["id"] === "preview")!;
     expect(preview["env"]["PULUMI_ENABLE_STREAMING_JSON_PREVIEW"]).toBe("true");
   });

@@ -10,6 +10,7 @@ import {
   evaluatePolicies,
   hasMandatory,
   loadPolicyConfig,
+  stackPolicyConfig,
   resolveEnforcementLevel,
   ruleConfig,
 } from "../../src/synth/policy";
@@ -80,9 +81,10 @@ describe("evaluation levels", () => {
       name: "bad",
     });
   });
-  it("reads policies/config/<stack>.json; a missing file means rule defaults", async () => {
+  it("reads policies/config/<stack>.json, else the environment's; none means rule defaults", async () => {
     const root = mkdtempSync(join(tmpdir(), "stackport-policy-"));
-    expect(loadPolicyConfig(root, "nope")).toEqual({});
+    expect(stackPolicyConfig(root, "nope", "local")).toBeUndefined();
+    expect(loadPolicyConfig(undefined)).toEqual({});
     mkdirSync(join(root, "policies", "config"), { recursive: true });
     writeFileSync(join(root, "policies", "config", "dev.json"), JSON.stringify({ all: "advisory" }));
     const v = await evaluatePolicies([privileged], "dev", "local", root);
@@ -95,7 +97,15 @@ describe("evaluation levels", () => {
       join(root, "policies", "config", "bad.json"),
       JSON.stringify({ "no-such-rule": "advisory" }),
     );
-    expect(() => loadPolicyConfig(root, "bad")).toThrow(/unknown policy 'no-such-rule'/);
+    expect(() => loadPolicyConfig(stackPolicyConfig(root, "bad", "local"))).toThrow(
+      /unknown policy 'no-such-rule'/,
+    );
+    // A stack without a file of its own (an example) is checked at its environment's levels.
+    writeFileSync(join(root, "policies", "config", "staging.json"), JSON.stringify({ all: "mandatory" }));
+    expect(stackPolicyConfig(root, "aws-staging", "staging")).toBe(
+      join(root, "policies", "config", "staging.json"),
+    );
+    expect(stackPolicyConfig(root, "dev", "staging")).toBe(join(root, "policies", "config", "dev.json"));
   });
   it("runs every rule fast on a plan (no engine)", async () => {
     const many = Array.from({ length: 200 }, (_, i) => ({

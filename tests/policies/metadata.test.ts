@@ -2,8 +2,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { allRules } from "../../policies/rules";
-import { validatePolicyConfig } from "../../src/synth/policy";
+import {
+  loadPolicyConfig,
+  resolveEnforcementLevel,
+  stackPolicyConfig,
+  validatePolicyConfig,
+} from "../../src/synth/policy";
 import { listStacks } from "../../src/synth/stackFile";
+import { main as policyConfigMain } from "../../scripts/policy-config";
 
 const ROOT = join(__dirname, "..", "..");
 
@@ -39,6 +45,30 @@ describe("policies/config", () => {
     expect(() =>
       validatePolicyConfig(JSON.parse(readFileSync(join(ROOT, "policies", "config", f), "utf8")), f),
     ).not.toThrow();
+  });
+  it.each(files)("%s names only rules the engine runs (it ignores any other key, silently)", (f) => {
+    const inPack = new Set(allRules.filter((r) => !r.synthOnly).map((r) => r.name));
+    const doc = JSON.parse(readFileSync(join(ROOT, "policies", "config", f), "utf8")) as object;
+    expect(Object.keys(doc).filter((key) => key !== "all" && !inPack.has(key))).toEqual([]);
+  });
+  it("the synth-only secrets rule gates staging and production, and only advises locally", () => {
+    const rule = allRules.find((r) => r.name === "docker-no-plain-secret-envs")!;
+    expect(rule.synthOnly).toBeTruthy();
+    const levelIn = (stack: string) =>
+      resolveEnforcementLevel(rule, loadPolicyConfig(stackPolicyConfig(ROOT, stack, stack)));
+    expect(["local", "staging", "production"].map(levelIn)).toEqual(["advisory", "mandatory", "mandatory"]);
+  });
+  it("scripts/policy-config prints the file the PR workflow passes to the real preview, as synth finds it", () => {
+    expect(policyConfigMain(["local"], ROOT)).toEqual({ code: 0, out: "policies/config/local.json\n" });
+    // The example has no file of its own: the real preview gates it at staging's levels, as synth does.
+    expect(policyConfigMain(["examples/aws-staging/Pulumi.aws-staging.yaml"], ROOT)).toEqual({
+      code: 0,
+      out: "policies/config/staging.json\n",
+    });
+    expect(policyConfigMain(["nope"], ROOT)).toMatchObject({
+      code: 2,
+      out: expect.stringMatching(/no stack file/),
+    });
   });
   it("has a config for every shipped stack and for production", () => {
     const stacks = new Set([...listStacks(ROOT), "local", "staging", "production"]);
