@@ -6,9 +6,9 @@
  */
 import {
   LocalWorkspace,
+  Stack,
   StackNotFoundError,
   type PulumiCommand,
-  type Stack,
   type UpdateSummary,
 } from "@pulumi/pulumi/automation";
 import type { EngineEvent } from "./review";
@@ -61,14 +61,24 @@ export class StackOpsError extends Error {
 export const DEFAULT_HISTORY_PAGE_SIZE = 100;
 
 export function automationStackOps(opts: StackOpsOptions): StackOps {
-  // `selectStack`, not `createOrSelectStack`: a report, a history listing or a rollback must never create a stack
-  // as a side effect of a typo in its name.
+  // An existing stack, never created: a report, a history listing or a rollback must not create a stack as a side
+  // effect of a typo in its name. Nor select it: `pulumi stack select` would change the stack the user's own
+  // `pulumi` commands act on afterwards. `pulumi stack --stack <name>` only checks that it exists (what
+  // @pulumi/pulumi's LocalWorkspace.selectStack itself runs for remote workspaces); every later command names the
+  // stack with `--stack`.
   const select = async (stackName: string): Promise<Stack> => {
     try {
-      return await LocalWorkspace.selectStack(
-        { stackName, workDir: opts.workDir },
-        { pulumiCommand: opts.pulumiCommand, envVars: opts.envVars },
-      );
+      const workspace = await LocalWorkspace.create({
+        workDir: opts.workDir,
+        ...(opts.pulumiCommand && { pulumiCommand: opts.pulumiCommand }),
+        ...(opts.envVars && { envVars: opts.envVars }),
+      });
+      // runPulumiCmd is LocalWorkspace's own runner (PULUMI_HOME, envVars); private in its types only.
+      const runner = workspace as unknown as { runPulumiCmd(args: string[]): Promise<unknown> };
+      workspace.selectStack = async (name: string) => {
+        await runner.runPulumiCmd(["stack", "--stack", name]);
+      };
+      return await Stack.select(stackName, workspace);
     } catch (e) {
       throw readable(e, stackName);
     }

@@ -112,4 +112,17 @@ describe("automationStackOps over a fake pulumi CLI", () => {
     await expect(failure).rejects.toThrow("no stack named 'stagign'");
     expect(fake.calls.some((c) => c.args.includes("init"))).toBe(false);
   });
+
+  it("never selects the stack: the user's own pulumi commands keep acting on the stack they chose", async () => {
+    const fake = fakePulumi({ stacks: ["staging"], events: "" });
+    const ops = automationStackOps({ workDir: project(), pulumiCommand: fake.command });
+    await ops.history("staging");
+    await ops.preview("staging");
+    expect(fake.calls.filter((c) => c.args[0] === "stack" && c.args[1] === "select")).toEqual([]);
+    // Existence is checked with `pulumi stack --stack <name>`, and every command names the stack itself.
+    expect(fake.calls.filter((c) => c.args.join(" ") === "stack --stack staging")).toHaveLength(2);
+    expect(fake.calls.find((c) => c.args[0] === "preview")!.args).toEqual(
+      expect.arrayContaining(["--stack", "staging"]),
+    );
+  });
 });
