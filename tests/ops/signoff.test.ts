@@ -44,7 +44,8 @@ describe("online sign-off (real preview events)", () => {
   it("is not ready to sign with a mandatory violation, and lists policy results mandatory first", () => {
     const { markdown, blocked, reasons } = report();
     expect(blocked).toBe(true);
-    expect(reasons).toEqual(["1 mandatory policy violation(s)"]);
+    // The engine fails a preview that would replace a protected resource: its error is a reason too.
+    expect(reasons).toEqual(["1 mandatory policy violation(s)", "1 preview error(s)"]);
     const policy = section(markdown, "Policy results")
       .split("\n")
       .filter((l) => l.startsWith("| "));
@@ -259,7 +260,7 @@ describe("stackport signoff", () => {
     });
     expect(readFileSync(out, "utf8")).toContain("## Data at risk");
     expect(w.stderr()).toContain(
-      `report written to ${out}: not ready to sign: 1 mandatory policy violation(s); 1 stateful resource(s) at risk`,
+      `report written to ${out}: not ready to sign: 1 mandatory policy violation(s); 1 preview error(s); 1 stateful resource(s) at risk`,
     );
     expect(w.stderr()).toContain("stackport: pulumi preview of staging");
   });

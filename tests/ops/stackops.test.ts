@@ -114,7 +114,7 @@ describe("automationStackOps over a fake pulumi CLI", () => {
   });
 
   it("never selects the stack: the user's own pulumi commands keep acting on the stack they chose", async () => {
-    const fake = fakePulumi({ stacks: ["staging"], events: "" });
+    const fake = fakePulumi({ stacks: ["staging"], events: fixture("preview-safe.ndjson") });
     const ops = automationStackOps({ workDir: project(), pulumiCommand: fake.command });
     await ops.history("staging");
     await ops.preview("staging");
