@@ -2,7 +2,7 @@
  * What a cutover in progress means for the rest of the platform — pure, from resolved config. The phase rules
  * themselves (where a tier runs, who serves, what is copied) are in src/config/phases.ts.
  */
-import { type TierPlacement, placementFor } from "./phases";
+import { type Phase, type TierPlacement, placementFor } from "./phases";
 import type { ResolvedConfig } from "./resolve";
 import { CUTOVER_TIERS, type CutoverTier } from "./tiers/cutover";
 
@@ -53,7 +53,7 @@ export interface CutoverSummary {
   tier: CutoverTier;
   from: string;
   to: string;
-  phase: string;
+  phase: Phase;
   /** What `pulumi up` does in this phase, one short sentence each. */
   actions: string[];
   /** The runbook for this direction (relative to the repository root). */

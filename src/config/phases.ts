@@ -109,6 +109,24 @@ export function phaseChangeProblem(previous: Phase | undefined, next: Phase): st
     : `cutover goes back one phase at a time (${previous} → ${PHASES[from - 1]})`;
 }
 
+/**
+ * Every phase step a change of config would skip, per tier: `previous` and `next` are the cutovers in progress
+ * before and after (as plans summarize them). A cutover in the other direction is a new one; ending a cutover
+ * (none in `next`) is not checked here.
+ */
+export function cutoverStepProblems(
+  previous: readonly { tier: string; from: string; to: string; phase: Phase }[] | undefined,
+  next: readonly { tier: string; from: string; to: string; phase: Phase }[] | undefined,
+): string[] {
+  return (next ?? []).flatMap((cutover) => {
+    const before = previous?.find(
+      (p) => p.tier === cutover.tier && p.from === cutover.from && p.to === cutover.to,
+    );
+    const problem = phaseChangeProblem(before?.phase, cutover.phase);
+    return problem ? [`${cutover.tier}: ${problem}`] : [];
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Where the mirror runs
 

@@ -9,6 +9,7 @@
  *   replacements decided by providers are not known; the report says so.
  * The builders are pure; `buildBasePlan` runs the base's own synth in a git worktree with injected runners.
  */
+import { cutoverStepProblems } from "../config/phases";
 import type { PlanDocument, Violation } from "../synth/render";
 import { markdownCell } from "./history";
 import { dataAtRisk, riskSubject, STATEFUL_TYPES, type Runner } from "./rollback";
@@ -67,9 +68,14 @@ export function buildSignoffReport(input: SignoffInput): SignoffReport {
   const c = input.offline ? collectOffline(input.head, input.offline) : collectOnline(input.events ?? []);
   if (input.previewFailure) c.errors.push(input.previewFailure);
   const mandatory = c.findings.filter((f) => f.enforcementLevel === "mandatory");
+  // A cutover moves one phase per update (docs/runbooks/cutover-*.md); offline, the base plan says where it stood.
+  const phaseSkips = input.offline
+    ? cutoverStepProblems(input.offline.base?.cutovers, input.head.cutovers)
+    : [];
   const reasons = [
     ...(mandatory.length ? [`${mandatory.length} mandatory policy violation(s)`] : []),
     ...(c.errors.length ? [`${c.errors.length} preview error(s)`] : []),
+    ...phaseSkips,
   ];
   const lines = [
     `# Sign-off: stack ${code(input.stack)}`,

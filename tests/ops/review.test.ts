@@ -395,7 +395,7 @@ describe("renderReview", () => {
           tier: "database" as const,
           from: "homelab",
           to: "cloud",
-          phase: "backfill",
+          phase: "backfill" as const,
           actions: ["final database copy homelab → cloud, then verification per table"],
           runbook: "docs/runbooks/cutover-homelab-to-aws.md",
         },

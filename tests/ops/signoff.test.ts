@@ -103,6 +103,23 @@ describe("offline sign-off (synth plans of base and head)", () => {
     expect(section(markdown, "Sign-off checklist")).toContain("`stackport signoff staging`");
   });
 
+  it("is not ready to sign when the head skips a cutover phase the base stood at", () => {
+    const at = (phase: "replicate" | "freeze" | "backfill"): PlanDocument => ({
+      ...structuredClone(head),
+      cutovers: [{ tier: "database", from: "homelab", to: "cloud", phase, actions: [], runbook: "r.md" }],
+    });
+    const reasons = (base: PlanDocument, next: PlanDocument) =>
+      buildSignoffReport({ stack: "staging", head: next, offline: { baseRef: "main", base } }).reasons;
+    expect(reasons(at("replicate"), at("backfill"))).toEqual([
+      "database: cutover cannot go from replicate to backfill: run freeze first",
+    ]);
+    expect(reasons(at("replicate"), at("freeze"))).toEqual([]);
+    // Starting a cutover anywhere but at its first phase is a skip too.
+    expect(reasons(head, at("freeze"))).toEqual([
+      "database: cutover cannot go from no cutover to freeze: run replicate first",
+    ]);
+  });
+
   it("reports a base that could not synthesize instead of failing", () => {
     const { markdown } = buildSignoffReport({
       stack: "staging",
