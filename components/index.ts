@@ -13,6 +13,8 @@
 // ---- Errors: every component validates its args before it registers anything, and throws an ArgsError.
 export { ArgsError, isArgsError } from "./shared/errors";
 export type { ArgsIssue } from "./shared/errors";
+export { offeredBy } from "./shared/offered";
+export type { OfferedConnections } from "./shared/offered";
 
 // ---- Shared types: where a tier runs, per-child escape hatches, stateful safety.
 export type { AwsPlacement, DockerPlacement } from "./shared/placement";
@@ -66,12 +68,7 @@ export {
 export { validateAlbProxyArgs } from "./proxy/albRules";
 
 // ---- Ingestion
-export type {
-  IngestionServiceArgs,
-  OfferedConnections,
-  ServiceConnections,
-  ServiceDatabaseRole,
-} from "./ingestion/settings";
+export type { IngestionServiceArgs, ServiceConnections, ServiceDatabaseRole } from "./ingestion/settings";
 export {
   BROKER_HOST,
   BROKER_PORT,

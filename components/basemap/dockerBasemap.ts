@@ -5,6 +5,7 @@ import { type AdminJobArgs, libpqEnv, renderAdminJobScript } from "../shared/adm
 import { type Transform, transformed } from "../shared/component";
 import { attachNetworks, containerName, healthProbe, oneShotJob, pullImage } from "../shared/docker";
 import { assertValidArgs } from "../shared/errors";
+import { offeredBy } from "../shared/offered";
 import { dockerLabels } from "../shared/labels";
 import type { DockerPlacement } from "../shared/placement";
 import type { StorageConnection } from "../storage/contract";
@@ -17,6 +18,7 @@ import {
   MARTIN_HEALTH_PATH,
   MARTIN_PORT,
   basemapUpstreams,
+  martinSettings,
   validateDockerBasemapArgs,
 } from "./settings";
 import type { Upstream } from "../proxy/contract";
@@ -94,21 +96,10 @@ export class DockerBasemap extends pulumi.ComponentResource {
 
   constructor(name: string, args: DockerBasemapArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before super(): missing connections, and every value the config file will contain.
-    assertValidArgs(
-      `stackport:docker:Basemap '${name}'`,
-      validateDockerBasemapArgs(args, {
-        database: args.database !== undefined,
-        buckets: args.storage && Object.keys(args.storage.buckets),
-      }),
-    );
-    const d = BASEMAP_DEFAULTS;
+    assertValidArgs(`stackport:docker:Basemap '${name}'`, validateDockerBasemapArgs(args, offeredBy(args)));
     const config = {
-      image: args.image ?? d.image,
-      postgis: args.postgis ?? d.postgis,
-      pmtiles: args.pmtiles ?? [],
-      bucket: args.bucket ?? d.bucket,
-      cacheMb: args.cacheMb ?? d.cacheMb,
-      memoryMb: args.memoryMb ?? d.memoryMb,
+      ...martinSettings(args),
+      memoryMb: args.memoryMb ?? BASEMAP_DEFAULTS.memoryMb,
       ...(args.basePath !== undefined && { basePath: args.basePath }),
       ...(args.diskCache && { diskCache: { ...DISK_CACHE_DEFAULTS, ...args.diskCache } }),
       ...(args.import && { import: args.import }),

@@ -3,16 +3,17 @@ import { stringify } from "yaml";
 import type { DatabaseConnection } from "../database/contract";
 import type { AlarmSpec } from "../observability/contract";
 import { assertValidArgs } from "../shared/errors";
+import { offeredBy } from "../shared/offered";
 import { type AttachedTargetGroup, FargateService, type FargateServiceArgs } from "../shared/fargateService";
 import type { FargateSizingArgs } from "../shared/fargateSizing";
 import type { AwsPlacement } from "../shared/placement";
 import { type StorageConnection, bucketArnOf } from "../storage/contract";
 import {
-  BASEMAP_DEFAULTS,
   BASEMAP_HOST,
   MARTIN_HEALTH_PATH,
   MARTIN_PORT,
   fargateMemoryFor,
+  martinSettings,
   pmtilesSourceId,
   validateEcsBasemapArgs,
 } from "./settings";
@@ -96,20 +97,9 @@ export class EcsBasemap extends pulumi.ComponentResource {
   readonly nodes: { service: FargateService };
 
   constructor(name: string, args: EcsBasemapArgs, opts?: pulumi.ComponentResourceOptions) {
-    assertValidArgs(
-      `stackport:aws:Basemap '${name}'`,
-      validateEcsBasemapArgs(args, {
-        database: args.database !== undefined,
-        buckets: args.storage && Object.keys(args.storage.buckets),
-      }),
-    );
-    const d = BASEMAP_DEFAULTS;
+    assertValidArgs(`stackport:aws:Basemap '${name}'`, validateEcsBasemapArgs(args, offeredBy(args)));
     const config = {
-      image: args.image ?? d.image,
-      postgis: args.postgis ?? d.postgis,
-      pmtiles: args.pmtiles ?? [],
-      bucket: args.bucket ?? d.bucket,
-      cacheMb: args.cacheMb ?? d.cacheMb,
+      ...martinSettings(args),
       ...(args.basePath !== undefined && { basePath: args.basePath }),
     };
     const { placement } = args;

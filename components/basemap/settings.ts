@@ -3,6 +3,7 @@
  * the tier exposes to the proxy and Prometheus, and the args checks of both backends. No provider import.
  */
 import type { ScrapeTarget } from "../observability/contract";
+import type { OfferedConnections } from "../shared/offered";
 import type { Upstream } from "../proxy/contract";
 import type { ArgsIssue } from "../shared/errors";
 import { FARGATE_MEMORY, type FargateSizingArgs, validateFargateSizing } from "../shared/fargateSizing";
@@ -76,6 +77,7 @@ export function fargateMemoryFor(cpu: number, cacheMb: number): number | undefin
 
 /** The settings both backends share. */
 export interface MartinArgs {
+  image?: string | undefined;
   postgis?: boolean | undefined;
   pmtiles?: string[] | undefined;
   bucket?: string | undefined;
@@ -83,10 +85,22 @@ export interface MartinArgs {
   basePath?: string | undefined;
 }
 
+/** Martin's settings with their defaults (both backends record them as their inputs, `basePath` apart). */
+export function martinSettings(args: MartinArgs) {
+  const d = BASEMAP_DEFAULTS;
+  return {
+    image: args.image ?? d.image,
+    postgis: args.postgis ?? d.postgis,
+    pmtiles: args.pmtiles ?? [],
+    bucket: args.bucket ?? d.bucket,
+    cacheMb: args.cacheMb ?? d.cacheMb,
+  };
+}
+
 /** What Martin's config could not hold, and connections missing for what it serves. */
 function martinIssues(
   args: MartinArgs,
-  offered: { database: boolean; buckets: string[] | undefined },
+  offered: Pick<OfferedConnections, "database" | "buckets">,
 ): ArgsIssue[] {
   const d = BASEMAP_DEFAULTS;
   const postgis = args.postgis ?? d.postgis;
@@ -115,7 +129,7 @@ export function validateDockerBasemapArgs(
     diskCache?: DiskCacheArgs | undefined;
     import?: unknown;
   },
-  offered: { database: boolean; buckets: string[] | undefined },
+  offered: Pick<OfferedConnections, "database" | "buckets">,
 ): ArgsIssue[] {
   const issues = martinIssues(args, offered);
   const cacheMb = args.cacheMb ?? BASEMAP_DEFAULTS.cacheMb;
@@ -145,7 +159,7 @@ export function validateDockerBasemapArgs(
 /** What is wrong with `EcsBasemapArgs` (empty when valid): Martin's settings, and a task big enough for its cache. */
 export function validateEcsBasemapArgs(
   args: MartinArgs & { sizing?: FargateSizingArgs | undefined },
-  offered: { database: boolean; buckets: string[] | undefined },
+  offered: Pick<OfferedConnections, "database" | "buckets">,
 ): ArgsIssue[] {
   const issues = [...martinIssues(args, offered), ...validateFargateSizing(args.sizing ?? {})];
   const cacheMb = args.cacheMb ?? BASEMAP_DEFAULTS.cacheMb;

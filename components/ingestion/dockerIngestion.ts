@@ -5,6 +5,7 @@ import type { DatabaseConnection } from "../database/contract";
 import { type StatefulSafety, type Transform, transformed } from "../shared/component";
 import { attachNetworks, containerName, healthProbe, pullImage, statefulVolume } from "../shared/docker";
 import { assertValidArgs } from "../shared/errors";
+import { offeredBy } from "../shared/offered";
 import { dockerLabels } from "../shared/labels";
 import type { DockerPlacement } from "../shared/placement";
 import type { StorageConnection } from "../storage/contract";
@@ -151,11 +152,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
     // Validate before super(): a declared connection that was not given fails before anything is registered.
     assertValidArgs(
       `stackport:docker:Ingestion '${name}'`,
-      validateDockerIngestionArgs(args, {
-        database: args.database !== undefined,
-        buckets: args.storage && Object.keys(args.storage.buckets),
-        broker: args.broker !== false,
-      }),
+      validateDockerIngestionArgs(args, offeredBy(args)),
     );
     const d = DOCKER_SERVICE_DEFAULTS;
     const config = {

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import type { DatabaseConnection } from "../database/contract";
 import type { AlarmSpec } from "../observability/contract";
 import { assertValidArgs } from "../shared/errors";
+import { offeredBy } from "../shared/offered";
 import { type AttachedTargetGroup, FargateService, type FargateServiceArgs } from "../shared/fargateService";
 import { type Transform, transformed } from "../shared/component";
 import { standardLabels } from "../shared/labels";
@@ -70,14 +71,7 @@ export class EcsIngestion extends pulumi.ComponentResource {
 
   constructor(name: string, args: EcsIngestionArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate every service before anything is registered.
-    assertValidArgs(
-      `stackport:aws:Ingestion '${name}'`,
-      validateEcsIngestionArgs(args, {
-        database: args.database !== undefined,
-        buckets: args.storage && Object.keys(args.storage.buckets),
-        broker: args.broker !== false,
-      }),
-    );
+    assertValidArgs(`stackport:aws:Ingestion '${name}'`, validateEcsIngestionArgs(args, offeredBy(args)));
     const services = args.services ?? {};
     const config = {
       services,

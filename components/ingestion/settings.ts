@@ -4,6 +4,7 @@
  * loading a provider SDK.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import type { OfferedConnections } from "../shared/offered";
 import type { ScrapeTarget } from "../observability/contract";
 import type { Upstream } from "../proxy/contract";
 import { type ArgsIssue, argPath } from "../shared/errors";
@@ -166,13 +167,6 @@ export function ingestionScrapeTargets(
 }
 
 /** What the tier's other args offer the services; each is used only by the services that declare it. */
-export interface OfferedConnections {
-  database: boolean;
-  /** The storage connection's bucket keys; undefined without storage. */
-  buckets: string[] | undefined;
-  broker: boolean;
-}
-
 /** What is wrong with the services of either backend, each at `services.<name>…` (empty when valid). */
 export function validateServices(
   services: Record<string, IngestionServiceArgs>,

@@ -1,0 +1,24 @@
+/**
+ * Which connections a tier component was given, as its validators take them: a service or job that declares a
+ * connection the component was not given is refused at its arg path before anything is registered. The program
+ * passes "all of them" instead, since its own config checks say which tier is missing, by config key.
+ */
+export interface OfferedConnections {
+  database: boolean;
+  /** The storage connection's bucket keys; undefined without storage. */
+  buckets: string[] | undefined;
+  broker: boolean;
+}
+
+/** The connections in a component's args (a broker unless it is `false`). */
+export function offeredBy(args: {
+  database?: unknown;
+  storage?: { buckets: Record<string, unknown> } | undefined;
+  broker?: unknown;
+}): OfferedConnections {
+  return {
+    database: args.database !== undefined,
+    buckets: args.storage && Object.keys(args.storage.buckets),
+    broker: args.broker !== false,
+  };
+}
