@@ -215,6 +215,11 @@ async function rollback(p: Parsed, deps: CliDeps, progress: (line: string) => vo
       repoRoot: deps.root,
       worktreePath: deps.worktreePath,
       progress,
+      // Today's rules, not the recorded commit's: a rollback must pass the policy a new update would.
+      policy: {
+        policyPacks: defaultPolicyPack(deps.root),
+        policyPackConfigs: defaultPolicyConfig(deps.root, p.stack),
+      },
     },
   );
   deps.stdout(`${renderRollbackOutcome(p.stack, outcome)}\n`);

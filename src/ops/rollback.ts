@@ -19,7 +19,7 @@ import {
   type PreviewResult,
   type StepMetadata,
 } from "./review";
-import type { StackOps } from "./stackOps";
+import type { PolicyRequest, StackOps } from "./stackOps";
 
 /** A history entry with the configuration the update ran with (secrets without values: fetched without them). */
 export interface RecordedEntry extends HistoryEntry {
@@ -231,6 +231,8 @@ export interface RollbackDeps {
   repoRoot: string;
   /** A fresh, non-existent path for the worktree. */
   worktreePath(): string;
+  /** The repository's policy pack and the stack's policy config: the preview and the update run under them. */
+  policy: PolicyRequest;
   progress(line: string): void;
 }
 
@@ -331,7 +333,7 @@ async function inWorktree(
   const ops = deps.opsIn(dir);
   const events: EngineEvent[] = [];
   deps.progress(`pulumi preview of ${req.stack} at ${commit}`);
-  await ops.preview(req.stack, { onEvent: (e) => events.push(e) });
+  await ops.preview(req.stack, { ...deps.policy, onEvent: (e) => events.push(e) });
   const preview = summarizePreview(events);
   const risky = dataAtRisk(events);
   const base = { entry, preview, risky };
@@ -349,7 +351,7 @@ async function inWorktree(
   if (!req.yes) return { status: "previewed", reasons: ["re-run with --yes to apply this preview"], ...base };
   const message = rollbackMessage(entry);
   deps.progress(`pulumi up of ${req.stack}: ${message}`);
-  await ops.up(req.stack, { message });
+  await ops.up(req.stack, { message, ...deps.policy });
   return { status: "rolled-back", reasons: [], message, ...base };
 }
 

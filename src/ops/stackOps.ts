@@ -24,9 +24,15 @@ export interface PreviewRequest {
   onEvent?: (event: EngineEvent) => void;
 }
 
+/** The policy packs an operation runs under, and their configs. */
+export type PolicyRequest = Pick<PreviewRequest, "policyPacks" | "policyPackConfigs">;
+
 export interface UpRequest {
   /** The update's message in the stack history. */
   message: string;
+  /** The policy packs and their configs the update runs under (a mandatory violation stops it). */
+  policyPacks?: string[];
+  policyPackConfigs?: string[];
   onEvent?: (event: EngineEvent) => void;
 }
 
@@ -115,6 +121,8 @@ export function automationStackOps(opts: StackOpsOptions): StackOps {
       const result = await attempt(stackName, () =>
         stack.up({
           message: req.message,
+          policyPacks: req.policyPacks,
+          policyPackConfigs: req.policyPackConfigs,
           onEvent: req.onEvent as ((e: unknown) => void) | undefined,
           // `up` reads back the newest history entry; without this it decrypts the config secrets into it.
           showSecrets: false,

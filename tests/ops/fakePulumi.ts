@@ -78,8 +78,20 @@ export const historyFixture = (name: string): UpdateSummary[] =>
 export const eventsFixture = (name: string): EngineEvent[] => parseEngineEvents(fixture(name)).events;
 
 export interface MemoryStackOps extends StackOps {
-  calls: { op: "history" | "preview" | "up"; stack: string; workDir?: string; message?: string }[];
+  calls: {
+    op: "history" | "preview" | "up";
+    stack: string;
+    workDir?: string;
+    message?: string;
+    policyPacks?: string[];
+    policyPackConfigs?: string[];
+  }[];
 }
+
+const policyOf = (req: { policyPacks?: string[]; policyPackConfigs?: string[] }) => ({
+  ...(req.policyPacks && { policyPacks: req.policyPacks }),
+  ...(req.policyPackConfigs && { policyPackConfigs: req.policyPackConfigs }),
+});
 
 /** A StackOps that answers from fixtures; `workDir` labels the calls so tests can tell which checkout ran them. */
 export function memoryStackOps(
@@ -94,13 +106,13 @@ export function memoryStackOps(
       return opts.history ?? [];
     },
     async preview(stack, req = {}) {
-      calls.push({ op: "preview", stack, workDir });
+      calls.push({ op: "preview", stack, workDir, ...policyOf(req) });
       for (const e of opts.events ?? []) req.onEvent?.(e);
       const summary = (opts.events ?? []).find((e) => e.summaryEvent)?.summaryEvent?.resourceChanges ?? {};
       return { changeSummary: summary };
     },
     async up(stack, req) {
-      calls.push({ op: "up", stack, workDir, message: req.message });
+      calls.push({ op: "up", stack, workDir, message: req.message, ...policyOf(req) });
       return { summary: (opts.history ?? [])[0]! };
     },
   };

@@ -25,6 +25,8 @@ const cloud = historyFixture("history-cloud.json");
 const [dirtyEntry, failedEntry, refreshEntry, goodEntry, inlineEntry] = diy;
 const GOOD_TIME = "2026-03-01T08:30:00.000Z";
 const GOOD_COMMIT = "1234567890abcdef1234567890abcdef12345678";
+const POLICY_PACK = "/repo/policies";
+const POLICY_CONFIG = "/repo/policies/config/staging.json";
 
 describe("pickEntry", () => {
   it("finds a file-backend entry by its ISO start time, with or without milliseconds", () => {
@@ -221,6 +223,7 @@ function world(opts: {
           repoRoot: root,
           worktreePath: () => worktree,
           progress: (line) => w.progress.push(line),
+          policy: { policyPacks: [POLICY_PACK], policyPackConfigs: [POLICY_CONFIG] },
         },
       ),
   }) as World;
@@ -247,15 +250,22 @@ describe("executeRollback", () => {
       ["ci --no-audit --no-fund", w.worktree],
       ["run build", w.worktree],
     ]);
+    // Under today's policy pack and the stack's config, like any new update.
     expect(w.calls.filter((c) => c.op !== "history")).toEqual([
-      { op: "preview", stack: "staging", workDir: w.worktree },
+      {
+        op: "preview",
+        stack: "staging",
+        workDir: w.worktree,
+        policyPacks: [POLICY_PACK],
+        policyPackConfigs: [POLICY_CONFIG],
+      },
     ]);
     expect(w.gitCalls.at(-1)!.args).toEqual(["worktree", "remove", "--force", w.worktree]);
     expect(existsSync(w.worktree)).toBe(false);
     expect(w.progress.length).toBeGreaterThan(2);
   });
 
-  it("with --yes: runs up in the worktree with a message naming the commit and the history entry", async () => {
+  it("with --yes: runs up in the worktree, under the policy pack, with a message naming the commit and entry", async () => {
     const w = world({ events: "preview-safe.ndjson" });
     const outcome = await w.run({ yes: true });
     expect(outcome.status).toBe("rolled-back");
@@ -265,6 +275,8 @@ describe("executeRollback", () => {
       stack: "staging",
       workDir: w.worktree,
       message: `rollback to 1234567 (history entry started ${GOOD_TIME}: database: 4 GiB | shm 256 MiB)`,
+      policyPacks: [POLICY_PACK],
+      policyPackConfigs: [POLICY_CONFIG],
     });
     expect(renderRollbackOutcome("staging", outcome)).toContain("rolled back: rollback to 1234567");
   });

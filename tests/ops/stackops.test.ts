@@ -82,7 +82,7 @@ describe("automationStackOps over a fake pulumi CLI", () => {
     );
   });
 
-  it("runs up with the message and reads back the new entry without secrets", async () => {
+  it("runs up with the message and the policy pack, and reads back the new entry without secrets", async () => {
     const fake = fakePulumi({
       stacks: ["staging"],
       history: fixture("history-diy.json"),
@@ -90,11 +90,18 @@ describe("automationStackOps over a fake pulumi CLI", () => {
     });
     const ops = automationStackOps({ workDir: project(), pulumiCommand: fake.command });
 
-    const { summary } = await ops.up("staging", { message: "rollback to 1234567 (history entry …)" });
+    const { summary } = await ops.up("staging", {
+      message: "rollback to 1234567 (history entry …)",
+      policyPacks: ["/repo/policies"],
+      policyPackConfigs: ["/repo/policies/config/staging.json"],
+    });
 
     const upCall = fake.calls.find((c) => c.args[0] === "up")!;
     expect(upCall.args).toEqual(
       expect.arrayContaining(["--yes", "--message", "rollback to 1234567 (history entry …)"]),
+    );
+    expect(upCall.args.join(" ")).toContain(
+      "--policy-pack /repo/policies --policy-pack-config /repo/policies/config/staging.json",
     );
     expect(summary.kind).toBe("update");
     // The SDK reads stack outputs with --show-secrets itself (to mark secrets; never printed by stackport), but
