@@ -8,6 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { AwsPlacement, DockerPlacement } from "../../components/shared/placement";
 import { DockerTarget } from "../../components/targets/docker";
 import type { ResolvedConfig } from "../config";
+import { defaultLogRetentionDays } from "../config/tiers/aws";
 import { awsTargetArgs, dockerTargetArgs } from "../config/tiers/targets";
 
 export type Placement =
@@ -48,7 +49,7 @@ export function buildContext(cfg: ResolvedConfig): BuildContext {
   const targets: Record<string, pulumi.ComponentResource> = {};
   const placements: Record<string, Placement> = {};
   const logRetentionDays =
-    cfg.observability?.aws.logRetentionDays ?? (cfg.environment === "production" ? 90 : 30);
+    cfg.observability?.aws.logRetentionDays ?? defaultLogRetentionDays(cfg.environment);
   const create = (name: string): Placement => {
     const config = cfg.targets[name]!;
     if (config.kind === "docker") {

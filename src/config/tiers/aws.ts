@@ -50,10 +50,14 @@ export type AwsObservabilitySettings = Required<z.infer<typeof awsObservabilityS
 
 const production = (env: Environment) => env === "production";
 
+/** Retention of every CloudWatch log group unless `stackport:observability.aws.logRetentionDays` says otherwise. */
+export const defaultLogRetentionDays = (environment: Environment): number =>
+  production(environment) ? 90 : 30;
+
 export function resolveAwsObservability(
   environment: Environment,
   settings: z.infer<typeof awsObservabilitySchema> | undefined,
 ): AwsObservabilitySettings {
   const s = settings ?? awsObservabilitySchema.parse({});
-  return { ...s, logRetentionDays: s.logRetentionDays ?? (production(environment) ? 90 : 30) };
+  return { ...s, logRetentionDays: s.logRetentionDays ?? defaultLogRetentionDays(environment) };
 }
