@@ -46,4 +46,4 @@ export type { HostBinding } from "./shared/docker";
 export { DockerObservability } from "./observability/dockerObservability";
 export type { DockerObservabilityArgs } from "./observability/dockerObservability";
 export { DockerBackups } from "./backups/dockerBackups";
-export type { BackupSource, DockerBackupsArgs } from "./backups/dockerBackups";
+export type { BackupLogin, BackupSource, DockerBackupsArgs } from "./backups/dockerBackups";

@@ -26,9 +26,9 @@ export { AWS_TARGET_DEFAULTS, validateAwsTargetArgs } from "./targets/awsNetwork
 export type { AwsVpcArgs, NatMode } from "./targets/awsNetwork";
 
 // ---- Storage
-export type { BucketGrant, StorageConnection } from "./storage/contract";
+export type { BucketAccess, BucketGrant, StorageConnection } from "./storage/contract";
 export { bucketAccessPolicy } from "./storage/contract";
-export type { BucketArgs } from "./storage/settings";
+export type { BucketArgs, StorageConsumerArgs } from "./storage/settings";
 export {
   DEFAULT_BUCKETS,
   DOCKER_STORAGE_DEFAULTS,
@@ -134,5 +134,10 @@ export { ingestionScrapeTargets } from "./ingestion/settings";
 export { basemapScrapeTargets } from "./basemap/settings";
 
 // ---- Backups
-export { BACKUP_DEFAULTS, validateDockerBackupsArgs } from "./backups/settings";
+export {
+  BACKUP_DEFAULTS,
+  BACKUP_METRICS,
+  backupsScrapeTargets,
+  validateDockerBackupsArgs,
+} from "./backups/settings";
 export type { BackupDestination, BackupRetention } from "./backups/settings";

@@ -6,6 +6,7 @@
  */
 import { assertSqlIdentifier } from "../shared/formats";
 import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader, shQuote } from "../shared/shell";
+import { BACKUP_METRICS } from "./settings";
 
 /** Where the backup volume is mounted in the containers; the scripts take `BACKUP_DIR` to override it (tests). */
 export const BACKUP_DIR = "/backups";
@@ -17,7 +18,7 @@ export const SYNC_SCRIPT_PATH = "/stackport/sync.sh";
 export const LAST_SUCCESS_FILE = "last-success";
 export const METRICS_FILE = "stackport_backup.prom";
 /** Metric the backup loop writes in Prometheus text format (textfile-collector style). */
-export const LAST_SUCCESS_METRIC = "stackport_backup_last_success_timestamp_seconds";
+export const LAST_SUCCESS_METRIC = BACKUP_METRICS.lastSuccess;
 /** The role restored objects belong to: the migration role of the database tier (seed 002). */
 export const RESTORE_ROLE = "db_admin";
 
@@ -102,6 +103,8 @@ export function renderBackupScript(opts: BackupScriptOptions): string {
     `METRICS="$BACKUP_DIR/${METRICS_FILE}"`,
     // Dot-file: the bucket sync skips it.
     'STARTED="$BACKUP_DIR/.runner-started"',
+    // The age the stale-backup alert allows: the same limit as the health check.
+    "MAX_AGE_SECONDS=$((2 * INTERVAL_SECONDS))",
     "",
     'log() { echo "stackport-backup: $*"; }',
     "",
@@ -119,6 +122,12 @@ export function renderBackupScript(opts: BackupScriptOptions): string {
     "    echo '# HELP stackport_backup_last_size_bytes Size of the last verified dump.'",
     "    echo '# TYPE stackport_backup_last_size_bytes gauge'",
     '    echo "stackport_backup_last_size_bytes{database=\\"$DATABASE\\"} $(cat "$LAST_SIZE" 2>/dev/null || echo 0)"',
+    `    echo '# HELP ${BACKUP_METRICS.started} Unix time the backup runner started (the age reference before a first success).'`,
+    `    echo '# TYPE ${BACKUP_METRICS.started} gauge'`,
+    `    echo "${BACKUP_METRICS.started}{database=\\"$DATABASE\\"} $(cat "$STARTED" 2>/dev/null || echo 0)"`,
+    `    echo '# HELP ${BACKUP_METRICS.maxAge} Age of the last success beyond which the backup is overdue.'`,
+    `    echo '# TYPE ${BACKUP_METRICS.maxAge} gauge'`,
+    `    echo "${BACKUP_METRICS.maxAge}{database=\\"$DATABASE\\"} $MAX_AGE_SECONDS"`,
     '  } >"$METRICS.tmp" && mv "$METRICS.tmp" "$METRICS"',
     "}",
     "",
@@ -174,6 +183,7 @@ export function renderBackupScript(opts: BackupScriptOptions): string {
     "  trap stop TERM INT",
     '  mkdir -p "$BACKUP_DIR"',
     '  date +%s >"$STARTED"',
+    "  write_metrics || true",
     '  log "backing up $DATABASE every ${INTERVAL_SECONDS}s into $BACKUP_DIR (retention $RETENTION_TEXT)"',
     "  while :; do",
     "    due=$(seconds_until_due)",
@@ -195,10 +205,10 @@ export function renderBackupScript(opts: BackupScriptOptions): string {
     '  ref=$(cat "$LAST_SUCCESS" 2>/dev/null || cat "$STARTED" 2>/dev/null || echo 0)',
     '  case "$ref" in "" | *[!0-9]*) ref=0 ;; esac',
     "  age=$(($(date +%s) - ref))",
-    '  if [ "$age" -lt $((2 * INTERVAL_SECONDS)) ]; then',
+    '  if [ "$age" -lt "$MAX_AGE_SECONDS" ]; then',
     '    echo "ok: last successful backup ${age}s ago"',
     "  else",
-    '    echo "stale: no successful backup for ${age}s (limit $((2 * INTERVAL_SECONDS))s)"',
+    '    echo "stale: no successful backup for ${age}s (limit ${MAX_AGE_SECONDS}s)"',
     "    return 1",
     "  fi",
     "}",
@@ -362,12 +372,18 @@ export interface BucketSyncOptions {
 export const SYNC_MC_ALIAS = "storage";
 
 /**
- * The bucket sync loop (bucket destination): after each new successful backup, `mc mirror --overwrite --remove`
- * copies the backup directory to `BACKUP_BUCKET`. `--remove` deletes remote dumps that retention removed locally —
- * that is how retention reaches the bucket (with bucket versioning on, deleted dumps stay as non-current versions
- * until the bucket's noncurrent expiry). Because `--remove` mirrors deletions, the sync refuses to run when the
- * local directory holds no dump at all (a re-created, empty volume would otherwise wipe the bucket).
- * Partial files, state files and dot-files are never uploaded.
+ * Files the bucket sync never uploads: partial dumps, dot-files, temp files, and the state and metrics files (they
+ * change on every run; in a versioned bucket each upload would leave one more noncurrent version).
+ */
+export const SYNC_EXCLUDES = ["*.partial", ".*", "*.tmp", "*.prom", "last-*", "drill-*"] as const;
+
+/**
+ * The bucket sync loop (bucket destination): after each new successful backup, `mc mirror` copies the dumps and
+ * their checksums that the bucket does not have yet to `BACKUP_BUCKET`. It never deletes or replaces a remote
+ * object (no `--remove`, no `--overwrite`): a lost or re-created backup volume cannot take the bucket's copies with
+ * it. Retention in the bucket is the bucket's own lifecycle (expiry of old objects, of noncurrent versions); the
+ * bucket must be versioned, so even a credential that can write cannot destroy an older copy.
+ * Its credential needs to list the bucket and put objects in it, nothing else.
  */
 export function renderBucketSyncScript(opts: BucketSyncOptions = {}): string {
   const poll = opts.pollSeconds ?? 60;
@@ -379,20 +395,8 @@ export function renderBucketSyncScript(opts: BucketSyncOptions = {}): string {
     ...LAST_PASS_HEALTH,
     ': "${BACKUP_BUCKET:?must be set}" "${MC_HOST_storage:?must be set}"',
     "",
-    "# A glob, not find: the mc image is minimal (no findutils).",
-    "has_dump() {",
-    '  for f in "$BACKUP_DIR"/*.dump; do',
-    '    [ -f "$f" ] && return 0',
-    "  done",
-    "  return 1",
-    "}",
-    "",
     "sync_once() {",
-    "  if ! has_dump; then",
-    '    log "no dump in $BACKUP_DIR: refusing to mirror (--remove would delete the bucket\'s backups)"',
-    "    return 1",
-    "  fi",
-    '  mc mirror --overwrite --remove --exclude "*.partial" --exclude ".*" --exclude "*.tmp" \\',
+    `  mc mirror ${SYNC_EXCLUDES.map((x) => `--exclude "${x}"`).join(" ")} \\`,
     '    "$BACKUP_DIR" "$ALIAS/$BACKUP_BUCKET"',
     "}",
     "",
@@ -402,7 +406,7 @@ export function renderBucketSyncScript(opts: BucketSyncOptions = {}): string {
     "",
     ...PAUSE_AND_STOP,
     "trap stop TERM INT",
-    'log "mirroring $BACKUP_DIR to bucket $BACKUP_BUCKET after each new backup"',
+    'log "copying new dumps from $BACKUP_DIR to bucket $BACKUP_BUCKET after each backup (never deleting)"',
     "synced=''",
     "while :; do",
     `  current=$(cat "$BACKUP_DIR/${LAST_SUCCESS_FILE}" 2>/dev/null || true)`,
@@ -410,15 +414,15 @@ export function renderBucketSyncScript(opts: BucketSyncOptions = {}): string {
     "    if sync_once; then",
     "      synced=$current",
     "      record_pass ok",
-    '      log "ok: backup of $current mirrored to $BACKUP_BUCKET"',
+    '      log "ok: backup of $current copied to $BACKUP_BUCKET"',
     "    else",
     "      record_pass failed",
-    '      log "FAILED: mirror to $BACKUP_BUCKET; retrying in ${POLL_SECONDS}s"',
+    '      log "FAILED: copy to $BACKUP_BUCKET; retrying in ${POLL_SECONDS}s"',
     "    fi",
     "  fi",
     '  pause "$POLL_SECONDS"',
     "done",
     "",
   ];
-  return scriptHeader("mirror database backups to an object-storage bucket") + lines.join("\n");
+  return scriptHeader("copy database backups to an object-storage bucket") + lines.join("\n");
 }

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_POSTGIS_IMAGE, postgresMajor } from "../database/settings";
 import { type ArgsIssue, argPath } from "../shared/errors";
+import type { ScrapeTarget } from "../observability/contract";
 import { DOCKER_STORAGE_DEFAULTS } from "../storage/settings";
 
 /** How many dumps stay: those younger than `days`, or the newest `count`. */
@@ -18,6 +19,7 @@ export const BACKUP_DEFAULTS = {
   clientImage: DOCKER_STORAGE_DEFAULTS.clientImage,
   intervalHours: 24,
   retention: { days: 14 },
+  drillIntervalHours: 24,
   destination: { kind: "volume" },
   memoryMb: 512,
 } as const satisfies {
@@ -25,9 +27,35 @@ export const BACKUP_DEFAULTS = {
   clientImage: string;
   intervalHours: number;
   retention: BackupRetention;
+  drillIntervalHours: number;
   destination: BackupDestination;
   memoryMb: number;
 };
+
+/**
+ * The metrics the backup runner and the restore drill export (served by the metrics endpoint, see
+ * `renderMetricsServer`). Each `*_max_age_seconds` is the age its alert allows, published by the script that knows its
+ * schedule, so the alert rules need no copy of it.
+ */
+export const BACKUP_METRICS = {
+  lastSuccess: "stackport_backup_last_success_timestamp_seconds",
+  lastFailure: "stackport_backup_last_failure_timestamp_seconds",
+  started: "stackport_backup_runner_start_timestamp_seconds",
+  maxAge: "stackport_backup_max_age_seconds",
+  drillLastSuccess: "stackport_backup_drill_last_success_timestamp_seconds",
+  drillLastFailure: "stackport_backup_drill_last_failure_timestamp_seconds",
+  drillStarted: "stackport_backup_drill_start_timestamp_seconds",
+  drillMaxAge: "stackport_backup_drill_max_age_seconds",
+} as const;
+
+/** Where the metrics endpoint listens on the backend network (never published). */
+export const METRICS_PORT = 9188;
+export const METRICS_HOST = "backups-metrics";
+
+/** What Prometheus on the database's target scrapes of the backups: the metrics endpoint (`DockerBackups`). */
+export function backupsScrapeTargets(): ScrapeTarget[] {
+  return [{ job: "backups", tier: "backups", addresses: [`${METRICS_HOST}:${METRICS_PORT}`] }];
+}
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const wholeIn = (n: number | undefined, min: number, max: number) =>
@@ -42,6 +70,7 @@ export function validateDockerBackupsArgs(
     image?: string | undefined;
     intervalHours?: number | undefined;
     retention?: BackupRetention | undefined;
+    drillIntervalHours?: number | undefined;
     destination?: BackupDestination | undefined;
     memoryMb?: number | undefined;
   },
@@ -53,6 +82,8 @@ export function validateDockerBackupsArgs(
     issue("image", "must carry the PostgreSQL major version in its tag (e.g. postgis/postgis:17-3.5)");
   if (!wholeIn(args.intervalHours, 1, 168))
     issue("intervalHours", "must be a whole number of hours from 1 to 168");
+  if (!wholeIn(args.drillIntervalHours, 1, 720))
+    issue("drillIntervalHours", "must be a whole number of hours from 1 to 720");
   const retention = args.retention;
   if (retention && "days" in retention && !wholeIn(retention.days, 1, 3650))
     issue("retention.days", "must be a whole number of days from 1 to 3650");

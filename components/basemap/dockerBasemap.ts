@@ -29,8 +29,15 @@ export interface DockerBasemapArgs {
   placement: DockerPlacement;
   /** The Martin image. @default "ghcr.io/maplibre/martin:1.14.0" */
   image?: string;
-  /** Serve the PostGIS tables and functions `app_reader` can see (auto-published). Needs `database`. @default true */
+  /** Serve PostGIS tables and functions (as `app_reader`), from `postgisSchemas` only. Needs `database`. @default true */
   postgis?: boolean;
+  /**
+   * The schemas whose tables and functions Martin publishes; tables elsewhere stay unpublished even when `app_reader`
+   * can read them.
+   * @default ["app"]
+   * @example ["app", "basemap"]
+   */
+  postgisSchemas?: string[];
   /**
    * PMTiles archives in `bucket`; each becomes a source named after its key (`2024/roads.pmtiles` → `2024.roads`).
    * Needs `storage`.
@@ -108,6 +115,7 @@ export class DockerBasemap extends pulumi.ComponentResource {
     const pmtiles = config.pmtiles.length > 0 ? args.storage : undefined;
     const martinInput = (endpoint: string, region: string, bucket: string): MartinConfigInput => ({
       postgis: config.postgis,
+      postgisSchemas: config.postgisSchemas,
       cacheMb: config.cacheMb,
       ...(pmtiles && { pmtiles: { bucket, keys: config.pmtiles, endpoint, region } }),
       ...(config.basePath !== undefined && { basePath: config.basePath }),

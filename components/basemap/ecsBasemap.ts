@@ -8,6 +8,7 @@ import { type AttachedTargetGroup, FargateService, type FargateServiceArgs } fro
 import type { FargateSizingArgs } from "../shared/fargateSizing";
 import type { AwsPlacement } from "../shared/placement";
 import { type StorageConnection, bucketArnOf } from "../storage/contract";
+import { martinPostgresSection } from "./martinConfig";
 import {
   BASEMAP_HOST,
   MARTIN_HEALTH_PATH,
@@ -23,8 +24,14 @@ export interface EcsBasemapArgs {
   placement: AwsPlacement;
   /** The Martin image. @default "ghcr.io/maplibre/martin:1.14.0" */
   image?: string;
-  /** Serve the PostGIS tables and functions `app_reader` can see. Needs `database`. @default true */
+  /** Serve PostGIS tables and functions (as `app_reader`), from `postgisSchemas` only. Needs `database`. @default true */
   postgis?: boolean;
+  /**
+   * The schemas whose tables and functions Martin publishes (the same on Docker).
+   * @default ["app"]
+   * @example ["app", "basemap"]
+   */
+  postgisSchemas?: string[];
   /** PMTiles archives in `bucket`, read through the task role; same source ids as on Docker. @default [] */
   pmtiles?: string[];
   /** The bucket (a key of the storage connection's buckets) holding the archives. @default "tiles" */
@@ -57,6 +64,7 @@ const CONFIG_PATH = "/tmp/martin.yaml";
  */
 export function renderAwsMartinConfig(input: {
   postgis: boolean;
+  postgisSchemas: string[];
   cacheMb: number;
   region: string;
   basePath?: string;
@@ -67,7 +75,7 @@ export function renderAwsMartinConfig(input: {
     ...(input.basePath !== undefined && { base_path: input.basePath }),
     cache: { size_mb: input.cacheMb },
   };
-  if (input.postgis) config["postgres"] = { connection_string: "${DATABASE_URL}", auto_publish: true };
+  if (input.postgis) config["postgres"] = martinPostgresSection(input.postgisSchemas);
   if (input.pmtiles && input.pmtiles.keys.length > 0) {
     const { bucket, keys } = input.pmtiles;
     config["pmtiles"] = {
@@ -116,6 +124,7 @@ export class EcsBasemap extends pulumi.ComponentResource {
     const martinConfig = pulumi.output(bucket ?? "").apply((b) =>
       renderAwsMartinConfig({
         postgis: config.postgis,
+        postgisSchemas: config.postgisSchemas,
         cacheMb: config.cacheMb,
         region: placement.region,
         ...(basePath !== undefined && { basePath }),

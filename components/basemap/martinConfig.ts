@@ -14,8 +14,10 @@ import { URL_PATH } from "../shared/formats";
 export const pmtilesSourceId = (key: string) => key.replace(/\.pmtiles$/, "").replace(/\//g, ".");
 
 export interface MartinConfigInput {
-  /** Auto-publish the PostGIS tables and functions the connection's role can see. */
+  /** Publish PostGIS tables and functions, from `postgisSchemas` only. */
   postgis: boolean;
+  /** The schemas whose tables and functions Martin publishes (nothing else `app_reader` can read). */
+  postgisSchemas: string[];
   /** PMTiles archives in an S3-compatible bucket. */
   pmtiles?: {
     bucket: string;
@@ -40,6 +42,21 @@ export const MARTIN_ENV = {
 } as const;
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** A PostgreSQL schema name Martin can be given unquoted: lower-case, at most 63 bytes, not `pg_*`. */
+export const POSTGIS_SCHEMA = /^(?!pg_)[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Martin's `postgres` section: the connection string from the environment, and auto-publishing limited to
+ * `schemas` — tables and functions elsewhere (`audit`, `public`, anything `app_reader` is later granted) are never
+ * served. Martin's documented `auto_publish.from_schemas` (maplibre.org/martin, "Configuration File"), used by both
+ * backends.
+ */
+export function martinPostgresSection(schemas: string[]) {
+  return {
+    connection_string: `\${${MARTIN_ENV.databaseUrl}}`,
+    auto_publish: { from_schemas: [...schemas].sort() },
+  };
+}
 const OBJECT_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*\.pmtiles$/;
 
 /**
@@ -52,6 +69,15 @@ export function martinConfigIssues(input: MartinConfigInput): ArgsIssue[] {
   const pm = input.pmtiles && input.pmtiles.keys.length > 0 ? input.pmtiles : undefined;
   if (!input.postgis && !pm)
     issues.push({ path: "postgis", message: "serves nothing: set postgis: true or list pmtiles archives" });
+  if (input.postgis && input.postgisSchemas.length === 0)
+    issues.push({ path: "postgisSchemas", message: "must name at least one schema to publish (e.g. [app])" });
+  input.postgisSchemas.forEach((schema, i) => {
+    if (!POSTGIS_SCHEMA.test(schema))
+      issues.push({
+        path: argPath("postgisSchemas", i),
+        message: `${JSON.stringify(schema)} must be a lower-case schema name (letters, digits, '_'), not pg_*`,
+      });
+  });
   if (!Number.isInteger(input.cacheMb) || input.cacheMb < 0)
     issues.push({ path: "cacheMb", message: `${input.cacheMb} must be a whole number of MB` });
   if (input.basePath !== undefined && !URL_PATH.test(input.basePath))
@@ -99,12 +125,7 @@ export function renderMartinConfig(input: MartinConfigInput): string {
     ...(input.basePath !== undefined && { base_path: input.basePath }),
     cache: { size_mb: input.cacheMb },
   };
-  if (input.postgis) {
-    config["postgres"] = {
-      connection_string: `\${${MARTIN_ENV.databaseUrl}}`,
-      auto_publish: true,
-    };
-  }
+  if (input.postgis) config["postgres"] = martinPostgresSection(input.postgisSchemas);
   if (pm) {
     const endpoint = new URL(pm.endpoint);
     const sources: Record<string, string> = {};

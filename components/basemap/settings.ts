@@ -24,6 +24,8 @@ export const TILE_CACHE_PORT = 8080;
 export const BASEMAP_DEFAULTS = {
   image: "ghcr.io/maplibre/martin:1.14.0",
   postgis: true,
+  /** Only what the import job (and migrations) create in `app`: never `audit`, `public` or later grants. */
+  postgisSchemas: ["app"] as readonly string[],
   bucket: "tiles",
   cacheMb: 512,
   memoryMb: 1024,
@@ -79,6 +81,7 @@ export function fargateMemoryFor(cpu: number, cacheMb: number): number | undefin
 export interface MartinArgs {
   image?: string | undefined;
   postgis?: boolean | undefined;
+  postgisSchemas?: string[] | undefined;
   pmtiles?: string[] | undefined;
   bucket?: string | undefined;
   cacheMb?: number | undefined;
@@ -91,6 +94,7 @@ export function martinSettings(args: MartinArgs) {
   return {
     image: args.image ?? d.image,
     postgis: args.postgis ?? d.postgis,
+    postgisSchemas: [...(args.postgisSchemas ?? d.postgisSchemas)],
     pmtiles: args.pmtiles ?? [],
     bucket: args.bucket ?? d.bucket,
     cacheMb: args.cacheMb ?? d.cacheMb,
@@ -108,6 +112,7 @@ function martinIssues(
   const bucket = args.bucket ?? d.bucket;
   const issues = martinConfigIssues({
     postgis,
+    postgisSchemas: [...(args.postgisSchemas ?? d.postgisSchemas)],
     cacheMb: args.cacheMb ?? d.cacheMb,
     ...(pmtiles.length > 0 && {
       pmtiles: { bucket, keys: pmtiles, endpoint: "http://storage:9000", region: "" },

@@ -18,6 +18,12 @@ export interface BootstrapSqlOptions {
    * @default false
    */
   managedServer?: boolean;
+  /**
+   * Create the read-only `db_backup` role (`pg_read_all_data`) that pg_dump connects as, instead of the superuser.
+   * Self-managed servers only: granting `pg_read_all_data` and `BYPASSRLS` needs a superuser.
+   * @default false
+   */
+  backupUser?: boolean;
 }
 
 /**
@@ -32,24 +38,30 @@ export const BOOTSTRAP_SEED_VERSION = "stackport-bootstrap-1";
 export const REQUIRED_EXTENSIONS = ["postgis", "uuid-ossp", "pgcrypto"] as const;
 export const SCHEMAS = ["app", "audit"] as const;
 export const MONITORING_ROLE = "monitoring";
+/** The read-only role pg_dump connects as (`backupUser`). */
+export const BACKUP_ROLE = "db_backup";
 
-/** psql variable carrying a role's password (`-v db_admin_password=…`). */
+/**
+ * psql variable holding a role's password inside the script. psql fills it from the environment with `\getenv`
+ * (psql 15+; the images ship 15 and later), never from `-v name=value`: command-line arguments are readable by every
+ * local user in `/proc/<pid>/cmdline` while the job runs.
+ */
 export const passwordVariable = (role: string) => `${role}_password`;
 /** Environment variable the job reads that password from (`DB_ADMIN_PASSWORD`). */
 export const passwordEnv = (role: string) => `${role.toUpperCase()}_PASSWORD`;
 
 /** The login roles the bootstrap manages, in creation order. */
-export function bootstrapRoles(monitoringUser: boolean): string[] {
-  return [...DATABASE_ROLES, ...(monitoringUser ? [MONITORING_ROLE] : [])];
+export function bootstrapRoles(monitoringUser: boolean, backupUser = false): string[] {
+  return [
+    ...DATABASE_ROLES,
+    ...(monitoringUser ? [MONITORING_ROLE] : []),
+    ...(backupUser ? [BACKUP_ROLE] : []),
+  ];
 }
 
 const sqlLiteral = (value: string) => `'${value.replace(/'/g, "''")}'`;
 const sqlIdent = (value: string) => `"${value.replace(/"/g, '""')}"`;
 
-/**
- * The bootstrap SQL. Run with `psql -v ON_ERROR_STOP=1 --single-transaction` and one `-v <role>_password=…` per
- * role: passwords never appear in this text (it is uploaded into a container and shown in plans).
- */
 /** A non-superuser master (RDS) can only hand a schema to a role it is a member of. */
 const MANAGED_MASTER_MEMBERSHIP = "\nGRANT db_admin TO CURRENT_USER;";
 
@@ -59,10 +71,13 @@ const MANAGED_MASTER_MEMBERSHIP = "\nGRANT db_admin TO CURRENT_USER;";
  * may do neither, so there the provider's own logging settings apply.
  */
 function passwordStatements(roles: string[], managedServer: boolean): string {
-  const attributes = managedServer
-    ? "LOGIN NOCREATEDB NOCREATEROLE"
-    : "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS";
-  const alter = roles.map((r) => `ALTER ROLE ${r} WITH ${attributes} PASSWORD :'${passwordVariable(r)}';`);
+  // pg_dump refuses a table with row security unless its role bypasses it: the backup role must see every row.
+  const rls = (r: string) => (r === BACKUP_ROLE ? "BYPASSRLS" : "NOBYPASSRLS");
+  const attributes = (r: string) =>
+    managedServer
+      ? "LOGIN NOCREATEDB NOCREATEROLE"
+      : `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION ${rls(r)}`;
+  const alter = roles.map((r) => `ALTER ROLE ${r} WITH ${attributes(r)} PASSWORD :'${passwordVariable(r)}';`);
   if (managedServer) return alter.join("\n");
   return [
     "-- Keep the passwords out of the server log even when log_statement is on.",
@@ -74,26 +89,37 @@ function passwordStatements(roles: string[], managedServer: boolean): string {
   ].join("\n");
 }
 
+/**
+ * The bootstrap SQL. Run with `psql -v ON_ERROR_STOP=1 --single-transaction` with each role's password in its
+ * `<ROLE>_PASSWORD` environment variable: passwords never appear in this text (it is uploaded into a container and
+ * shown in plans) nor in psql's arguments.
+ */
 export function renderBootstrapSql(opts: BootstrapSqlOptions): string {
   assertSqlIdentifier(opts.database, "database name");
+  if (opts.backupUser && opts.managedServer)
+    throw new Error(
+      "the backup role needs a self-managed server (pg_read_all_data and BYPASSRLS need a superuser)",
+    );
   const db = sqlIdent(opts.database);
-  const roles = bootstrapRoles(opts.monitoringUser);
+  const roles = bootstrapRoles(opts.monitoringUser, opts.backupUser);
 
   const sections: string[] = [
     `-- Rendered by stackport: database bootstrap (seed 002). Idempotent; run with
--- psql -v ON_ERROR_STOP=1 --single-transaction ${roles.map((r) => `-v ${passwordVariable(r)}=...`).join(" ")}
+-- psql -v ON_ERROR_STOP=1 --single-transaction and ${roles.map(passwordEnv).join(", ")} in the environment.
 
 -- Serialize concurrent runs: the second waits here until the first commits, then finds everything in place.
 SELECT pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY});
 -- Re-runs are the normal case: "already exists, skipping" notices are noise in the job log.
 SET LOCAL client_min_messages = warning;`,
 
-    // psql would otherwise send the literal text ":'x_password'" and fail with an unreadable syntax error.
+    // Passwords come from the environment, never from psql's arguments (readable by anyone in /proc). An unset
+    // variable would otherwise be sent as the literal text ":'x_password'" and fail with an unreadable syntax error.
     roles
       .map(
-        (r) => `\\if :{?${passwordVariable(r)}}
+        (r) => `\\getenv ${passwordVariable(r)} ${passwordEnv(r)}
+\\if :{?${passwordVariable(r)}}
 \\else
-DO $$ BEGIN RAISE EXCEPTION 'stackport: psql variable ${passwordVariable(r)} is not set (pass -v ${passwordVariable(r)}=...)'; END $$;
+DO $$ BEGIN RAISE EXCEPTION 'stackport: environment variable ${passwordEnv(r)} is not set'; END $$;
 \\endif`,
       )
       .join("\n"),
@@ -171,6 +197,13 @@ ON CONFLICT (version) DO NOTHING;`,
 GRANT pg_monitor TO ${MONITORING_ROLE};`
       : "-- No monitoring role: stackport:database.monitoringUser is off (seed 002: no implicit monitoring users).",
 
+    opts.backupUser
+      ? `-- Backups: pg_dump reads every table, sequence and schema through pg_read_all_data and may write nothing (no
+-- grant to write, no CREATE anywhere, no TEMPORARY); its sessions also start read-only.
+GRANT pg_read_all_data TO ${BACKUP_ROLE};
+ALTER ROLE ${BACKUP_ROLE} SET default_transaction_read_only = on;`
+      : "-- No backup role: backups are off or the server is managed (RDS backs itself up).",
+
     `-- Readiness: fail the whole transaction if anything the application relies on is missing.
 DO $$
 DECLARE
@@ -206,6 +239,13 @@ BEGIN
     missing := missing || 'pg_monitor membership of monitoring'::text;
   END IF;`
       : ""
+  }${
+    opts.backupUser
+      ? `
+  IF NOT pg_has_role(${sqlLiteral(BACKUP_ROLE)}, 'pg_read_all_data', 'MEMBER') THEN
+    missing := missing || 'pg_read_all_data membership of ${BACKUP_ROLE}'::text;
+  END IF;`
+      : ""
   }
   IF cardinality(missing) > 0 THEN
     RAISE EXCEPTION 'stackport: database not ready, missing: %', array_to_string(missing, ', ');
@@ -228,7 +268,7 @@ export function renderBootstrapScript(opts: BootstrapSqlOptions): string {
   const sql = renderBootstrapSql(opts);
   if (sql.split("\n").includes(SQL_EOF))
     throw new Error("internal: bootstrap SQL contains the heredoc delimiter");
-  const roles = bootstrapRoles(opts.monitoringUser);
+  const roles = bootstrapRoles(opts.monitoringUser, opts.backupUser);
   const lines = [
     ...roles.map((r) => `: "\${${passwordEnv(r)}:?must be set}"`),
     ': "${PGHOST:?must be set}" "${PGUSER:?must be set}" "${PGPASSWORD:?must be set}" "${PGDATABASE:?must be set}"',
@@ -247,9 +287,8 @@ export function renderBootstrapScript(opts: BootstrapSqlOptions): string {
     "done",
     "",
     `echo "stackport: bootstrapping database \${PGDATABASE}"`,
-    "psql -X -q -v ON_ERROR_STOP=1 --single-transaction \\",
-    ...roles.map((r) => `  -v ${passwordVariable(r)}="$${passwordEnv(r)}" \\`),
-    `  -f - <<'${SQL_EOF}'`,
+    // No password here: the SQL reads each from its environment variable (\\getenv).
+    `psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f - <<'${SQL_EOF}'`,
     sql.replace(/\n$/, ""),
     SQL_EOF,
     'echo "stackport: database bootstrap complete"',

@@ -16,7 +16,13 @@ import { assertValidArgs } from "../shared/errors";
 import { dockerLabels } from "../shared/labels";
 import type { DockerPlacement } from "../shared/placement";
 import { type AdminJobArgs, libpqEnv, renderAdminJobScript } from "../shared/adminJob";
-import { MONITORING_ROLE, bootstrapRoles, passwordEnv, renderBootstrapScript } from "./bootstrapSql";
+import {
+  BACKUP_ROLE,
+  MONITORING_ROLE,
+  bootstrapRoles,
+  passwordEnv,
+  renderBootstrapScript,
+} from "./bootstrapSql";
 import { DATABASE_ROLES, type DatabaseConnection, type DatabaseRole, type RoleConnection } from "./contract";
 import {
   DATABASE_HOST,
@@ -44,6 +50,11 @@ export interface DockerDatabaseArgs {
   publish?: HostBinding;
   /** Create a `monitoring` role with `pg_monitor`. @default false */
   monitoringUser?: boolean;
+  /**
+   * Create the read-only `db_backup` role (`pg_read_all_data`, row security bypassed, sessions read-only) for
+   * `DockerBackups` to dump as, instead of the superuser. Exposed as `backup`. @default false
+   */
+  backupUser?: boolean;
   /** Memory limit of the server, in MB. @default 2048 */
   memoryMb?: number;
   /** `shm_size` of the container, in MB (parallel queries need more than Docker's 64). @default 256 */
@@ -81,10 +92,12 @@ export class DockerDatabase extends pulumi.ComponentResource {
   readonly connection: DatabaseConnection;
   /** How the `monitoring` role connects; only when `monitoringUser` is enabled. */
   readonly monitoring?: RoleConnection;
+  /** How the read-only `db_backup` role connects; only when `backupUser` is enabled. */
+  readonly backup?: RoleConnection;
   readonly nodes: {
     image: docker.RemoteImage;
     superuserPassword: random.RandomPassword;
-    /** One per bootstrap role (`db_admin`, `app_writer`, `app_reader`, and `monitoring` when enabled). */
+    /** One per bootstrap role (`db_admin`, `app_writer`, `app_reader`; `monitoring`, `db_backup` when enabled). */
     passwords: Record<string, random.RandomPassword>;
     volume: docker.Volume;
     server: docker.Container;
@@ -101,6 +114,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
       database: args.database ?? d.database,
       ...(args.publish && { publish: args.publish }),
       monitoringUser: args.monitoringUser ?? false,
+      backupUser: args.backupUser ?? false,
       memoryMb: args.memoryMb ?? d.memoryMb,
       shmSizeMb: args.shmSizeMb ?? d.shmSizeMb,
       ...(args.migrations && { migrations: args.migrations }),
@@ -113,7 +127,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
     const provider = placement.provider;
 
     const image = pullImage(`${name}-image`, config.image, this, placement);
-    // Alphanumeric only: the passwords go into URLs and psql -v arguments unescaped.
+    // Alphanumeric only: the passwords go into URLs unescaped.
     const password = (role: string) =>
       new random.RandomPassword(
         `${name}-${role.replace(/_/g, "-")}-password`,
@@ -121,7 +135,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
         { parent: this },
       );
     const superuserPassword = password("superuser");
-    const roles = bootstrapRoles(config.monitoringUser);
+    const roles = bootstrapRoles(config.monitoringUser, config.backupUser);
     const passwords = Object.fromEntries(roles.map((role) => [role, password(role)]));
 
     const volume = statefulVolume(`${name}-data`, this, {
@@ -174,13 +188,18 @@ export class DockerDatabase extends pulumi.ComponentResource {
       placement,
       // The server image ships psql and pg_isready.
       image: image.imageId,
-      script: renderBootstrapScript({ database: config.database, monitoringUser: config.monitoringUser }),
+      script: renderBootstrapScript({
+        database: config.database,
+        monitoringUser: config.monitoringUser,
+        backupUser: config.backupUser,
+      }),
       envs: [
         `PGHOST=${DATABASE_HOST}`,
         `PGPORT=${DATABASE_PORT}`,
         `PGUSER=${SUPERUSER}`,
         pulumi.interpolate`PGPASSWORD=${superuserPassword.result}`,
         `PGDATABASE=${config.database}`,
+        // The SQL reads each role's password from here (psql's \getenv), never from psql's arguments.
         ...roles.map((role) => pulumi.interpolate`${passwordEnv(role)}=${passwords[role]!.result}`),
       ],
       purpose: "database bootstrap",
@@ -227,6 +246,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
       >,
     };
     if (config.monitoringUser) this.monitoring = roleConnection(MONITORING_ROLE, ready);
+    if (config.backupUser) this.backup = roleConnection(BACKUP_ROLE, ready);
     this.registerOutputs({
       host: DATABASE_HOST,
       port: DATABASE_PORT,

@@ -196,7 +196,9 @@ export function createRdsBootstrap(
         // rds.force_ssl is on; the image has no RDS CA bundle, so verify-full is not possible here.
         { name: "PGSSLMODE", value: "require" },
       ],
-      // Passwords are injected by ECS from Secrets Manager at start: never in the task definition.
+      // Passwords are injected by ECS from Secrets Manager at start: never in the task definition, and the script
+      // hands them to psql through the environment (\getenv; the client image's psql is 15 or later), never as
+      // arguments.
       secrets: [
         { name: "PGPASSWORD", valueFrom: pulumi.interpolate`${masterSecretArn}:password::` },
         ...roles.map((r) => ({

@@ -195,7 +195,7 @@ export class RdsDatabase extends pulumi.ComponentResource {
     );
     const instance = new aws.rds.Instance(`${name}-instance`, instanceArgs, instanceOpts);
 
-    // Alphanumeric only: the passwords go into URLs and psql -v arguments unescaped.
+    // Alphanumeric only: the passwords go into URLs unescaped.
     const roles = bootstrapRoles(config.monitoringUser);
     const passwords: Record<string, random.RandomPassword> = {};
     const secrets: Record<string, aws.secretsmanager.Secret> = {};

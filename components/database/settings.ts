@@ -45,6 +45,22 @@ export function dataMountPath(major: number): string {
   return major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data";
 }
 
+/** The oldest PostgreSQL major whose psql has `\getenv`, which the bootstrap reads role passwords with. */
+export const MIN_CLIENT_MAJOR = 15;
+
+/** The bootstrap's psql comes from this image: it must read passwords from the environment (`\getenv`). */
+function clientIssues(path: string, image: string | undefined): ArgsIssue[] {
+  const major = image === undefined ? undefined : postgresMajor(image);
+  return major !== undefined && major < MIN_CLIENT_MAJOR
+    ? [
+        {
+          path,
+          message: `'${image}' has PostgreSQL ${major}; the bootstrap needs psql ${MIN_CLIENT_MAJOR} or later (it reads role passwords from the environment with \\getenv, never from its arguments)`,
+        },
+      ]
+    : [];
+}
+
 /** The database name's rule, shared by both backends. */
 function databaseIssues(database: string | undefined): ArgsIssue[] {
   return database === undefined || SQL_IDENTIFIER.test(database)
@@ -67,6 +83,7 @@ export function validateDockerDatabaseArgs(args: {
           },
         ]
       : []),
+    ...clientIssues("image", image),
     ...databaseIssues(args.database),
   ];
 }
@@ -79,9 +96,10 @@ export function validateRdsDatabaseArgs(args: {
   allocatedStorageGb?: number | undefined;
   maxAllocatedStorageGb?: number | undefined;
   backupRetentionDays?: number | undefined;
+  clientImage?: string | undefined;
 }): ArgsIssue[] {
   const d = RDS_DATABASE_DEFAULTS;
-  const issues = databaseIssues(args.database);
+  const issues = [...databaseIssues(args.database), ...clientIssues("clientImage", args.clientImage)];
   const problem = (path: string, message: string) => issues.push({ path, message });
   if (args.engineVersion !== undefined && !/^\d{2}(\.\d+)?$/.test(args.engineVersion))
     problem("engineVersion", "must be a PostgreSQL version like 17 or 17.4");

@@ -40,8 +40,20 @@ export interface DockerIngestionArgs {
   services?: Record<string, DockerServiceArgs>;
   /** The database, for services that declare `connections.database`. @default none */
   database?: DatabaseConnection | undefined;
-  /** Object storage, for services that declare `connections.storage`. @default none */
+  /**
+   * Object storage shared by every service that declares `connections.storage` and has no `serviceStorage` entry.
+   * Prefer `serviceStorage`: one credential for all services lets each reach every other's buckets.
+   * @default none
+   */
   storage?: StorageConnection | undefined;
+  /**
+   * Each service's own storage connection, by service name — e.g. `storage.connectionFor("api")` of a
+   * `DockerObjectStorage` whose `consumers` grant that service its buckets. A service listed here gets these
+   * credentials instead of `storage`'s, and every bucket in its `connections.storage` must be in the entry.
+   * @default {}
+   * @example { api: storage.connectionFor("api") }
+   */
+  serviceStorage?: Record<string, StorageConnection>;
   /** `protect` / `retainOnDelete` of the data volumes (the broker's, each service's `data`). @default { protect: true, retainOnDelete: true } */
   safety?: StatefulSafety;
   /** Per-child escape hatches. @default none */
@@ -152,7 +164,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
     // Validate before super(): a declared connection that was not given fails before anything is registered.
     assertValidArgs(
       `stackport:docker:Ingestion '${name}'`,
-      validateDockerIngestionArgs(args, offeredBy(args)),
+      validateDockerIngestionArgs(args, offeredBy(args), args.serviceStorage),
     );
     const d = DOCKER_SERVICE_DEFAULTS;
     const config = {
@@ -207,7 +219,8 @@ export class DockerIngestion extends pulumi.ComponentResource {
         dataVolumes[svc] = data;
         dataMount = [{ volumeName: data.name, containerPath: service.data.path }];
       }
-      const envs = serviceEnv(svc, service, { database: args.database, storage: args.storage, brokerUrl });
+      const storage = args.serviceStorage?.[svc] ?? args.storage;
+      const envs = serviceEnv(svc, service, { database: args.database, storage, brokerUrl });
       const health = serviceHealthTest(service);
       const dependsOn = service.connections.broker && broker ? [broker.container] : [];
       const replicas = Array.from({ length: service.replicas }, (_, i) => i + 1);

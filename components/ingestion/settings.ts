@@ -171,8 +171,13 @@ export function ingestionScrapeTargets(
 export function validateServices(
   services: Record<string, IngestionServiceArgs>,
   offered: OfferedConnections,
+  serviceStorage?: Record<string, { buckets: Record<string, unknown> }>,
 ): ArgsIssue[] {
   const issues: ArgsIssue[] = [];
+  for (const name of Object.keys(serviceStorage ?? {})) {
+    if (!(name in services))
+      issues.push({ path: argPath("serviceStorage", name), message: `'${name}' is not a service` });
+  }
   for (const [svc, s] of Object.entries(services)) {
     const at = (...path: PropertyKey[]) => argPath("services", svc, ...path);
     const issue = (path: string, message: string) => issues.push({ path, message });
@@ -201,9 +206,12 @@ export function validateServices(
         );
       } else if (!offered.database) issue(at("connections", "database"), "no database connection was given");
     }
-    if (storage && !offered.buckets) issue(at("connections", "storage"), "no storage connection was given");
+    // A service's own connection (`serviceStorage`) replaces the shared one.
+    const own = serviceStorage?.[svc];
+    const buckets = own ? Object.keys(own.buckets) : offered.buckets;
+    if (storage && !buckets) issue(at("connections", "storage"), "no storage connection was given");
     storage?.forEach((bucket, i) => {
-      if (offered.buckets && !offered.buckets.includes(bucket))
+      if (buckets && !buckets.includes(bucket))
         issue(at("connections", "storage", i), `the storage connection has no bucket '${bucket}'`);
     });
     if (broker && !offered.broker)
@@ -219,9 +227,10 @@ export function validateServices(
 export function validateDockerIngestionArgs(
   args: { services?: Record<string, DockerServiceArgs> | undefined },
   offered: OfferedConnections,
+  serviceStorage?: Record<string, { buckets: Record<string, unknown> }>,
 ): ArgsIssue[] {
   const services = args.services ?? {};
-  const issues = validateServices(services, offered);
+  const issues = validateServices(services, offered, serviceStorage);
   for (const [svc, s] of Object.entries(services)) {
     const replicas = s.replicas ?? DOCKER_SERVICE_DEFAULTS.replicas;
     if (s.data && replicas > 1) {

@@ -13,6 +13,12 @@ export interface ScrapeTarget {
   addresses: string[];
   /** @default "/metrics" */
   metricsPath?: string;
+  /**
+   * Name of a secret file holding the bearer token this target wants (`DockerObservabilityArgs.scrapeSecrets`):
+   * Prometheus reads it (`credentials_file`), so the token is never in its config or arguments.
+   * @default none (no authorization header)
+   */
+  bearerToken?: string;
 }
 
 /** How an alarm compares its metric with the threshold. */

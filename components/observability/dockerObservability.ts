@@ -11,9 +11,12 @@ import {
   pullImage,
   statefulVolume,
   healthProbe,
+  cacheVolume,
+  oneShotJob,
 } from "../shared/docker";
-import { assertValidArgs } from "../shared/errors";
+import { type ArgsIssue, argPath, assertValidArgs } from "../shared/errors";
 import { dockerLabels } from "../shared/labels";
+import { scriptHeader, shQuote } from "../shared/shell";
 import { DOCKER_SOCKET, alloyReadyScript, renderAlloyConfig } from "./alloy";
 import type { ScrapeTarget } from "./contract";
 import {
@@ -22,7 +25,14 @@ import {
   renderGrafanaDatasources,
   renderPlatformDashboard,
 } from "./grafana";
-import { OBSERVABILITY_TIER, ownScrapeTargets, renderAlertRules, renderPrometheusConfig } from "./prometheus";
+import {
+  OBSERVABILITY_TIER,
+  PROMETHEUS_SECRETS_DIR,
+  SECRET_FILE_NAME,
+  ownScrapeTargets,
+  renderAlertRules,
+  renderPrometheusConfig,
+} from "./prometheus";
 import {
   DOCKER_OBSERVABILITY_DEFAULTS,
   OBSERVABILITY_IMAGES,
@@ -66,6 +76,13 @@ export interface DockerObservabilityArgs {
   targets?: ScrapeTarget[];
   /** A proxy route points at Grafana: it joins the edge network too. @default false */
   routed?: boolean;
+  /**
+   * Secret files for Prometheus, by file name: the bearer tokens scrape targets name in `bearerToken` (e.g.
+   * `{ "storage-metrics.token": storage.metricsToken }`). Uploaded under `/etc/prometheus/secrets/` and read at each
+   * scrape, never passed as arguments. A new token replaces the container.
+   * @default {}
+   */
+  scrapeSecrets?: Record<string, pulumi.Input<string>>;
   /** Per-child escape hatches. @default none */
   transform?: {
     prometheusData?: Transform<docker.VolumeArgs>;
@@ -122,10 +139,15 @@ export class DockerObservability extends pulumi.ComponentResource {
     lokiData?: docker.Volume;
     loki?: docker.Container;
     alloy?: docker.Container;
+    /** The volume holding `scrapeSecrets` and the job that writes them (when there are any). */
+    secrets?: { volume: docker.Volume; job: docker.Container };
   };
 
   constructor(name: string, args: DockerObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
-    assertValidArgs(`stackport:docker:Observability '${name}'`, validateDockerObservabilityArgs(args));
+    assertValidArgs(`stackport:docker:Observability '${name}'`, [
+      ...validateDockerObservabilityArgs(args),
+      ...scrapeSecretIssues(args.targets ?? [], args.scrapeSecrets ?? {}),
+    ]);
     const { placement, transform } = args;
     const config = normalize(args);
     const safety = args.safety ?? { protect: true, retainOnDelete: true };
@@ -185,35 +207,74 @@ export class DockerObservability extends pulumi.ComponentResource {
     };
 
     const prometheusData = volume("prometheus", transform?.prometheusData);
-    const prometheus = container("prometheus", transform?.prometheus, {
-      name: containerName(OBSERVABILITY_TIER, "prometheus"),
-      image: images.prometheus.imageId,
-      command: [
-        `--config.file=${PROMETHEUS_CONFIG}`,
-        "--storage.tsdb.path=/prometheus",
-        `--storage.tsdb.retention.time=${config.retentionDays}d`,
-        // POST /-/reload after an in-place edit during an incident; stackport itself replaces the container when
-        // the rendered files change (uploads force replacement).
-        "--web.enable-lifecycle",
-      ],
-      uploads: [
-        { file: PROMETHEUS_CONFIG, content: prometheusYml },
-        { file: `/etc/prometheus/${RULES_FILE}`, content: rules },
-      ],
-      volumes: [{ volumeName: prometheusData.name, containerPath: "/prometheus" }],
-      networksAdvanced: attachNetworks(placement, PROM.host),
-      ports: publishedPorts(PROM.port, config.publishPrometheus),
-      // The image is busybox-based: wget is there.
-      healthcheck: probe(
-        ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PROM.port}/-/ready`],
-        "10s",
-      ),
-      wait: true,
-      waitTimeout: 120,
-      restart: "unless-stopped",
-      memory: config.memoryMb.prometheus,
-      labels: labels("prometheus"),
-    });
+    // Scrape secrets reach Prometheus as files on a volume a one-shot job writes from its (secret) environment:
+    // never in Prometheus' arguments, and not in its uploads, which would hide prometheus.yml from the plan.
+    const scrapeSecrets = Object.entries(args.scrapeSecrets ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    let secrets: { volume: docker.Volume; job: docker.Container } | undefined;
+    if (scrapeSecrets.length > 0) {
+      const secretsVolume = cacheVolume(`${name}-secrets-data`, this, {
+        placement,
+        tier: OBSERVABILITY_TIER,
+        parts: [OBSERVABILITY_TIER, "secrets"],
+        role: "secrets",
+      });
+      const { job } = oneShotJob(`${name}-secrets`, this, {
+        tier: OBSERVABILITY_TIER,
+        role: "secrets",
+        placement,
+        image: images.prometheus.imageId,
+        script: renderSecretFilesScript(scrapeSecrets.map(([file]) => file)),
+        envs: scrapeSecrets.map(([, value], i) =>
+          pulumi.secret(pulumi.interpolate`${secretFileEnv(i)}=${value}`),
+        ),
+        purpose: "Prometheus secret files",
+        dependsOn: [],
+        // Root writes the files, then hands them to Prometheus' user (the image runs as nobody).
+        transform: (a) => {
+          a.user = "0";
+          a.volumes = [{ volumeName: secretsVolume.name, containerPath: SECRETS_MOUNT }];
+        },
+      });
+      secrets = { volume: secretsVolume, job };
+    }
+    const prometheus = container(
+      "prometheus",
+      transform?.prometheus,
+      {
+        name: containerName(OBSERVABILITY_TIER, "prometheus"),
+        image: images.prometheus.imageId,
+        command: [
+          `--config.file=${PROMETHEUS_CONFIG}`,
+          "--storage.tsdb.path=/prometheus",
+          `--storage.tsdb.retention.time=${config.retentionDays}d`,
+          // No --web.enable-lifecycle: with it, anything on the backend network could POST /-/quit or /-/reload.
+          // A change of the rendered files replaces the container (uploads force replacement), which applies it.
+        ],
+        uploads: [
+          { file: PROMETHEUS_CONFIG, content: prometheusYml },
+          { file: `/etc/prometheus/${RULES_FILE}`, content: rules },
+        ],
+        volumes: [
+          { volumeName: prometheusData.name, containerPath: "/prometheus" },
+          ...(secrets
+            ? [{ volumeName: secrets.volume.name, containerPath: PROMETHEUS_SECRETS_DIR, readOnly: true }]
+            : []),
+        ],
+        networksAdvanced: attachNetworks(placement, PROM.host),
+        ports: publishedPorts(PROM.port, config.publishPrometheus),
+        // The image is busybox-based: wget is there.
+        healthcheck: probe(
+          ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${PROM.port}/-/ready`],
+          "10s",
+        ),
+        wait: true,
+        waitTimeout: 120,
+        restart: "unless-stopped",
+        memory: config.memoryMb.prometheus,
+        labels: labels("prometheus"),
+      },
+      secrets ? { dependsOn: [secrets.job] } : {},
+    );
 
     const grafanaAdminPassword = new random.RandomPassword(
       `${name}-grafana-admin-password`,
@@ -313,6 +374,7 @@ export class DockerObservability extends pulumi.ComponentResource {
 
     this.nodes = {
       images,
+      ...(secrets && { secrets }),
       grafanaAdminPassword,
       prometheusData,
       prometheus,
@@ -332,6 +394,60 @@ export class DockerObservability extends pulumi.ComponentResource {
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
   }
+}
+
+/** Where the secret-files job mounts the volume Prometheus reads at `PROMETHEUS_SECRETS_DIR`. */
+const SECRETS_MOUNT = "/secrets";
+/** Prometheus' user in its image (`USER nobody`). */
+const PROMETHEUS_UID = "65534";
+const secretFileEnv = (i: number) => `STACKPORT_SECRET_FILE_${i}`;
+
+/**
+ * Writes each secret file from its variable (`printf` is a built-in: no secret in any argument), readable by
+ * Prometheus' user only, and removes files no longer given.
+ */
+export function renderSecretFilesScript(files: string[], dir = SECRETS_MOUNT): string {
+  const lines = [scriptHeader("write Prometheus' secret files"), "umask 077", `cd ${shQuote(dir)}`];
+  files.forEach((file, i) => {
+    const name = shQuote(file);
+    lines.push(
+      `printf '%s' "$${secretFileEnv(i)}" >${name}.new`,
+      `chown ${PROMETHEUS_UID}:${PROMETHEUS_UID} ${name}.new`,
+      `chmod 0400 ${name}.new`,
+      `mv ${name}.new ${name}`,
+    );
+  });
+  lines.push(
+    `for f in *; do`,
+    `  case "$f" in`,
+    `    ${files.map(shQuote).join(" | ") || "''"}) ;;`,
+    `    *) [ ! -e "$f" ] || rm -f -- "$f" ;;`,
+    "  esac",
+    "done",
+    `echo "stackport: ${files.length} secret file(s) written"`,
+    "",
+  );
+  return lines.join("\n");
+}
+
+/** Every bearer token a target names is given, as a plain file name; no token is given that nothing uses. */
+function scrapeSecretIssues(targets: ScrapeTarget[], secrets: Record<string, unknown>): ArgsIssue[] {
+  const issues: ArgsIssue[] = [];
+  const wanted = new Set(targets.flatMap((t) => (t.bearerToken ? [t.bearerToken] : [])));
+  targets.forEach((t, i) => {
+    if (t.bearerToken && !(t.bearerToken in secrets))
+      issues.push({
+        path: argPath("targets", i, "bearerToken"),
+        message: `names '${t.bearerToken}', which scrapeSecrets does not have`,
+      });
+  });
+  for (const file of Object.keys(secrets)) {
+    if (!SECRET_FILE_NAME.test(file))
+      issues.push({ path: argPath("scrapeSecrets", file), message: "must be a plain file name" });
+    else if (!wanted.has(file))
+      issues.push({ path: argPath("scrapeSecrets", file), message: "no scrape target uses it" });
+  }
+  return issues;
 }
 
 /** The args with every default applied (the component's recorded inputs). */

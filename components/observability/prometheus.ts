@@ -7,9 +7,12 @@
  * - ingest staleness / failures: the ingest metrics contract in docs/observability.md
  *   (`stackport_ingest_last_success_timestamp_seconds`, `stackport_ingest_failures_total`);
  * - disk filling: MinIO's usable capacity (from `/minio/v2/metrics/cluster`) — no node_exporter is deployed, and the
- *   object store's drive is where the platform's data grows.
+ *   object store's drive is where the platform's data grows;
+ * - backups and restore drills: the backup tier's metrics endpoint (`stackport_backup_*`, see
+ *   components/backups/scripts.ts `BACKUP_METRICS`), which also publishes the age each alert allows.
  */
 import { stringify } from "yaml";
+import { BACKUP_METRICS } from "../backups/settings";
 import type { ScrapeTarget } from "./contract";
 import { OBSERVABILITY_SERVICES, type ObservabilityAlerts } from "./settings";
 
@@ -39,7 +42,14 @@ export interface PrometheusConfigInput {
   targets: ScrapeTarget[];
   /** Rule file paths; relative paths resolve against the config file's directory. */
   ruleFiles: string[];
+  /** Directory of the secret files a target's `bearerToken` names. @default PROMETHEUS_SECRETS_DIR */
+  secretsDir?: string;
 }
+
+/** Where the secret files scrape targets name (`ScrapeTarget.bearerToken`) are, in the Prometheus container. */
+export const PROMETHEUS_SECRETS_DIR = "/etc/prometheus/secrets";
+/** A secret file's name: a plain file name, so it can only land in the secrets directory. */
+export const SECRET_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const JOB_NAME = /^[a-zA-Z_][a-zA-Z0-9_-]*$/;
 const ADDRESS = /^[A-Za-z0-9.-]+:\d{1,5}$/;
@@ -66,6 +76,11 @@ export function validateScrapeTargets(targets: ScrapeTarget[]): void {
       if (!ADDRESS.test(a))
         throw new Error(`scrape job '${t.job}' (tier ${t.tier}): address '${a}' is not host:port`);
     }
+    if (t.bearerToken !== undefined && !SECRET_FILE_NAME.test(t.bearerToken)) {
+      throw new Error(
+        `scrape job '${t.job}' (tier ${t.tier}): bearer token file '${t.bearerToken}' must be a plain file name`,
+      );
+    }
     if (t.metricsPath !== undefined && !METRICS_PATH.test(t.metricsPath)) {
       throw new Error(
         `scrape job '${t.job}' (tier ${t.tier}): metrics path '${t.metricsPath}' must start with /`,
@@ -88,6 +103,13 @@ export function renderPrometheusConfig(input: PrometheusConfigInput): string {
       .map((t) => ({
         job_name: t.job,
         ...(t.metricsPath !== undefined && { metrics_path: t.metricsPath }),
+        // Read from a file at every scrape: the token is in neither this file nor Prometheus' arguments.
+        ...(t.bearerToken !== undefined && {
+          authorization: {
+            type: "Bearer",
+            credentials_file: `${input.secretsDir ?? PROMETHEUS_SECRETS_DIR}/${t.bearerToken}`,
+          },
+        }),
         static_configs: [{ targets: t.addresses, labels: { tier: t.tier } }],
       })),
   };
@@ -109,12 +131,34 @@ export const ALERTS = {
   ingestFailures: "StackportIngestFailures",
   targetDown: "StackportTargetDown",
   storageFilling: "StackportStorageFilling",
+  backupStale: "StackportBackupStale",
+  backupFailing: "StackportBackupFailing",
+  drillStale: "StackportRestoreDrillStale",
+  drillFailing: "StackportRestoreDrillFailing",
 } as const;
+
+/**
+ * "Overdue" and "last attempt failed" for a job that records its last success and failure as timestamps, its
+ * start, and the age its schedule allows (the backup runner, the restore drill). Before a first success the age
+ * counts from the start, so a fresh stack does not alert while its first run is under way. Equal timestamps (both 0:
+ * nothing attempted yet) are not a failure.
+ */
+function scheduledJobRules(m: {
+  lastSuccess: string;
+  lastFailure: string;
+  started: string;
+  maxAge: string;
+}): { stale: string; failing: string } {
+  return {
+    stale: `time() - (${m.lastSuccess} > 0 or ${m.started} > 0) > ${m.maxAge}`,
+    failing: `${m.lastFailure} > ${m.lastSuccess}`,
+  };
+}
 
 /** A PromQL string literal (bucket names are plain, but quoting is never left to chance). */
 const promString = (s: string) => JSON.stringify(s);
 
-/** The rules file: groups for data freshness, ingest failures, availability and capacity. */
+/** The rules file: groups for data freshness, ingest failures, availability, capacity and backups. */
 export function renderAlertRules(alerts: ObservabilityAlerts): string {
   const freshness: AlertRule[] = [];
   if (alerts.freshness) {
@@ -182,11 +226,68 @@ export function renderAlertRules(alerts: ObservabilityAlerts): string {
     },
   ];
 
+  const m = BACKUP_METRICS;
+  const backup = scheduledJobRules({
+    lastSuccess: m.lastSuccess,
+    lastFailure: m.lastFailure,
+    started: m.started,
+    maxAge: m.maxAge,
+  });
+  const drill = scheduledJobRules({
+    lastSuccess: m.drillLastSuccess,
+    lastFailure: m.drillLastFailure,
+    started: m.drillStarted,
+    maxAge: m.drillMaxAge,
+  });
+  const backups: AlertRule[] = [
+    {
+      alert: ALERTS.backupStale,
+      expr: backup.stale,
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Database backup overdue",
+        description:
+          "No verified backup of database {{ $labels.database }} for {{ $value | humanizeDuration }}, longer than its schedule allows: see the backup runner's log (docs/runbooks/restore.md).",
+      },
+    },
+    {
+      alert: ALERTS.backupFailing,
+      expr: backup.failing,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Database backup failing",
+        description:
+          "The last backup attempt of database {{ $labels.database }} failed; older dumps are kept and the runner retries. See its log.",
+      },
+    },
+    {
+      alert: ALERTS.drillStale,
+      expr: drill.stale,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Restore drill overdue",
+        description:
+          "No restore drill of database {{ $labels.database }} passed for {{ $value | humanizeDuration }}: nobody knows whether the backups restore.",
+      },
+    },
+    {
+      alert: ALERTS.drillFailing,
+      expr: drill.failing,
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Restore drill failed",
+        description:
+          "The last restore drill of database {{ $labels.database }} failed: the newest dump may not restore. See the drill's log (docs/runbooks/restore.md).",
+      },
+    },
+  ];
+
   const groups = [
     { name: "stackport-data-freshness", rules: freshness },
     { name: "stackport-ingest-failures", rules: failures },
     { name: "stackport-availability", rules: availability },
     { name: "stackport-capacity", rules: capacity },
+    { name: "stackport-backups", rules: backups },
   ];
   return stringify({ groups }, { lineWidth: 0 });
 }

@@ -85,15 +85,24 @@ export interface PolicyStatement {
   Condition?: Record<string, Record<string, string>>;
 }
 
+/**
+ * How a consumer uses a bucket: `read` lists and gets objects; `append` also puts them but never deletes (an
+ * overwrite on a versioned bucket keeps the old version), e.g. a backup sync; `readwrite` also deletes.
+ */
+export type BucketAccess = "read" | "append" | "readwrite";
+export const BUCKET_ACCESS: readonly BucketAccess[] = ["read", "append", "readwrite"];
+
 /** One bucket a service declares, and how it uses it. */
 export interface BucketGrant {
   arn: string;
-  access: "read" | "readwrite";
+  access: BucketAccess;
 }
 
 /**
- * The IAM policy document a service (task role) needs for the buckets it declares, and nothing else: list and get
- * on every declared bucket, put/delete only on the `readwrite` ones. Never bucket-level configuration.
+ * The IAM policy document a consumer needs for the buckets it declares, and nothing else: list and get on every
+ * declared bucket, put on the `append` and `readwrite` ones, delete only on the `readwrite` ones. Never
+ * bucket-level configuration (policy, versioning, lifecycle, deletion of the bucket). The same document is a task
+ * role's policy on AWS and a MinIO user's policy on Docker (MinIO reads AWS IAM syntax, these actions included).
  */
 export function bucketAccessPolicy(grants: BucketGrant[]) {
   if (grants.length === 0) throw new Error("bucketAccessPolicy needs at least one bucket");
@@ -119,6 +128,15 @@ export function bucketAccessPolicy(grants: BucketGrant[]) {
       Effect: "Allow",
       Action: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
       Resource: writable.map((g) => `${g.arn}/*`),
+    });
+  }
+  const appendOnly = sorted.filter((g) => g.access === "append");
+  if (appendOnly.length > 0) {
+    statements.push({
+      Sid: "AppendObjects",
+      Effect: "Allow",
+      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: appendOnly.map((g) => `${g.arn}/*`),
     });
   }
   return { Version: "2012-10-17", Statement: statements };

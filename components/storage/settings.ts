@@ -3,7 +3,9 @@
  * store exposes on its target's backend network (an upstream for the proxy, scrape targets for Prometheus). No
  * provider import, so a program can read it without loading a provider SDK.
  */
+import { createHmac } from "node:crypto";
 import { type ArgsIssue, argPath } from "../shared/errors";
+import { BUCKET_ACCESS, type BucketAccess } from "./contract";
 import type { ScrapeTarget } from "../observability/contract";
 import type { Upstream } from "../proxy/contract";
 
@@ -98,18 +100,96 @@ export function dockerStorageUpstreams(): Record<string, Upstream> {
   };
 }
 
-/** MinIO's cluster and per-bucket metrics, unauthenticated on the backend network (`MINIO_PROMETHEUS_AUTH_TYPE`). */
+/** 2100-01-01T00:00:00Z: the token's expiry, fixed so that the same secret always gives the same token. */
+const METRICS_TOKEN_EXPIRY = 4102444800;
+
+/**
+ * The bearer token MinIO's metrics endpoints accept for `accessKey`, built as `mc admin prometheus generate` builds
+ * it (minio/mc RELEASE.2025-08-13T08-35-41Z `cmd/utils.go` `getPrometheusToken`): a JWT signed HS512 with the user's
+ * secret key, claims `iss: prometheus`, `sub: <access key>`, `exp`. The server checks the signature with that user's
+ * secret, the issuer, and that the user's policy allows `admin:Prometheus` (minio/minio `cmd/metrics.go`
+ * `AuthMiddleware`, `cmd/jwt.go` `metricsRequestAuthenticate`). It grants nothing but the metrics.
+ */
+export function minioMetricsToken(accessKey: string, secretKey: string): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const unsigned = `${part({ alg: "HS512", typ: "JWT" })}.${part({ iss: "prometheus", sub: accessKey, exp: METRICS_TOKEN_EXPIRY })}`;
+  return `${unsigned}.${createHmac("sha512", secretKey).update(unsigned).digest("base64url")}`;
+}
+
+/** The secret file (see `ScrapeTarget.bearerToken`) holding Prometheus' token for MinIO's metrics. */
+export const STORAGE_METRICS_TOKEN = "storage-metrics.token";
+
+/**
+ * MinIO's cluster and per-bucket metrics. They need a bearer token (`DockerObjectStorage.metricsToken`, MinIO's
+ * default `jwt` auth): public metrics would show bucket names and sizes to anyone reaching the S3 API, a published
+ * API port included.
+ */
 export function dockerStorageScrapeTargets(): ScrapeTarget[] {
   const address = `${STORAGE_HOST}:${STORAGE_API_PORT}`;
+  const target = (job: string, metricsPath: string): ScrapeTarget => ({
+    job,
+    tier: "storage",
+    addresses: [address],
+    metricsPath,
+    bearerToken: STORAGE_METRICS_TOKEN,
+  });
   return [
-    { job: "storage", tier: "storage", addresses: [address], metricsPath: "/minio/v2/metrics/cluster" },
-    {
-      job: "storage-buckets",
-      tier: "storage",
-      addresses: [address],
-      metricsPath: "/minio/v2/metrics/bucket",
-    },
+    target("storage", "/minio/v2/metrics/cluster"),
+    target("storage-buckets", "/minio/v2/metrics/bucket"),
   ];
+}
+
+/** One consumer of the Docker object store: the buckets it may use, and how. */
+export interface StorageConsumerArgs {
+  /**
+   * Bucket keys → access: `read` (list, get), `append` (also put, never delete), `readwrite` (also delete).
+   * @example { raw: "read", derived: "readwrite" }
+   */
+  buckets: Record<string, BucketAccess>;
+}
+
+/** A consumer's name: it becomes the MinIO user `stackport-<name>` and its policy's name. */
+export const CONSUMER_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** The root user's access key; no consumer may take it. */
+export const STORAGE_ROOT_USER = "stackport-root";
+/** The user whose bearer token Prometheus scrapes MinIO's metrics with; no consumer may take it. */
+export const STORAGE_METRICS_USER = "stackport-metrics";
+/** The MinIO user (access key) and policy name of a consumer. */
+export const consumerUser = (consumer: string) => `stackport-${consumer}`;
+
+/** What is wrong with `consumers` (empty when valid), each at `consumers.<name>[.buckets.<bucket>]`. */
+export function validateConsumers(
+  consumers: Record<string, StorageConsumerArgs>,
+  buckets: string[],
+): ArgsIssue[] {
+  const issues: ArgsIssue[] = [];
+  for (const [name, consumer] of Object.entries(consumers)) {
+    const user = consumerUser(name);
+    if (!CONSUMER_NAME.test(name) || user === STORAGE_ROOT_USER || user === STORAGE_METRICS_USER) {
+      issues.push({
+        path: argPath("consumers", name),
+        message: `must be 1-63 lower-case letters, digits or '-', starting with a letter or digit, and not 'root' or 'metrics'; got ${JSON.stringify(name)}`,
+      });
+    }
+    const granted = Object.entries(consumer?.buckets ?? {});
+    if (granted.length === 0)
+      issues.push({ path: argPath("consumers", name, "buckets"), message: "must name at least one bucket" });
+    for (const [bucket, access] of granted) {
+      if (!buckets.includes(bucket)) {
+        issues.push({
+          path: argPath("consumers", name, "buckets", bucket),
+          message: `unknown bucket '${bucket}'; buckets: ${buckets.join(", ") || "(none)"}`,
+        });
+      }
+      if (!BUCKET_ACCESS.includes(access)) {
+        issues.push({
+          path: argPath("consumers", name, "buckets", bucket),
+          message: `must be one of ${BUCKET_ACCESS.join(", ")}; got ${JSON.stringify(access)}`,
+        });
+      }
+    }
+  }
+  return issues;
 }
 
 /** A bucket with its defaults applied. */

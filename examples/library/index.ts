@@ -33,11 +33,13 @@ const safety: StatefulSafety = config.getBoolean("protectData")
 const target = new DockerTarget("local");
 const { placement } = target;
 
-// Object storage: MinIO with the MVP's buckets; the console on 127.0.0.1 only.
+// Object storage: MinIO with the MVP's buckets; the console on 127.0.0.1 only. Each consumer is declared with the
+// buckets it may use and gets its own MinIO user (`connectionFor`); the root user stays with the bucket bootstrap.
 const storage = new DockerObjectStorage("storage", {
   placement,
   safety,
   buckets: { uploads: { versioning: true }, exports: { versioning: false, expireAfterDays: 30 } },
+  consumers: { api: { buckets: { uploads: "readwrite", exports: "readwrite" } } },
   publishConsole: { port: 9001, address: "127.0.0.1" },
 });
 
@@ -71,7 +73,7 @@ const ingestion = new DockerIngestion(
     services,
     // The wiring: connections are values, handed over explicitly.
     database: database.connection,
-    storage: storage.connection,
+    serviceStorage: { api: storage.connectionFor("api") },
   },
   { dependsOn: [database, storage] },
 );

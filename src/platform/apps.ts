@@ -12,6 +12,7 @@ import { dockerBasemapArgs, ecsBasemapArgs } from "../config/tiers/basemap";
 import { dockerIngestionArgs, ecsIngestionArgs } from "../config/tiers/ingestion";
 import { type BuildContext, type ByKind, awsComponents, onKind, present } from "./context";
 import type { BuiltDatabase, BuiltStorage } from "./data";
+import { STORAGE_CONSUMER } from "./storageConsumers";
 
 /** What the application tiers are given: the data tiers, and the ALB when the proxy is on AWS. */
 export interface AppInputs {
@@ -32,6 +33,15 @@ const connections = ({ storage, database }: AppInputs) => ({
   ...(storage && { storage: storage.connection }),
 });
 
+/** Each running service that declares buckets, with its own credential (`storageConsumers`). */
+function serviceStorage(storage: BuiltStorage, services: string[], cfg: BuildContext["cfg"]) {
+  return Object.fromEntries(
+    services
+      .filter((svc) => cfg.ingestion!.services[svc]!.connections.storage?.length)
+      .map((svc) => [svc, storage.connectionFor(STORAGE_CONSUMER.service(svc))]),
+  );
+}
+
 const INGESTION: ByKind<[BuildContext, AppInputs, string[]], BuiltApp> = {
   docker: (where, { cfg }, inputs, services) => ({
     resource: new DockerIngestion(
@@ -40,7 +50,7 @@ const INGESTION: ByKind<[BuildContext, AppInputs, string[]], BuiltApp> = {
         ...dockerIngestionArgs(cfg.ingestion!, services, cfg.safety),
         placement: where.placement,
         database: inputs.database?.connection,
-        storage: inputs.storage?.connection,
+        ...(inputs.storage && { serviceStorage: serviceStorage(inputs.storage, services, cfg) }),
       },
       { dependsOn: dataTiers(inputs) },
     ),
@@ -81,7 +91,11 @@ const BASEMAP: ByKind<[BuildContext, AppInputs], BuiltApp> = {
         ...dockerBasemapArgs(cfg.basemap!),
         placement: where.placement,
         database: inputs.database?.connection,
-        storage: inputs.storage?.connection,
+        // Martin reads PMTiles with its own read-only user.
+        ...(inputs.storage &&
+          cfg.basemap!.pmtiles.length > 0 && {
+            storage: inputs.storage.connectionFor(STORAGE_CONSUMER.basemap),
+          }),
         dependsOn: present([inputs.database?.bootstrap]),
       },
       { dependsOn: present([inputs.storage?.resource]) },

@@ -16,10 +16,18 @@ import { s3StorageArgs, dockerStorageArgs } from "../config/tiers/storage";
 import type { AwsTargetConfig } from "../config/tiers/targets";
 import { type BuildContext, type ByKind, awsComponents, onKind, primaryOptions } from "./context";
 import { type StorageSide, databaseCopyJob, objectMirrorJob } from "./cutoverJobs";
+import { STORAGE_CONSUMER, storageConsumers } from "./storageConsumers";
 
 export interface BuiltStorage {
+  /** Administration only (the root user on Docker): consumers use `connectionFor`. */
   connection: StorageConnection;
+  /** The credential of one consumer (`STORAGE_CONSUMER`): its own user on Docker, the shared connection on AWS. */
+  connectionFor: (consumer: string) => StorageConnection;
   resource: pulumi.ComponentResource;
+  /** What a consumer waits for before using its credential: the bootstrap that creates the users (Docker). */
+  ready: pulumi.Resource;
+  /** By Docker target: the bearer token for the metrics of the MinIO on that target (for Prometheus there). */
+  metricsTokens: Record<string, pulumi.Output<string>>;
   /** The S3 access-log bucket, for the ALB's logs (AWS only). */
   accessLogsBucket?: pulumi.Output<string>;
 }
@@ -35,15 +43,28 @@ export interface BuiltDatabase {
 
 type SideOf<Built> = { built: Built; side: StorageSide };
 
-const STORAGE: ByKind<[BuildContext, string, pulumi.ComponentResourceOptions], SideOf<BuiltStorage>> = {
-  docker: (where, { cfg }, name, opts) => {
+const STORAGE: ByKind<
+  [BuildContext, string, pulumi.ComponentResourceOptions, string],
+  SideOf<BuiltStorage>
+> = {
+  docker: (where, { cfg }, name, opts, target) => {
+    const consumers = storageConsumers(cfg, target);
     const s = new DockerObjectStorage(
       name,
-      { ...dockerStorageArgs(cfg.storage!, cfg.safety), placement: where.placement },
+      { ...dockerStorageArgs(cfg.storage!, cfg.safety), consumers, placement: where.placement },
       opts,
     );
-    const built = { connection: s.connection, resource: s };
-    return { built, side: { ...built, kind: "docker", placement: where.placement } };
+    const built = {
+      connection: s.connection,
+      connectionFor: (c: string) => s.connectionFor(c),
+      resource: s,
+      ready: s.nodes.bootstrap,
+      metricsTokens: { [target]: s.metricsToken },
+    };
+    // The side's connection is what the cutover's object mirror uses: its own user when it runs.
+    const mirror =
+      STORAGE_CONSUMER.mirror in consumers ? s.connectionFor(STORAGE_CONSUMER.mirror) : s.connection;
+    return { built, side: { connection: mirror, resource: s, kind: "docker", placement: where.placement } };
   },
   aws: (where, { cfg }, name, opts) => {
     const s = new (awsComponents().S3Storage)(
@@ -51,7 +72,15 @@ const STORAGE: ByKind<[BuildContext, string, pulumi.ComponentResourceOptions], S
       { ...s3StorageArgs(cfg.storage!, cfg.safety), placement: where.placement },
       opts,
     );
-    const built = { connection: s.connection, resource: s, accessLogsBucket: s.accessLogsBucket };
+    const built = {
+      connection: s.connection,
+      // On AWS consumers authenticate with their own role; the connection carries no credential.
+      connectionFor: () => s.connection,
+      resource: s,
+      ready: s,
+      metricsTokens: {},
+      accessLogsBucket: s.accessLogsBucket,
+    };
     return {
       built,
       side: {
@@ -72,13 +101,16 @@ export function buildStorage(ctx: BuildContext): BuiltStorage | undefined {
   const placement = tierPlacements(cfg).storage!;
   const sides: Record<string, StorageSide> = {};
   let serving: BuiltStorage | undefined;
+  const metricsTokens: Record<string, pulumi.Output<string>> = {};
   for (const target of placement.targets) {
     const name = tierComponentName("storage", cfg.storage.on, target);
     const opts = primaryOptions("storage", cfg.storage.on, target);
-    const { built, side } = onKind(STORAGE, ctx.placeOn(target), ctx, name, opts);
+    const { built, side } = onKind(STORAGE, ctx.placeOn(target), ctx, name, opts, target);
     sides[target] = side;
+    Object.assign(metricsTokens, built.metricsTokens);
     if (target === placement.serving) serving = built;
   }
+  if (serving) serving.metricsTokens = metricsTokens;
   const cutover = cfg.cutover?.storage;
   if (cutover && (placement.mirror || placement.copy === "final")) {
     const mirror = objectMirrorJob(placement.mirror ? "continuous" : "final", cfg.storage, cutover, sides);
@@ -102,7 +134,10 @@ const DATABASE: ByKind<[DatabaseSide], BuiltDatabase> = {
     const db = new DockerDatabase(
       name,
       {
-        ...dockerDatabaseArgs(cfg.database!, cfg.safety, { runMigrations: serving }),
+        ...dockerDatabaseArgs(cfg.database!, cfg.safety, {
+          runMigrations: serving,
+          backupUser: serving && cfg.backups !== undefined,
+        }),
         placement: where.placement,
       },
       opts,
@@ -117,11 +152,16 @@ const DATABASE: ByKind<[DatabaseSide], BuiltDatabase> = {
           name: cfg.database!.name,
           host: DATABASE_HOST,
           port: DATABASE_PORT,
-          user: SUPERUSER,
-          password: db.nodes.superuserPassword.result,
+          // pg_dump reads as the read-only backup role; only the drill and the restore tool get the superuser.
+          backup: { user: db.backup!.user, password: db.backup!.password },
+          restore: { user: SUPERUSER, password: db.nodes.superuserPassword.result },
           dependsOn: [db.nodes.bootstrap],
         },
-        ...(storage && { storage: storage.connection, storageDependsOn: [storage.resource] }),
+        ...(storage &&
+          cfg.backups.destination.kind === "bucket" && {
+            storage: storage.connectionFor(STORAGE_CONSUMER.backups),
+            storageDependsOn: [storage.ready],
+          }),
       });
     }
     return { connection: db.connection, resource: db, bootstrap: db.nodes.bootstrap };

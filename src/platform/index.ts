@@ -26,6 +26,10 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   ]);
   const dataTiers = present([storage?.resource, database?.resource]);
   const proxy = alb ?? buildDockerProxy(ctx, [...dataTiers, ...apps.map((a) => a.resource)]);
-  buildObservability(ctx, { database: database?.metrics, alarms: apps.flatMap((a) => a.alarmSpecs) });
+  buildObservability(ctx, {
+    database: database?.metrics,
+    alarms: apps.flatMap((a) => a.alarmSpecs),
+    storageMetricsTokens: storage?.metricsTokens ?? {},
+  });
   return { targets: ctx.targets, storage, database, proxy, extraOutputs: ctx.extraOutputs };
 }

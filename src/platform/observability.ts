@@ -1,8 +1,10 @@
 /** The observability tier: Prometheus, Grafana and Loki on Docker; CloudWatch alarms and a dashboard on AWS. */
 import type { AlarmSpec, DatabaseAlarmInputs, ScrapeTarget } from "../../components/observability/contract";
 import { DockerObservability } from "../../components/observability/dockerObservability";
+import { backupsScrapeTargets } from "../../components/backups/settings";
 import { PROXY_HOST, PROXY_METRICS_PORT } from "../../components/proxy/settings";
-import { dockerStorageScrapeTargets } from "../../components/storage/settings";
+import { STORAGE_METRICS_TOKEN, dockerStorageScrapeTargets } from "../../components/storage/settings";
+import type * as pulumi from "@pulumi/pulumi";
 import type { ResolvedConfig } from "../config";
 import { basemapScrapeTargets } from "../config/tiers/basemap";
 import { ingestionScrapeTargets } from "../config/tiers/ingestion";
@@ -13,17 +15,25 @@ import { type BuildContext, type ByKind, awsComponents, onKind } from "./context
 export interface Watched {
   database?: DatabaseAlarmInputs | undefined;
   alarms: AlarmSpec[];
+  /** By Docker target: the token for the metrics of the MinIO there (`DockerObjectStorage.metricsToken`). */
+  storageMetricsTokens: Record<string, pulumi.Output<string>>;
 }
 
 const OBSERVABILITY: ByKind<[BuildContext, Watched], void> = {
-  docker: (where, { cfg, extraOutputs }) => {
+  docker: (where, { cfg, extraOutputs }, watched) => {
     const observability = cfg.observability!;
+    const targets = dockerScrapeTargets(cfg, observability.on);
+    const token = watched.storageMetricsTokens[observability.on];
+    const scraped = targets.some((t) => t.bearerToken === STORAGE_METRICS_TOKEN);
+    if (scraped && !token)
+      throw new Error(`internal: no MinIO metrics token on target '${observability.on}'`);
     const obs = new DockerObservability("observability", {
       ...dockerObservabilityArgs(observability, {
         safety: cfg.safety,
-        targets: dockerScrapeTargets(cfg, observability.on),
+        targets,
         routed: Object.values(cfg.proxy?.routes ?? {}).some((r) => r.to === "grafana"),
       }),
+      ...(scraped && { scrapeSecrets: { [STORAGE_METRICS_TOKEN]: token! } }),
       placement: where.placement,
     });
     extraOutputs["grafanaAdminPassword"] = obs.grafanaAdminPassword;
@@ -62,5 +72,7 @@ export function dockerScrapeTargets(cfg: ResolvedConfig, target: string): Scrape
       : []),
     ...(onTarget(cfg.ingestion) ? ingestionScrapeTargets(cfg) : []),
     ...(onTarget(cfg.basemap) ? basemapScrapeTargets(cfg) : []),
+    // The backups run next to the database (same target, same backend network).
+    ...(cfg.backups && onTarget(cfg.database) ? backupsScrapeTargets() : []),
   ];
 }

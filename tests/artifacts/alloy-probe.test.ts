@@ -8,6 +8,9 @@ import type { AddressInfo } from "node:net";
 import { ALLOY_READY_PATH, alloyReadyScript } from "../../components/observability/alloy";
 import { freePort, requireTool, run, tempFile } from "../support/tools";
 
+// The probe is killed after 10 s and every server closes its connections: the suite cannot hang.
+jest.setTimeout(30_000);
+
 let bash: string;
 beforeAll(() => {
   bash = requireTool("bash", "bash");
@@ -36,7 +39,11 @@ async function serve(status: number): Promise<{ server: Server; port: number; pa
   return { server, port: (server.address() as AddressInfo).port, paths };
 }
 
-const close = (server: Server) => new Promise<void>((r) => server.close(() => r()));
+const close = (server: Server) =>
+  new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
 
 test("healthy when Alloy answers 200 on /-/ready", async () => {
   const { server, port, paths } = await serve(200);

@@ -1,12 +1,30 @@
 /**
  * The backup and restore scripts, run for real: a bootstrapped PostgreSQL 15 + PostGIS 3 database with data is
- * dumped by the rendered backup loop (`--once`), restored by the rendered restore tool into a fresh database, and
- * compared table by table (row counts and content checksums). Retention, failure handling, the health check and
- * the refusals are exercised on the same throwaway cluster; every script passes `shellcheck -s sh`.
+ * dumped by the rendered backup loop (`--once`) as the read-only backup role `db_backup`, restored by the rendered
+ * restore tool (as the superuser) into a fresh database, and compared table by table (row counts and content
+ * checksums) — so the backup role's dump holds everything a restore needs. Retention, failure handling, the health
+ * check, the refusals and the restore drill are exercised on the same throwaway cluster; every script passes
+ * `shellcheck -s sh`.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
+import {
+  DRILL_DATABASE,
+  DRILL_METRICS_FILE,
+  renderDrillScript,
+  renderMetricsServer,
+} from "../../components/backups/drill";
+import { BACKUP_METRICS } from "../../components/backups/settings";
 import {
   LAST_SUCCESS_METRIC,
   METRICS_FILE,
@@ -20,7 +38,7 @@ import { type Cluster, PG_BIN, type RunResult, startCluster } from "../support/p
 import { mcHostUrl } from "../../components/storage/contract";
 import { type Credentials, type FakeMc, fakeMc } from "../support/fakeMc";
 import { type RunningLoop, runLoop } from "../support/loop";
-import { requireTool, run, shellcheck, tempFile } from "../support/tools";
+import { freePort, requireTool, run, shellcheck, tempFile } from "../support/tools";
 
 const DB = "platform";
 const SUPERUSER_PASSWORD = "super-Secret-0";
@@ -28,9 +46,10 @@ const ROLE_PASSWORDS = {
   db_admin_password: "admin-Secret-1",
   app_writer_password: "writer-Secret-2",
   app_reader_password: "reader-Secret-3",
+  db_backup_password: "backup-Secret-4",
 };
-/** The application's tables, each with an `id` to order its rows by. */
-const TABLES = ["app.places", "app.tracks", "app.readings", "audit.seed_history"];
+/** The application's tables, each with an `id` to order its rows by; `app.private` has row security on. */
+const TABLES = ["app.places", "app.tracks", "app.readings", "app.private", "audit.seed_history"];
 
 let pg: Cluster;
 let backupDir: string;
@@ -42,20 +61,24 @@ const ok = (r: RunResult) => {
 };
 const sql = (query: string, db = DB) => pg.psql(query, { db }).then(ok);
 
-/** Runs a rendered script with `sh`, connected to the test cluster as the superuser over TCP (like the container). */
-/** The test cluster's connection as the scripts read it, with its own major version's client tools first. */
-function clusterEnv(): NodeJS.ProcessEnv {
+/**
+ * The test cluster's connection as the scripts read it, over TCP like the containers, with its own major version's
+ * client tools first: as the superuser (the restore tool, the drill) or as the backup role (the backup runner).
+ */
+function clusterEnv(role: "superuser" | "backup" = "superuser"): NodeJS.ProcessEnv {
   return {
     ...process.env,
     // The cluster's own major version, not whatever /usr/bin/pg_dump would pick.
     PATH: `${PG_BIN}:${process.env["PATH"]}`,
     PGHOST: "127.0.0.1",
     PGPORT: String(pg.port),
-    PGUSER: "postgres",
-    PGPASSWORD: SUPERUSER_PASSWORD,
+    ...(role === "superuser"
+      ? { PGUSER: "postgres", PGPASSWORD: SUPERUSER_PASSWORD }
+      : { PGUSER: "db_backup", PGPASSWORD: ROLE_PASSWORDS.db_backup_password }),
   };
 }
 
+/** Runs a rendered script with `sh` as the superuser; the backup script runs as `db_backup` (see `backup`). */
 function sh(script: string, args: string[], env: Record<string, string> = {}): RunResult {
   const r = spawnSync("sh", [tempFile("script.sh", script), ...args], {
     encoding: "utf8",
@@ -76,6 +99,9 @@ function sh(script: string, args: string[], env: Record<string, string> = {}): R
 
 const backupScript = (retention: Retention = { days: 14 }) =>
   renderBackupScript({ database: DB, retention, intervalSeconds: 3600 });
+/** Runs the backup script as the container does: as the read-only backup role. */
+const backup = (script: string, args: string[], env: Record<string, string> = {}) =>
+  sh(script, args, { PGUSER: "db_backup", PGPASSWORD: ROLE_PASSWORDS.db_backup_password, ...env });
 const restoreScript = renderRestoreScript({ database: DB });
 
 const dumpsIn = (dir: string) => readdirSync(dir).filter((f) => /^platform-\d{8}T\d{6}Z\.dump$/.test(f));
@@ -106,7 +132,7 @@ beforeAll(async () => {
   await pg.createDatabase(DB);
   // The database as the database tier leaves it: roles, schemas, extensions, privileges.
   const bootstrap = join(pg.dir, "bootstrap.sql");
-  writeFileSync(bootstrap, renderBootstrapSql({ database: DB, monitoringUser: false }));
+  writeFileSync(bootstrap, renderBootstrapSql({ database: DB, monitoringUser: false, backupUser: true }));
   ok(await pg.runFile(bootstrap, ROLE_PASSWORDS, { db: DB }));
   // Application data, created by the migration role as migrations would: geometry, jsonb, arrays, odd text.
   ok(
@@ -138,6 +164,10 @@ beforeAll(async () => {
          SELECT timestamptz '2026-01-01 00:00Z' + g * interval '1 minute', CASE WHEN g % 10 = 0 THEN NULL ELSE g / 7.0 END
          FROM generate_series(1, 5000) g;
        CREATE VIEW app.place_names AS SELECT id, name FROM app.places;
+       -- Row security on, no policy: nobody but the owner (and a role that bypasses it) sees a row.
+       CREATE TABLE app.private (id int PRIMARY KEY, note text NOT NULL);
+       INSERT INTO app.private SELECT g, 'note ' || g FROM generate_series(1, 50) g;
+       ALTER TABLE app.private ENABLE ROW LEVEL SECURITY;
        RESET ROLE;
        -- A user-added SRID: data of an extension table, which pg_dump keeps and the restore must carry over.
        INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, proj4text, srtext)
@@ -146,7 +176,7 @@ beforeAll(async () => {
     ),
   );
   backupDir = freshDir();
-  firstRun = sh(backupScript(), ["--once"], { BACKUP_DIR: backupDir });
+  firstRun = backup(backupScript(), ["--once"], { BACKUP_DIR: backupDir });
 }, 180_000);
 
 afterAll(async () => {
@@ -288,6 +318,27 @@ describe("restore script", () => {
     expect(await fingerprint("platform_empty")).toEqual(await fingerprint(DB));
   });
 
+  it("a restore that fails late (after tables and data) leaves an empty target empty: one transaction", async () => {
+    // An event trigger that refuses the restore's first CREATE INDEX, which comes after every table and its data.
+    await pg.createDatabase("platform_trap");
+    await sql(
+      `CREATE FUNCTION public.no_index() RETURNS event_trigger LANGUAGE plpgsql AS
+         $$ BEGIN IF current_user = 'db_admin' THEN RAISE EXCEPTION 'trap: no index today'; END IF; END $$;
+       CREATE EVENT TRIGGER no_index ON ddl_command_start WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION public.no_index();`,
+      "platform_trap",
+    );
+    const r = sh(restoreScript, [dump(), "platform_trap"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/trap: no index today/);
+    expect(r.stderr).toMatch(/platform_trap holds at most the dump's extensions/);
+    expect(
+      await sql(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('app', 'audit')",
+        "platform_trap",
+      ),
+    ).toBe("0");
+  });
+
   it("refuses a target name that is not a plain identifier", () => {
     const r = sh(restoreScript, [dump(), 'x"; DROP DATABASE platform; --']);
     expect(r.code).toBe(1);
@@ -304,7 +355,7 @@ describe("backup retention and failures", () => {
     oldFile(dir, "notes.txt", "400 days ago");
     oldFile(dir, "otherdb-20250101T000000Z.dump", "400 days ago");
     oldFile(dir, "platform-manual.dump", "400 days ago");
-    const r = sh(backupScript({ days: 14 }), ["--once"], { BACKUP_DIR: dir });
+    const r = backup(backupScript({ days: 14 }), ["--once"], { BACKUP_DIR: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/retention 14 day\(s\) removed 2 file\(s\)/);
     const files = readdirSync(dir);
@@ -320,13 +371,24 @@ describe("backup retention and failures", () => {
     expect(dumpsIn(dir)).toHaveLength(2);
   });
 
+  it("at the boundary: a dump 14 days and an hour old goes, one of 13 days 23 hours stays (retention 14 days)", () => {
+    const dir = freshDir();
+    oldFile(dir, "platform-20250101T000000Z.dump", "14 days ago 1 hour ago");
+    oldFile(dir, "platform-20250102T000000Z.dump", "13 days ago 23 hours ago");
+    const r = backup(backupScript({ days: 14 }), ["--once"], { BACKUP_DIR: dir });
+    expect(r.code).toBe(0);
+    const dumps = dumpsIn(dir);
+    expect(dumps).not.toContain("platform-20250101T000000Z.dump");
+    expect(dumps).toContain("platform-20250102T000000Z.dump");
+  });
+
   it("keeps the newest N dumps with a count retention", () => {
     const dir = freshDir();
     for (const day of ["01", "02", "03"]) {
       oldFile(dir, `platform-202501${day}T000000Z.dump`, "1 hour ago");
       oldFile(dir, `platform-202501${day}T000000Z.dump.sha256`, "1 hour ago");
     }
-    const r = sh(backupScript({ count: 2 }), ["--once"], { BACKUP_DIR: dir });
+    const r = backup(backupScript({ count: 2 }), ["--once"], { BACKUP_DIR: dir });
     expect(r.code).toBe(0);
     const dumps = dumpsIn(dir).sort();
     expect(dumps).toHaveLength(2);
@@ -334,11 +396,30 @@ describe("backup retention and failures", () => {
     expect(existsSync(join(dir, "platform-20250102T000000Z.dump.sha256"))).toBe(false);
   });
 
+  it("a dump pg_restore cannot read is refused although pg_dump exited 0 (the verification is the backup)", () => {
+    const dir = freshDir();
+    // A pg_dump that "succeeds" but writes garbage, as a full disk or a broken pipe can leave it.
+    const bin = mkdtempSync(join(pg.dir, "bin-"));
+    writeFileSync(
+      join(bin, "pg_dump"),
+      '#!/bin/sh\nfor a in "$@"; do case "$a" in --file=*) printf "not a dump" >"${a#--file=}" ;; esac; done\n',
+    );
+    chmodSync(join(bin, "pg_dump"), 0o755);
+    writeFileSync(join(dir, "last-success"), "1700000000\n");
+    const r = backup(backupScript(), ["--once"], { BACKUP_DIR: dir, PATH: `${bin}:${clusterEnv().PATH}` });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /FAILED: the new dump is unreadable \(pg_restore --list\); older backups untouched/,
+    );
+    expect(dumpsIn(dir)).toEqual([]);
+    expect(readFileSync(join(dir, "last-success"), "utf8")).toBe("1700000000\n");
+  });
+
   it("a failing pg_dump (wrong password) keeps older dumps, leaves no partial and does not record success", () => {
     const dir = freshDir();
     oldFile(dir, "platform-20250101T000000Z.dump", "30 days ago");
     writeFileSync(join(dir, "last-success"), "1700000000\n");
-    const r = sh(backupScript({ days: 1 }), ["--once"], { BACKUP_DIR: dir, PGPASSWORD: "wrong" });
+    const r = backup(backupScript({ days: 1 }), ["--once"], { BACKUP_DIR: dir, PGPASSWORD: "wrong" });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /^stackport-backup: FAILED: pg_dump of platform exited 1; older backups untouched$/m,
@@ -360,7 +441,7 @@ describe("backup loop (the container's main process)", () => {
 
   it("backs up at start, then sleeps until the next one is due; TERM (docker stop) ends it at once", async () => {
     const dir = freshDir();
-    loop = runLoop(tempFile("backup.sh", backupScript()), [], { ...clusterEnv(), BACKUP_DIR: dir });
+    loop = runLoop(tempFile("backup.sh", backupScript()), [], { ...clusterEnv("backup"), BACKUP_DIR: dir });
     await loop.waitFor("next backup in", 0, 20_000);
     expect(loop.output()).toMatch(/stackport-backup: ok platform-\d{8}T\d{6}Z\.dump/);
     expect(loop.output()).toMatch(/next backup in (3599|3600)s/);
@@ -421,14 +502,14 @@ describe("bucket sync against the fake mc (tests/support/fakeMc.ts)", () => {
     return mc;
   };
 
-  it("refuses to mirror an empty backup directory (--remove would empty the bucket)", () => {
+  it("an empty (lost, re-created) backup directory deletes nothing from the bucket", () => {
     const mc = storage();
     mc.put("storage", "backups", "platform-20260101T000000Z.dump", "an older dump");
     const r = sync(freshDir(), mc);
-    expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/refusing to mirror/);
-    expect(mc.calls()).toEqual([]);
-    expect(Object.keys(mc.objects("storage", "backups"))).toEqual(["platform-20260101T000000Z.dump"]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(mc.calls().every((c) => !/--remove|--overwrite|\brm\b/.test(c))).toBe(true);
+    expect(mc.objects("storage", "backups")).toEqual({ "platform-20260101T000000Z.dump": "an older dump" });
   });
 
   it("its health check fails only when the last pass failed", () => {
@@ -448,7 +529,7 @@ describe("bucket sync against the fake mc (tests/support/fakeMc.ts)", () => {
     expect(failed.stdout).toContain("unhealthy: the last pass failed");
   });
 
-  it("mirrors the dumps with --remove, skipping partial and hidden files", () => {
+  it("copies new dumps and checksums only; never deletes or replaces a remote copy", () => {
     const mc = storage();
     const dir = freshDir();
     for (const f of ["platform-20260301T000000Z.dump", "platform-20260301T000000Z.dump.sha256"])
@@ -456,25 +537,178 @@ describe("bucket sync against the fake mc (tests/support/fakeMc.ts)", () => {
     writeFileSync(join(dir, "platform-20260302T000000Z.dump.partial"), "half a dump");
     writeFileSync(join(dir, ".last-pass"), "ok");
     writeFileSync(join(dir, "upload.tmp"), "tmp");
+    for (const state of [
+      "last-success",
+      "last-failure",
+      "drill-last-success",
+      METRICS_FILE,
+      "stackport_backup_drill.prom",
+    ])
+      writeFileSync(join(dir, state), "1");
+    // Pruned locally by retention: stays in the bucket (its lifecycle expires it).
     mc.put("storage", "backups", "platform-20250101T000000Z.dump", "pruned locally");
+    // A remote copy that differs from the local file is never replaced.
+    mc.put("storage", "backups", "platform-20260301T000000Z.dump.sha256", "the bucket's copy");
     const r = sync(dir, mc);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(Object.keys(mc.objects("storage", "backups")).sort()).toEqual([
+    const objects = mc.objects("storage", "backups");
+    expect(Object.keys(objects).sort()).toEqual([
+      "platform-20250101T000000Z.dump",
       "platform-20260301T000000Z.dump",
       "platform-20260301T000000Z.dump.sha256",
     ]);
+    expect(objects["platform-20260301T000000Z.dump.sha256"]).toBe("the bucket's copy");
     expect(mc.calls()).toEqual([
-      `mirror --overwrite --remove --exclude *.partial --exclude .* --exclude *.tmp ${dir} storage/backups`,
+      `mirror --exclude *.partial --exclude .* --exclude *.tmp --exclude *.prom --exclude last-* --exclude drill-* ${dir} storage/backups`,
     ]);
   });
 });
+
+describe("restore drill (the drill container's main process)", () => {
+  const drillScript = renderDrillScript({ database: DB, intervalSeconds: 3600 });
+  const drill = (dir: string) =>
+    sh(drillScript, ["--once"], { BACKUP_DIR: dir, RESTORE_SCRIPT: tempFile("restore.sh", restoreScript) });
+  const drillMetrics = (dir: string) => readFileSync(join(dir, DRILL_METRICS_FILE), "utf8");
+  const scratchExists = () =>
+    sql(`SELECT count(*) FROM pg_database WHERE datname = '${DRILL_DATABASE}'`, "postgres");
+  /** A backup directory holding the first run's dump, and an older one that is not drilled. */
+  function withDump(): string {
+    const dir = freshDir();
+    const name = dumpsIn(backupDir)[0]!;
+    for (const f of [name, `${name}.sha256`]) copyFileSync(join(backupDir, f), join(dir, f));
+    writeFileSync(join(dir, "platform-20200101T000000Z.dump"), "an older, unreadable dump");
+    return dir;
+  }
+
+  it("restores the newest dump into a scratch database, checks every table's rows against the dump, drops it", async () => {
+    const dir = withDump();
+    const r = drill(dir);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    // app.places 3000, app.tracks 2000, app.readings 5000, app.private 50, audit.seed_history 1.
+    expect(r.stdout).toMatch(
+      /stackport-drill: ok: .*platform-\d{8}T\d{6}Z\.dump restored into stackport_restore_drill and checked \(5 tables, 10051 rows, \d+s\)/,
+    );
+    expect(await scratchExists()).toBe("0");
+    const last = Number(readFileSync(join(dir, "drill-last-success"), "utf8"));
+    expect(Math.abs(last - Date.now() / 1000)).toBeLessThan(120);
+    const metrics = drillMetrics(dir);
+    expect(metrics).toContain(`${BACKUP_METRICS.drillLastSuccess}{database="platform"} ${last}\n`);
+    expect(metrics).toContain(`${BACKUP_METRICS.drillLastFailure}{database="platform"} 0\n`);
+    expect(metrics).toContain(`${BACKUP_METRICS.drillMaxAge}{database="platform"} 7200\n`);
+    const check = run(requireTool("promtool", "prometheus"), ["check", "metrics"], { input: metrics });
+    expect(check.stdout + check.stderr).toBe("");
+  });
+
+  it("fails on a damaged dump whose checksum matches (a dump that never was whole), records it, leaves no scratch database", async () => {
+    const dir = withDump();
+    const name = dumpsIn(dir).sort().at(-1)!;
+    const bytes = readFileSync(join(dir, name));
+    writeFileSync(join(dir, name), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    writeFileSync(
+      join(dir, `${name}.sha256`),
+      ok(run("sha256sum", [join(dir, name)])).replace(/ .*/, `  ${name}\n`),
+    );
+    writeFileSync(join(dir, "drill-last-success"), "1700000000\n");
+    const r = drill(dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/stackport-drill: FAILED: restore of .*platform-\d{8}T\d{6}Z\.dump failed/);
+    expect(await scratchExists()).toBe("0");
+    const failed = Number(readFileSync(join(dir, "drill-last-failure"), "utf8"));
+    expect(failed).toBeGreaterThan(1700000000);
+    expect(drillMetrics(dir)).toContain(
+      `${BACKUP_METRICS.drillLastSuccess}{database="platform"} 1700000000\n`,
+    );
+    expect(drillMetrics(dir)).toContain(
+      `${BACKUP_METRICS.drillLastFailure}{database="platform"} ${failed}\n`,
+    );
+  });
+
+  it("fails when the restore loses rows (a restore tool that drops table data)", async () => {
+    const dir = withDump();
+    // The restore tool with its data phase cut down to the schema: it "succeeds", the count check must not.
+    const lossy = restoreScript.replace(
+      'pg_restore --no-owner --role="$ROLE"',
+      'pg_restore --schema-only --no-owner --role="$ROLE"',
+    );
+    expect(lossy).not.toBe(restoreScript);
+    const r = sh(drillScript, ["--once"], { BACKUP_DIR: dir, RESTORE_SCRIPT: tempFile("restore.sh", lossy) });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/app\.places: the dump holds 3000 row\(s\), the restored database 0/);
+    expect(r.stdout).toMatch(
+      /FAILED: 5 of 5 table\(s\) of .* restored with other row counts than the dump holds/,
+    );
+    expect(await scratchExists()).toBe("0");
+  });
+
+  it("with no dump yet, fails --once without recording a failure (the loop waits for the first backup)", () => {
+    const dir = freshDir();
+    const r = drill(dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/no dump of platform in .* yet/);
+    expect(existsSync(join(dir, "drill-last-failure"))).toBe(false);
+  });
+});
+
+describe("metrics endpoint (what Prometheus scrapes)", () => {
+  let server: RunningLoop | undefined;
+  afterEach(() => server?.dispose());
+
+  it("serves the runner's and the drill's metrics at /metrics, in a format promtool accepts; 404 elsewhere", async () => {
+    const perl = requireTool("perl", "perl-base");
+    const dir = freshDir();
+    const name = dumpsIn(backupDir)[0]!;
+    for (const f of [name, `${name}.sha256`]) copyFileSync(join(backupDir, f), join(dir, f));
+    ok(backup(backupScript(), ["--once"], { BACKUP_DIR: dir }));
+    ok(
+      sh(renderDrillScript({ database: DB, intervalSeconds: 3600 }), ["--once"], {
+        BACKUP_DIR: dir,
+        RESTORE_SCRIPT: tempFile("restore.sh", restoreScript),
+      }),
+    );
+    expect(run(perl, ["-c", tempFile("metrics.pl", renderMetricsServer())]).stderr).toMatch(/syntax OK/);
+    const port = await freePort();
+    server = runPerl(perl, tempFile("metrics.pl", renderMetricsServer()), {
+      BACKUP_DIR: dir,
+      METRICS_PORT: String(port),
+    });
+    await server.waitFor("serving", 0, 10_000);
+    const metrics = await httpGet(port, "/metrics");
+    expect(metrics.status).toBe(200);
+    for (const m of [BACKUP_METRICS.lastSuccess, BACKUP_METRICS.maxAge, BACKUP_METRICS.drillLastSuccess])
+      expect(metrics.body).toMatch(new RegExp(`^${m}\\{database="platform"\\} [1-9]\\d*$`, "m"));
+    const check = run(requireTool("promtool", "prometheus"), ["check", "metrics"], { input: metrics.body });
+    expect(check.stdout + check.stderr).toBe("");
+    expect(check.code).toBe(0);
+    expect((await httpGet(port, "/backups/platform.dump")).status).toBe(404);
+  });
+});
+
+/** The metrics server as the container runs it (perl, PID 1 of its own group so dispose() ends it). */
+function runPerl(perl: string, script: string, env: Record<string, string>): RunningLoop {
+  const wrapper = tempFile("run.sh", `exec ${perl} ${script}\n`);
+  return runLoop(wrapper, [], { ...process.env, ...env });
+}
+
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: "127.0.0.1", port, path, timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${path}: no answer in 5 s`)));
+    req.on("error", reject);
+  });
+}
 
 describe.each([
   ["backup (days)", () => backupScript({ days: 14 })],
   ["backup (count)", () => backupScript({ count: 5 })],
   ["restore", () => restoreScript],
   ["bucket sync", () => renderBucketSyncScript()],
+  ["restore drill", () => renderDrillScript({ database: DB, intervalSeconds: 86400 })],
 ])("shellcheck: %s script", (_name, script) => {
   it("passes shellcheck -s sh with no findings", () => {
     const result = shellcheck(script());

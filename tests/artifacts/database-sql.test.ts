@@ -3,9 +3,10 @@
  * script through `shellcheck -s sh`. Privileges are checked by logging in as each role with its password.
  */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  BACKUP_ROLE,
   BOOTSTRAP_LOCK_KEY,
   BOOTSTRAP_SEED_VERSION,
   renderBootstrapScript,
@@ -20,6 +21,7 @@ const PASSWORDS = {
   app_writer_password: "writer-Secret-2",
   app_reader_password: "reader-Secret-3",
   monitoring_password: "monitor-Secret-4",
+  db_backup_password: "backup-Secret-5",
 };
 const BASE_VARS = {
   db_admin_password: PASSWORDS.db_admin_password,
@@ -27,7 +29,7 @@ const BASE_VARS = {
   app_reader_password: PASSWORDS.app_reader_password,
 };
 
-const as = (role: "db_admin" | "app_writer" | "app_reader" | "monitoring") => ({
+const as = (role: "db_admin" | "app_writer" | "app_reader" | "monitoring" | "db_backup") => ({
   user: role,
   password: PASSWORDS[`${role}_password`],
   db: DB,
@@ -72,7 +74,7 @@ describe("bootstrap SQL on PostgreSQL 15 + PostGIS 3", () => {
     delete vars["app_reader_password"];
     const r = await bootstrap(sqlFile, vars);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("psql variable app_reader_password is not set");
+    expect(r.stderr).toContain("environment variable APP_READER_PASSWORD is not set");
   });
 
   it("creates the required extensions and schemas", async () => {
@@ -180,6 +182,54 @@ describe("bootstrap SQL on PostgreSQL 15 + PostGIS 3", () => {
       ok(await bootstrap());
       expect(ok(await pg.psql("SELECT count(*) FROM app.stations", as("app_reader")))).toBe("1");
     });
+
+    it("after a re-run (the tables now exist when it grants), app_reader still may only read", async () => {
+      ok(await bootstrap());
+      expect(
+        await superuser(
+          `SELECT string_agg(DISTINCT privilege_type, ',' ORDER BY privilege_type)
+           FROM information_schema.role_table_grants WHERE grantee = 'app_reader' AND table_schema IN ('app', 'audit')`,
+        ),
+      ).toBe("SELECT");
+      for (const write of [
+        "INSERT INTO app.stations (name) VALUES ('nope')",
+        "UPDATE app.stations SET name = 'nope'",
+        "DELETE FROM app.stations",
+      ]) {
+        const r = await pg.psql(write, as("app_reader"));
+        expect({ write, code: r.code, stderr: r.stderr }).toEqual({
+          write,
+          code: 3,
+          stderr: expect.stringMatching(/permission denied for table stations/),
+        });
+      }
+    });
+  });
+
+  it("keeps the passwords out of the server log even when it logs every statement", async () => {
+    const log = join(pg.dir, "server.log");
+    const before = readFileSync(log, "utf8").length;
+    // log_statement = all for this session (the superuser may set it), as an operator debugging might configure.
+    const file = join(pg.dir, "bootstrap-logged.sql");
+    writeFileSync(file, renderBootstrapSql({ database: DB, monitoringUser: false }));
+    const r = await pg.run(
+      ["-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", file],
+      { db: DB },
+      undefined,
+      {
+        PGOPTIONS: "-c log_statement=all",
+        DB_ADMIN_PASSWORD: PASSWORDS.db_admin_password,
+        APP_WRITER_PASSWORD: PASSWORDS.app_writer_password,
+        APP_READER_PASSWORD: PASSWORDS.app_reader_password,
+      },
+    );
+    ok(r);
+    const logged = readFileSync(log, "utf8").slice(before);
+    // The run was logged (so the check below is not vacuous)…
+    expect(logged).toMatch(/statement: .*pg_advisory_xact_lock/);
+    // …but none of the statements carrying a password.
+    for (const password of Object.values(BASE_VARS)) expect(logged).not.toContain(password);
+    expect(logged).not.toMatch(/ALTER ROLE \w+ WITH .*PASSWORD/);
   });
 
   it("other roles cannot even connect to the database", async () => {
@@ -243,7 +293,7 @@ describe("bootstrap SQL on PostgreSQL 15 + PostGIS 3", () => {
   it("creates no monitoring role unless enabled; with it enabled the role has pg_monitor", async () => {
     expect(await superuser("SELECT count(*) FROM pg_roles WHERE rolname = 'monitoring'")).toBe("0");
     const withoutPassword = await bootstrap(monitoringSqlFile, BASE_VARS);
-    expect(withoutPassword.stderr).toContain("monitoring_password is not set");
+    expect(withoutPassword.stderr).toContain("MONITORING_PASSWORD is not set");
     ok(await bootstrap(monitoringSqlFile, PASSWORDS));
     ok(await bootstrap(monitoringSqlFile, PASSWORDS));
     expect(
@@ -252,6 +302,67 @@ describe("bootstrap SQL on PostgreSQL 15 + PostGIS 3", () => {
     // pg_monitor, not data access.
     const r = await pg.psql("SELECT * FROM app.stations", as("monitoring"));
     expect(r.stderr).toMatch(/permission denied for schema app/);
+  });
+
+  describe("the backup role (backupUser)", () => {
+    const backupVars = { ...BASE_VARS, db_backup_password: PASSWORDS.db_backup_password };
+    beforeAll(async () => {
+      const file = join(pg.dir, "bootstrap-backup.sql");
+      writeFileSync(file, renderBootstrapSql({ database: DB, monitoringUser: false, backupUser: true }));
+      ok(await bootstrap(file, backupVars));
+      ok(await bootstrap(file, backupVars));
+      ok(
+        await pg.psql(
+          `CREATE TABLE IF NOT EXISTS app.secrets (id int PRIMARY KEY, owner text NOT NULL);
+           INSERT INTO app.secrets VALUES (1, 'someone else') ON CONFLICT DO NOTHING;
+           ALTER TABLE app.secrets ENABLE ROW LEVEL SECURITY;`,
+          as("db_admin"),
+        ),
+      );
+    });
+
+    it("is a locked login role with pg_read_all_data, and nothing else", async () => {
+      expect(
+        await superuser(
+          `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolcanlogin,
+                  pg_has_role('${BACKUP_ROLE}', 'pg_read_all_data', 'MEMBER'),
+                  pg_has_role('${BACKUP_ROLE}', 'pg_write_all_data', 'MEMBER'),
+                  pg_has_role('${BACKUP_ROLE}', 'db_admin', 'MEMBER')
+           FROM pg_roles WHERE rolname = '${BACKUP_ROLE}'`,
+        ),
+      ).toBe("f|f|f|f|t|t|t|f|f");
+    });
+
+    it("reads every row of every table, row security included (what pg_dump needs)", async () => {
+      expect(
+        ok(
+          await pg.psql(
+            "SELECT (SELECT count(*) FROM app.stations) || ',' || (SELECT owner FROM app.secrets) || ',' || (SELECT count(*) FROM audit.seed_history)",
+            as("db_backup"),
+          ),
+        ),
+      ).toBe("1,someone else,1");
+    });
+
+    it.each([
+      ["INSERT", "INSERT INTO app.stations (name) VALUES ('nope')", /permission denied for table stations/],
+      ["UPDATE", "UPDATE app.stations SET name = 'nope'", /permission denied for table stations/],
+      ["DELETE", "DELETE FROM app.stations", /permission denied for table stations/],
+      ["TRUNCATE", "TRUNCATE audit.seed_history", /permission denied for table seed_history/],
+      ["CREATE in app", "CREATE TABLE app.mine (x int)", /permission denied for schema app/],
+      ["CREATE in public", "CREATE TABLE public.mine (x int)", /permission denied for schema public/],
+      ["CREATE TEMP", "CREATE TEMP TABLE mine (x int)", /permission denied to create temporary tables/],
+    ])(
+      "cannot write: %s is refused by privileges, even with read-only sessions switched off",
+      async (_what, sql, error) => {
+        // Sessions start read-only; the role's privileges must refuse the write on their own too.
+        const readOnly = await pg.psql(sql, as("db_backup"));
+        expect(readOnly.code).not.toBe(0);
+        const r = await pg.psql(`SET default_transaction_read_only = off; ${sql}`, as("db_backup"));
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(error);
+      },
+    );
   });
 
   it("the readiness check fails the run when something is missing", async () => {

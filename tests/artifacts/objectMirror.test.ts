@@ -71,6 +71,9 @@ function platformBuckets(): FakeMc {
   return mc;
 }
 
+// Every script runs with a timeout and the loop is disposed after each test: the suite cannot hang.
+jest.setTimeout(90_000);
+
 beforeAll(() => {
   requireTool("sh", "dash");
   for (const tool of ["find", "sort", "comm", "cmp", "wc"])
@@ -205,7 +208,11 @@ describe("continuous object mirror", () => {
     const state = tempFile("last-pass", "");
     loop = runLoop(script, [], env(mc, { LAST_PASS_FILE: state }));
     const check = () =>
-      spawnSync("sh", [script, "--check"], { encoding: "utf8", env: { ...env(mc), LAST_PASS_FILE: state } });
+      spawnSync("sh", [script, "--check"], {
+        encoding: "utf8",
+        timeout: 30_000,
+        env: { ...env(mc), LAST_PASS_FILE: state },
+      });
 
     await loop.waitFor("pass complete");
     expect(mc.objects("target", DST.tiles)).toEqual({ "basemap.pmtiles": "PMTiles v3 …" });

@@ -3,10 +3,12 @@
  * loads the rule files it names), `promtool check rules`, and `promtool test rules` unit tests that prove each alert
  * fires on the situation it is for — and stays quiet when things are fine.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import {
   ALERTS,
   ownScrapeTargets,
@@ -14,12 +16,21 @@ import {
   renderPrometheusConfig,
 } from "../../components/observability/prometheus";
 import type { ScrapeTarget } from "../../components/observability/contract";
+import { BACKUP_METRICS } from "../../components/backups/settings";
 import type { ObservabilityAlerts } from "../../components/observability/settings";
-import { DockerObservability } from "../../components/observability/dockerObservability";
+import {
+  DockerObservability,
+  renderSecretFilesScript,
+} from "../../components/observability/dockerObservability";
+import {
+  STORAGE_METRICS_TOKEN,
+  dockerStorageScrapeTargets,
+  minioMetricsToken,
+} from "../../components/storage/settings";
 import { observabilitySchema as schema } from "../../src/config/tiers/observability";
 import { one, record } from "../harness";
 import { testPlacement } from "../support/placement";
-import { requireTool, run } from "../support/tools";
+import { requireTool, run, shellcheck } from "../support/tools";
 
 let promtool: string;
 let dir: string;
@@ -81,7 +92,7 @@ describe("prometheus.yml", () => {
       ruleFiles: ["rules/stackport.yml"],
     });
     const out = promtoolOk(["check", "config", writeConfig(config, renderAlertRules(alertsWith()))]);
-    expect(out).toMatch(/SUCCESS: 5 rules found/);
+    expect(out).toMatch(/SUCCESS: 9 rules found/);
   });
 
   it("the files the Prometheus container really gets pass promtool check config at their container paths", async () => {
@@ -105,7 +116,7 @@ describe("prometheus.yml", () => {
       a.startsWith("--config.file="),
     )!;
     const out = promtoolOk(["check", "config", join(root, configFlag.slice("--config.file=".length))]);
-    expect(out).toMatch(/SUCCESS: 5 rules found/);
+    expect(out).toMatch(/SUCCESS: 9 rules found/);
     const config = uploads.find((u) => u.file.endsWith("prometheus.yml"))!.content;
     for (const job of [...platformTargets.map((t) => t.job), "prometheus", "grafana", "loki", "alloy"]) {
       expect(config).toContain(`job_name: ${job}\n`);
@@ -286,6 +297,38 @@ describe("alerts fire on what they are for (promtool test rules, default thresho
     ]);
   });
 
+  it("ingest failures: exactly 3 in the window is not 'more than 3' (the boundary is >, not >=)", () => {
+    // Two samples a minute apart at the end of the window: Prometheus extrapolates half an interval on each side
+    // (the window start is far), so the increase is exactly (11.5 - 10) × 2 = 3 in 2.x and 3.x alike.
+    const failures = (job: string) =>
+      `stackport_ingest_failures_total{job="${job}", tier="ingestion", instance="${job}:9100"}`;
+    const sparse = (first: number, last: number) => `${"_ ".repeat(19)}${first} ${last}`;
+    expectPromtoolTestPasses([
+      {
+        interval: "1m",
+        input_series: [
+          { series: failures("ingestion-three"), values: sparse(10, 11.5) },
+          { series: failures("ingestion-more"), values: sparse(10, 11.6) },
+        ],
+        alert_rule_test: [
+          {
+            eval_time: "20m30s",
+            alertname: ALERTS.ingestFailures,
+            exp_alerts: [
+              {
+                exp_labels: { job: "ingestion-more", tier: "ingestion", severity: "warning" },
+                exp_annotations: {
+                  summary: "More than 3 failed ingests in 15 minutes",
+                  description: "Job ingestion-more recorded 3.2 failed ingests in the last 15 minutes.",
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+  });
+
   it("target down: fires after 5 minutes of up == 0, not for a target that answers", () => {
     expectPromtoolTestPasses([
       {
@@ -348,6 +391,163 @@ describe("alerts fire on what they are for (promtool test rules, default thresho
     ]);
   });
 
+  describe("backups (the backup tier's metrics endpoint)", () => {
+    const series = (metric: string, database = "platform") =>
+      `${metric}{database="${database}", job="backups", instance="backups-metrics:9188", tier="backups"}`;
+    const labels = (database: string, severity: string) => ({
+      database,
+      job: "backups",
+      instance: "backups-metrics:9188",
+      tier: "backups",
+      severity,
+    });
+    /** 3 hours of samples every minute, each series constant. */
+    const constant = (metric: string, value: number, database = "platform") => ({
+      series: series(metric, database),
+      values: `${value}x180`,
+    });
+    const M = BACKUP_METRICS;
+
+    it("backup overdue: fires once the last success is MORE than the allowed age old (7200 s: not at 7200, at 7230)", () => {
+      // Succeeded at t=60 s. At 2h1m the age is exactly 7200 s: still allowed.
+      const overdue = {
+        exp_labels: labels("platform", "critical"),
+        exp_annotations: {
+          summary: "Database backup overdue",
+          description:
+            "No verified backup of database platform for 2h 0m 30s, longer than its schedule allows: see the backup runner's log (docs/runbooks/restore.md).",
+        },
+      };
+      expectPromtoolTestPasses([
+        {
+          interval: "1m",
+          input_series: [
+            constant(M.lastSuccess, 60),
+            constant(M.started, 30),
+            constant(M.maxAge, 7200),
+            constant(M.lastFailure, 0),
+            // Another database backed up every minute never alerts.
+            { series: series(M.lastSuccess, "other"), values: "0+60x180" },
+            constant(M.started, 0, "other"),
+            constant(M.maxAge, 7200, "other"),
+          ],
+          alert_rule_test: [
+            { eval_time: "2h1m", alertname: ALERTS.backupStale, exp_alerts: [] },
+            { eval_time: "2h1m30s", alertname: ALERTS.backupStale, exp_alerts: [overdue] },
+          ],
+        },
+      ]);
+    });
+
+    it("backup overdue before any success counts from the runner's start, not from 1970", () => {
+      expectPromtoolTestPasses([
+        {
+          interval: "1m",
+          input_series: [constant(M.lastSuccess, 0), constant(M.started, 600), constant(M.maxAge, 3600)],
+          alert_rule_test: [
+            { eval_time: "1h10m", alertname: ALERTS.backupStale, exp_alerts: [] },
+            {
+              eval_time: "1h10m30s",
+              alertname: ALERTS.backupStale,
+              exp_alerts: [
+                {
+                  exp_labels: labels("platform", "critical"),
+                  exp_annotations: {
+                    summary: "Database backup overdue",
+                    description:
+                      "No verified backup of database platform for 1h 0m 30s, longer than its schedule allows: see the backup runner's log (docs/runbooks/restore.md).",
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ]);
+    });
+
+    it("backup failing: fires while the last failure is newer than the last success; not when both are 0", () => {
+      expectPromtoolTestPasses([
+        {
+          interval: "1m",
+          input_series: [
+            // Nothing attempted yet: equal timestamps are no failure.
+            constant(M.lastSuccess, 0, "fresh"),
+            constant(M.lastFailure, 0, "fresh"),
+            // Failed at 1000 after a success at 500, then succeeded at 1500.
+            { series: series(M.lastSuccess), values: "500x60 1500x120" },
+            constant(M.lastFailure, 1000),
+          ],
+          alert_rule_test: [
+            {
+              eval_time: "30m",
+              alertname: ALERTS.backupFailing,
+              exp_alerts: [
+                {
+                  exp_labels: labels("platform", "warning"),
+                  exp_annotations: {
+                    summary: "Database backup failing",
+                    description:
+                      "The last backup attempt of database platform failed; older dumps are kept and the runner retries. See its log.",
+                  },
+                },
+              ],
+            },
+            { eval_time: "90m", alertname: ALERTS.backupFailing, exp_alerts: [] },
+          ],
+        },
+      ]);
+    });
+
+    it("restore drill: overdue past its allowed age (> not >=), failed while its last failure is newest", () => {
+      expectPromtoolTestPasses([
+        {
+          interval: "1m",
+          input_series: [
+            constant(M.drillLastSuccess, 60),
+            constant(M.drillStarted, 30),
+            constant(M.drillMaxAge, 7200),
+            { series: series(M.drillLastFailure), values: "0x120 7000x60" },
+            // A drill that never ran has equal (zero) timestamps: no failure.
+            constant(M.drillLastSuccess, 0, "fresh"),
+            constant(M.drillLastFailure, 0, "fresh"),
+          ],
+          alert_rule_test: [
+            { eval_time: "2h1m", alertname: ALERTS.drillStale, exp_alerts: [] },
+            {
+              eval_time: "2h1m30s",
+              alertname: ALERTS.drillStale,
+              exp_alerts: [
+                {
+                  exp_labels: labels("platform", "warning"),
+                  exp_annotations: {
+                    summary: "Restore drill overdue",
+                    description:
+                      "No restore drill of database platform passed for 2h 0m 30s: nobody knows whether the backups restore.",
+                  },
+                },
+              ],
+            },
+            { eval_time: "1h", alertname: ALERTS.drillFailing, exp_alerts: [] },
+            {
+              eval_time: "2h30m",
+              alertname: ALERTS.drillFailing,
+              exp_alerts: [
+                {
+                  exp_labels: labels("platform", "critical"),
+                  exp_annotations: {
+                    summary: "Restore drill failed",
+                    description:
+                      "The last restore drill of database platform failed: the newest dump may not restore. See the drill's log (docs/runbooks/restore.md).",
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ]);
+    });
+  });
+
   it("a wrong expectation fails (the harness really runs promtool's assertions)", () => {
     const r = promtoolTest([
       {
@@ -358,5 +558,67 @@ describe("alerts fire on what they are for (promtool test rules, default thresho
     ]);
     expect(r.code).not.toBe(0);
     expect(`${r.stdout}${r.stderr}`).toMatch(/StackportBucketStale/);
+  });
+});
+
+describe("MinIO's metrics behind a bearer token (storage tier)", () => {
+  it("the storage scrape jobs read their token from a file, and the config passes promtool with the file in place", () => {
+    const here = join(dir, `token-${counter++}`);
+    mkdirSync(join(here, "secrets"), { recursive: true });
+    writeFileSync(join(here, "secrets", STORAGE_METRICS_TOKEN), "header.claims.signature");
+    const config = renderPrometheusConfig({
+      scrapeIntervalSeconds: 30,
+      targets: [...dockerStorageScrapeTargets(), ...ownScrapeTargets(false)],
+      ruleFiles: [],
+      secretsDir: join(here, "secrets"),
+    });
+    const file = join(here, "prometheus.yml");
+    writeFileSync(file, config);
+    promtoolOk(["check", "config", file]);
+    const jobs = (
+      parse(config) as { scrape_configs: { job_name: string; authorization?: unknown }[] }
+    ).scrape_configs.filter((j) => j.job_name.startsWith("storage"));
+    expect(jobs.map((j) => j.authorization)).toEqual([
+      { type: "Bearer", credentials_file: join(here, "secrets", STORAGE_METRICS_TOKEN) },
+      { type: "Bearer", credentials_file: join(here, "secrets", STORAGE_METRICS_TOKEN) },
+    ]);
+    expect(config).not.toContain("header.claims.signature");
+  });
+
+  it("the secret-files job writes each token for Prometheus' user only and removes tokens no longer given", () => {
+    const secrets = join(dir, `files-${counter++}`);
+    mkdirSync(secrets);
+    writeFileSync(join(secrets, "old.token"), "revoked");
+    const script = join(dir, `write-${counter++}.sh`);
+    writeFileSync(script, renderSecretFilesScript([STORAGE_METRICS_TOKEN], secrets));
+    const r = spawnSync("sh", [script], {
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { PATH: process.env["PATH"], STACKPORT_SECRET_FILE_0: "header.claims.signature" },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(readdirSync(secrets)).toEqual([STORAGE_METRICS_TOKEN]);
+    expect(readFileSync(join(secrets, STORAGE_METRICS_TOKEN), "utf8")).toBe("header.claims.signature");
+    const st = statSync(join(secrets, STORAGE_METRICS_TOKEN));
+    expect([st.mode & 0o777, st.uid]).toEqual([0o400, 65534]);
+    expect(shellcheck(readFileSync(script, "utf8"))).toEqual({ code: 0, output: "" });
+  });
+
+  it("the token is the JWT mc admin prometheus generate makes: HS512 over iss/sub/exp with the user's secret", () => {
+    const token = minioMetricsToken("stackport-metrics", "s3cretKeyOf40chars");
+    const [header, claims, signature] = token.split(".");
+    expect(JSON.parse(Buffer.from(header!, "base64url").toString())).toEqual({ alg: "HS512", typ: "JWT" });
+    expect(JSON.parse(Buffer.from(claims!, "base64url").toString())).toEqual({
+      iss: "prometheus",
+      sub: "stackport-metrics",
+      exp: 4102444800,
+    });
+    const expected = createHmac("sha512", "s3cretKeyOf40chars")
+      .update(`${header}.${claims}`)
+      .digest("base64url");
+    expect(signature).toBe(expected);
+    // The same secret always gives the same token: no Prometheus replacement on every update.
+    expect(minioMetricsToken("stackport-metrics", "s3cretKeyOf40chars")).toBe(token);
   });
 });

@@ -6,22 +6,31 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { type IncomingHttpHeaders, createServer, request } from "node:http";
+import { type IncomingHttpHeaders, type Server, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TILE_CACHE_SELF_CHECK, renderTileCacheConfig } from "../../components/basemap/tileCache";
 import { freePort, requireTool, run } from "../support/tools";
 
+// No test may hang the run: every wait below is bounded, and whatever a test started is stopped after it.
+jest.setTimeout(30_000);
+
 let nginx: string;
 let dir: string;
+/** Every nginx and stand-in Martin started, so afterAll stops them whichever test failed where. */
+const started = { nginx: new Set<ChildProcess>(), servers: new Set<Server>() };
 beforeAll(() => {
   nginx = requireTool("nginx", "nginx");
   dir = mkdtempSync(join(tmpdir(), "stackport-tile-cache-"));
   // nginx's workers run as an unprivileged user and must reach the cache below this directory.
   chmodSync(dir, 0o755);
 });
-afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await Promise.all([...started.nginx].map(stopNginx));
+  await Promise.all([...started.servers].map(closeServer));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 function configFor(test: string, upstream: string, port: number, maxAge = "1d"): string {
   const root = join(dir, test);
@@ -71,6 +80,7 @@ function fakeMartin() {
         .end(`tile ${req.url} for ${req.headers["accept-encoding"] ?? "any"}`);
     res.writeHead(404, headers).end("no such source");
   });
+  started.servers.add(server);
   return {
     server,
     hits,
@@ -102,11 +112,15 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Starts nginx on a config that first passed `nginx -t` (a broken config fails here, with nginx's message). */
 async function startNginx(conf: string, port: number): Promise<ChildProcess> {
+  const check = run(nginx, ["-t", "-c", conf, "-p", dir]);
+  if (check.code !== 0) throw new Error(`nginx -t refused ${conf}:\n${check.stderr}`);
   let output = "";
   const proc = spawn(nginx, ["-c", conf, "-p", dir, "-g", "daemon off;"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started.nginx.add(proc);
   proc.stderr!.on("data", (d: Buffer) => (output += d.toString()));
   for (let i = 0; i < 100; i++) {
     try {
@@ -114,18 +128,36 @@ async function startNginx(conf: string, port: number): Promise<ChildProcess> {
     } catch {
       // not listening yet
     }
-    if (proc.exitCode !== null) break;
+    if (!running(proc)) break;
     await pause(50);
   }
-  proc.kill();
+  await stopNginx(proc);
   throw new Error(`nginx did not start:\n${output}`);
 }
 
+/** Neither exited nor killed by a signal (`exitCode` stays null for the latter). */
+const running = (proc: ChildProcess) => proc.exitCode === null && proc.signalCode === null;
+
+/** Graceful stop (SIGQUIT), then SIGKILL after 5 s: never waits on a process that is already gone. */
 async function stopNginx(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null) return;
+  if (!proc) return;
+  started.nginx.delete(proc);
+  if (!running(proc)) return;
   const exited = new Promise((r) => proc.once("exit", r));
   proc.kill("SIGQUIT");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
   await exited;
+  clearTimeout(timer);
+}
+
+/** Closes a stand-in server and every connection still open to it. */
+function closeServer(server: Server): Promise<void> {
+  started.servers.delete(server);
+  if (!server.listening) return Promise.resolve();
+  return new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections();
+  });
 }
 
 describe("a running tile cache in front of Martin", () => {
@@ -140,7 +172,7 @@ describe("a running tile cache in front of Martin", () => {
   });
   afterAll(async () => {
     await stopNginx(proc);
-    await new Promise<void>((r) => martin.server.close(() => r()));
+    await closeServer(martin.server);
   });
 
   test("a tile is rendered once, then served from disk, despite Martin's no-cache", async () => {
@@ -210,8 +242,9 @@ test("an expired tile is still served while Martin fails, and refreshed once it 
   await new Promise<void>((r) => martin.server.listen(0, "127.0.0.1", r));
   const port = await freePort();
   const upstream = `http://127.0.0.1:${(martin.server.address() as AddressInfo).port}`;
-  const proc = await startNginx(configFor("stale", upstream, port, "1s"), port);
+  let proc: ChildProcess | undefined;
   try {
+    proc = await startNginx(configFor("stale", upstream, port, "1s"), port);
     expect((await get(port, "/roads/1/1/1")).status).toBe(200);
     // nginx counts validity in whole seconds: past 2 s, a 1 s tile has expired whatever the start's fraction.
     await pause(2100);
@@ -232,6 +265,6 @@ test("an expired tile is still served while Martin fails, and refreshed once it 
     expect(martin.hits.filter((h) => h.url === "/roads/1/1/1").length).toBeGreaterThanOrEqual(3);
   } finally {
     await stopNginx(proc);
-    await new Promise<void>((r) => martin.server.close(() => r()));
+    await closeServer(martin.server);
   }
 });

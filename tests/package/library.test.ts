@@ -496,6 +496,8 @@ describe("examples/library under Pulumi mocks", () => {
       "database-superuser-password",
       "ingestion-broker-password",
       "proxy-admin-password",
+      "storage-api-secret",
+      "storage-metrics-secret",
       "storage-root-password",
     ]);
     // The passwords do reach the containers that need them (so their absence below means something)…
@@ -506,9 +508,14 @@ describe("examples/library under Pulumi mocks", () => {
     expect(plan.reached["ingestion-broker-password"]).toEqual(
       expect.arrayContaining(["ingestion-broker", "ingestion-api-1"]),
     );
-    expect(plan.reached["storage-root-password"]).toEqual(
-      expect.arrayContaining(["storage-server", "storage-bootstrap", "ingestion-api-1"]),
+    // The API gets its own MinIO user; the root credential stays with the server and the bucket bootstrap.
+    expect(plan.reached["storage-api-secret"]).toEqual(
+      expect.arrayContaining(["storage-bootstrap", "ingestion-api-1"]),
     );
+    expect([...plan.reached["storage-root-password"]!].sort()).toEqual([
+      "storage-bootstrap",
+      "storage-server",
+    ]);
     // …and only ever as secrets.
     expect(plan.leaks).toEqual([]);
   });

@@ -124,13 +124,18 @@ describe("staging stack inventory", () => {
     expect(prep.type).toBe("command:remote:Command");
   });
 
-  it("protects and retains every stateful volume; only the tile cache, which Martin refills, is exempt", () => {
+  it("protects and retains every stateful volume; only the tile cache (Martin refills it) and Prometheus' scrape tokens (the secrets job rewrites them) are exempt", () => {
     const volumes = resources.filter((r) => r.type === VOLUME);
     expect(volumes.map((v) => v.name).sort()).toEqual(
       expect.arrayContaining(["database-data", "storage-data"]),
     );
     const regenerated = (v: RecordedResource) => labelsOf(v)["stackport.stateful"] === "false";
-    expect(volumes.filter(regenerated).map((v) => v.name)).toEqual(["basemap-cache-data"]);
+    expect(
+      volumes
+        .filter(regenerated)
+        .map((v) => v.name)
+        .sort(),
+    ).toEqual(["basemap-cache-data", "observability-secrets-data"]);
     for (const v of volumes.filter((x) => !regenerated(x)))
       expect([v.name, v.protect, v.retainOnDelete]).toEqual([v.name, true, true]);
   });

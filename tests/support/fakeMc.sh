@@ -51,17 +51,29 @@ parse_host() {
   esac
 }
 
-# The server behind an alias answers only the credentials it was started with.
+# The server behind an alias answers only the credentials it was started with (root), or those of a user added
+# with `admin user add`; $principal is then "root" or the user's access key.
 connect() {
   parse_host "$1"
   server="$FAKE_MC_ROOT/.servers/$1"
   if [ ! -d "$server" ]; then fail "Unable to connect to '$1'." "dial tcp: connect: connection refused."; fi
-  if [ "$key" != "$(cat "$server/key")" ]; then
+  if [ "$key" = "$(cat "$server/key")" ]; then
+    principal=root
+    expected=$(cat "$server/secret")
+  elif [ -n "$key" ] && [ -f "$server/users/$key/secret" ]; then
+    principal=$key
+    expected=$(cat "$server/users/$key/secret")
+  else
     fail "Unable to access '$1'." "The Access Key Id you provided does not exist in our records."
   fi
-  if [ "$secret" != "$(cat "$server/secret")" ] || [ -n "$token" ]; then
+  if [ "$secret" != "$expected" ] || [ -n "$token" ]; then
     fail "Unable to access '$1'." "The request signature we calculated does not match the signature you provided. Check your key and signing method."
   fi
+}
+# The admin API answers only the root user here (a stackport user's policy has no admin: actions).
+admin_connect() {
+  connect "$1"
+  if [ "$principal" != root ]; then fail "Unable to initialize admin connection." "Access Denied."; fi
 }
 
 # Resolves alias/bucket[/prefix] (credentials checked) or a local directory into $dir.
@@ -195,6 +207,64 @@ case "$cmd" in
         if [ ! -f "$a/$k" ] && [ -z "$(excluded "$k")" ]; then rm "$b/$k"; echo "Removed ‘$2/$k’"; fi
       done
     fi
+    ;;
+  admin)
+    what="$1 $2"
+    shift 2
+    case "$what" in
+      "user add")
+        admin_connect "$1"
+        user=$2
+        # cmd/admin-user-add.go fetchUserKeys: without SECRETKEY, one line of stdin is the secret.
+        if [ $# -ge 3 ]; then new_secret=$3; else IFS= read -r new_secret || true; fi
+        if [ "${#new_secret}" -lt 8 ]; then fail "Unable to add new user" "The secret key is invalid."; fi
+        mkdir -p "$server/users/$user"
+        printf '%s' "$new_secret" > "$server/users/$user/secret"
+        echo "Added user \`$user\` successfully."
+        ;;
+      "user ls" | "user list")
+        admin_connect "$1"
+        [ -d "$server/users" ] || exit 0
+        for dir in "$server"/users/*/; do
+          [ -d "$dir" ] || continue
+          user=$(basename "$dir")
+          policy=$(cat "$dir/policy" 2>/dev/null || true)
+          printf '{"status":"success","accessKey":"%s","policyName":"%s","userStatus":"enabled"}\n' "$user" "$policy"
+        done
+        ;;
+      "user rm" | "user remove")
+        admin_connect "$1"
+        [ -d "$server/users/$2" ] || fail "Unable to remove $2" "The specified user does not exist. Check the user and try again."
+        rm -rf "$server/users/$2"
+        echo "Removed user \`$2\` successfully."
+        ;;
+      "policy create")
+        admin_connect "$1"
+        # cmd/admin-policy-create.go reads POLICYFILE with os.ReadFile; the server refuses what is not a policy.
+        [ -f "$3" ] || fail "Unable to get policy" "open $3: no such file or directory."
+        mkdir -p "$server/policies"
+        cp "$3" "$server/policies/$2.json"
+        echo "Created policy \`$2\` successfully."
+        ;;
+      "policy rm" | "policy remove")
+        admin_connect "$1"
+        [ -f "$server/policies/$2.json" ] || fail "Unable to remove policy" "The canned policy does not exist."
+        rm "$server/policies/$2.json"
+        ;;
+      "policy attach")
+        admin_connect "$1"
+        alias=$1
+        policy=$2
+        [ "$3" = --user ] || { echo "fake mc: only policy attach ALIAS POLICY --user USER" >&2; exit 2; }
+        user=$4
+        [ -f "$server/policies/$policy.json" ] || fail "Unable to make user/group policy association" "The canned policy does not exist."
+        [ -d "$server/users/$user" ] || fail "Unable to make user/group policy association" "The specified user does not exist."
+        # An association already in place is XMinioAdminPolicyChangeAlreadyApplied, which mc ignores.
+        printf '%s' "$policy" > "$server/users/$user/policy"
+        echo "Policy \`$policy\` successfully attached to user \`$user\`"
+        ;;
+      *) echo "fake mc: unsupported admin $what" >&2; exit 2 ;;
+    esac
     ;;
   *)
     echo "fake mc: unsupported command $cmd" >&2

@@ -18,6 +18,14 @@
  *   crossing `/` as sh's `case` does; a local directory may be the source.
  * - `version info` prints `<target> versioning is enabled|suspended` or `<target> is un-versioned`
  *   (`cmd/version-info.go`).
+ * - `admin user add ALIAS ACCESSKEY` without SECRETKEY reads the secret key from one line of stdin
+ *   (`cmd/admin-user-add.go`, `fetchUserKeys`; re-adding a user replaces its secret); `admin policy create ALIAS NAME
+ *   FILE` reads the document from a file (`cmd/admin-policy-create.go`) and replaces a policy of that name;
+ *   `admin policy attach … --user` succeeds when the policy is already attached (`cmd/admin-policy-attach.go`
+ *   ignores `XMinioAdminPolicyChangeAlreadyApplied`); `--json admin user ls` prints one JSON object a line
+ *   (`cmd/admin-user-list.go`, compacted by `printMsg`). Only the root user may call the admin API; an added
+ *   user is accepted by the S3 commands with its own key and secret. What a user's policy allows is not decided
+ *   here: tests evaluate the stored documents with an IAM policy evaluator.
  *
  * Every call is appended to `$FAKE_MC_ROOT/calls.log`, so tests can assert the flags a script used.
  */
@@ -62,6 +70,8 @@ export interface FakeMc {
   settings(alias: string, bucket: string): { versioning?: string; lifecycle?: string; anonymous?: string };
   /** The mc command lines run so far. */
   calls(): string[];
+  /** The users `admin user add` created on the alias's server: secret and the attached policy's document. */
+  users(alias: string): Record<string, { secret: string; policy?: unknown }>;
 }
 
 export function fakeMc(): FakeMc {
@@ -120,5 +130,26 @@ export function fakeMc(): FakeMc {
       };
     },
     calls: () => readFileSync(join(root, "calls.log"), "utf8").split("\n").filter(Boolean),
+    users(alias) {
+      const server = join(root, ".servers", alias);
+      const dir = join(server, "users");
+      if (!existsSync(dir)) return {};
+      return Object.fromEntries(
+        readdirSync(dir).map((user) => {
+          const policy = read(join(dir, user, "policy"));
+          const document =
+            policy === undefined
+              ? undefined
+              : (JSON.parse(readFileSync(join(server, "policies", `${policy}.json`), "utf8")) as unknown);
+          return [
+            user,
+            {
+              secret: readFileSync(join(dir, user, "secret"), "utf8"),
+              ...(document !== undefined && { policy: document }),
+            },
+          ];
+        }),
+      );
+    },
   };
 }

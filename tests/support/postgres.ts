@@ -38,10 +38,14 @@ export interface Cluster {
   dir: string;
   /** Runs SQL (any number of statements, one implicit session) with ON_ERROR_STOP; tuples-only, unaligned output. */
   psql(sql: string, as?: ConnectAs): Promise<RunResult>;
-  /** Runs a SQL file the way the bootstrap job does: ON_ERROR_STOP, single transaction, `-v name=value` variables. */
+  /**
+   * Runs a SQL file the way the bootstrap job does: ON_ERROR_STOP, single transaction. A variable named
+   * `<role>_password` reaches psql as the job passes it, in the environment variable `<ROLE>_PASSWORD` (the SQL reads
+   * it with `\getenv`); any other as `-v name=value`.
+   */
   runFile(path: string, vars: Record<string, string>, as?: ConnectAs): Promise<RunResult>;
   /** Runs psql with explicit arguments (connection options are added). */
-  run(args: string[], as?: ConnectAs, stdin?: string): Promise<RunResult>;
+  run(args: string[], as?: ConnectAs, stdin?: string, env?: Record<string, string>): Promise<RunResult>;
   createDatabase(name: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -149,10 +153,11 @@ function makeCluster(dir: string, data: string, socketDir: string, port: number)
     const host = user === SUPERUSER && as.password === undefined ? socketDir : "127.0.0.1";
     return { env, args: ["-X", "-h", host, "-p", String(port), "-U", user, "-d", as.db ?? "postgres"] };
   };
-  const run = (args: string[], as?: ConnectAs, stdin?: string) => {
+  const run = (args: string[], as?: ConnectAs, stdin?: string, env: Record<string, string> = {}) => {
     const c = connection(as);
-    return exec(join(PG_BIN, "psql"), [...c.args, ...args], c.env, stdin);
+    return exec(join(PG_BIN, "psql"), [...c.args, ...args], { ...c.env, ...env }, stdin);
   };
+  const isPassword = ([name]: [string, string]) => name.endsWith("_password");
   return {
     port,
     socketDir,
@@ -166,11 +171,19 @@ function makeCluster(dir: string, data: string, socketDir: string, port: number)
           "-v",
           "ON_ERROR_STOP=1",
           "--single-transaction",
-          ...Object.entries(vars).flatMap(([k, v]) => ["-v", `${k}=${v}`]),
+          ...Object.entries(vars)
+            .filter((v) => !isPassword(v))
+            .flatMap(([k, v]) => ["-v", `${k}=${v}`]),
           "-f",
           path,
         ],
         as,
+        undefined,
+        Object.fromEntries(
+          Object.entries(vars)
+            .filter(isPassword)
+            .map(([k, v]) => [k.toUpperCase(), v]),
+        ),
       ),
     async createDatabase(name) {
       const r = await run(["-v", "ON_ERROR_STOP=1", "-c", `CREATE DATABASE "${name.replace(/"/g, '""')}"`]);

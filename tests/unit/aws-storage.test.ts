@@ -155,6 +155,17 @@ describe("bucket policies (pure)", () => {
     expect(() => bucketAccessPolicy([])).toThrow(/at least one/);
   });
 
+  it("lets an append-only consumer put but never delete", () => {
+    const doc = bucketAccessPolicy([{ arn: "arn:aws:s3:::backups", access: "append" }]);
+    const bySid = Object.fromEntries(doc.Statement.map((s) => [s.Sid, s]));
+    expect(bySid["AppendObjects"]).toMatchObject({
+      Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      Resource: ["arn:aws:s3:::backups/*"],
+    });
+    expect(bySid["WriteObjects"]).toBeUndefined();
+    expect(JSON.stringify(doc)).not.toMatch(/Delete/);
+  });
+
   it("the TLS statement is a Deny on aws:SecureTransport=false for bucket and objects", () => {
     const doc = bucketPolicyDocument("arn:aws:s3:::x", { acceptsAlbLogs: false });
     expect(doc.Statement).toHaveLength(1);

@@ -5,10 +5,17 @@ import {
   RESTORE_SCRIPT_PATH,
   SYNC_SCRIPT_PATH,
   renderBackupScript,
+  renderBucketSyncScript,
 } from "../../components/backups/scripts";
+import { DRILL_SCRIPT_PATH, METRICS_SERVER_PATH, renderDrillScript } from "../../components/backups/drill";
 import type { StorageConnection } from "../../components/storage/contract";
 import { isArgsError } from "../../components/shared/errors";
-import { validateDockerBackupsArgs } from "../../components/backups/settings";
+import {
+  METRICS_HOST,
+  METRICS_PORT,
+  backupsScrapeTargets,
+  validateDockerBackupsArgs,
+} from "../../components/backups/settings";
 import {
   type BackupsConfig,
   type BackupsContext,
@@ -39,6 +46,7 @@ describe("stackport:backups schema", () => {
     expect(checkBackups(context(cfg))).toEqual([]);
     expect(resolveBackups(cfg, { image: DATABASE_IMAGE })).toEqual({
       intervalHours: 24,
+      drillIntervalHours: 24,
       retention: { days: 14 },
       destination: { kind: "volume" },
       image: DATABASE_IMAGE,
@@ -59,6 +67,7 @@ describe("stackport:backups schema", () => {
   it.each([
     [{ intervalHours: 0 }, ["intervalHours"], /too small|>=1/],
     [{ intervalHours: 169 }, ["intervalHours"], /too big|<=168/],
+    [{ drillIntervalHours: 721 }, ["drillIntervalHours"], /too big|<=720/],
     [{ destination: { kind: "tape" } }, ["destination", "kind"], /./],
     [{ image: "postgis/postgis:latest" }, ["image"], /:latest/],
     [{ retentionDayz: 3 }, [], /retentionDayz/],
@@ -111,6 +120,29 @@ describe("checkBackups (rules across tiers)", () => {
     expect(elsewhere[0]!.message).toMatch(/target 'home'.*storage is on 'nas'/);
   });
 
+  it("refuses a backup bucket without versioning, naming both keys (the sync never deletes; versions keep old copies)", () => {
+    const issues = checkBackups(
+      context(parse({ destination: { kind: "bucket" } }), {
+        storage: { on: "home", clientImage: MC_IMAGE, buckets: { backups: { versioning: false } } },
+      }),
+    );
+    expect(issues).toEqual([
+      {
+        key: "stackport:backups.destination.bucket",
+        message: expect.stringContaining(
+          "the backup bucket 'backups' has versioning off (stackport:storage.buckets.backups.versioning: false)",
+        ),
+      },
+    ]);
+    expect(
+      checkBackups(
+        context(parse({ destination: { kind: "bucket" } }), {
+          storage: { on: "home", clientImage: MC_IMAGE, buckets: { backups: { versioning: true } } },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
   it("refuses a pg_dump image older than the server", () => {
     expect(keysOf(context(parse({ image: "postgres:16.4" })))).toEqual(["stackport:backups.image"]);
     expect(keysOf(context(parse({ image: "postgres:17.2" })))).toEqual([]);
@@ -135,62 +167,101 @@ const args = (raw: Record<string, unknown>, extra: Partial<DockerBackupsArgs> = 
     name: "platform",
     host: "database",
     port: 5432,
-    user: "postgres",
-    password: pulumi.secret("db-superuser-secret"),
+    backup: { user: "db_backup", password: pulumi.secret("db-backup-secret") },
+    restore: { user: "postgres", password: pulumi.secret("db-superuser-secret") },
   },
   ...extra,
 });
 
 describe("DockerBackups", () => {
-  it.each([false, true])("registers the runner on a protected volume (preview=%s)", async (preview) => {
-    const { recorder } = await record(() => new DockerBackups("backups", args({ intervalHours: 6 })), {
-      preview,
-    });
-    expect(one(recorder, "backups").type).toBe("stackport:docker:Backups");
-    const children = recorder.resources
-      .filter((r) => r.parent === "backups")
-      .map((r) => `${r.type} ${r.name}`);
-    expect(children.sort()).toEqual(
-      [
-        "docker:index/container:Container backups-runner",
-        "docker:index/remoteImage:RemoteImage backups-image",
-        "docker:index/volume:Volume backups-data",
-      ].sort(),
-    );
+  it.each([false, true])(
+    "registers the runner, the drill and the metrics endpoint on a protected volume (preview=%s)",
+    async (preview) => {
+      const { recorder } = await record(() => new DockerBackups("backups", args({ intervalHours: 6 })), {
+        preview,
+      });
+      expect(one(recorder, "backups").type).toBe("stackport:docker:Backups");
+      const children = recorder.resources
+        .filter((r) => r.parent === "backups")
+        .map((r) => `${r.type} ${r.name}`);
+      expect(children.sort()).toEqual(
+        [
+          "docker:index/container:Container backups-runner",
+          "docker:index/container:Container backups-drill",
+          "docker:index/container:Container backups-metrics",
+          "docker:index/remoteImage:RemoteImage backups-image",
+          "docker:index/volume:Volume backups-data",
+        ].sort(),
+      );
 
-    const volume = one(recorder, "backups-data");
-    expect([volume.protect, volume.retainOnDelete]).toEqual([true, true]);
-    expect(volume.inputs["name"]).toBe("test-backups-data");
+      const volume = one(recorder, "backups-data");
+      expect([volume.protect, volume.retainOnDelete]).toEqual([true, true]);
+      expect(volume.inputs["name"]).toBe("test-backups-data");
 
-    const runner = one(recorder, "backups-runner");
-    expect(runner.provider).toBe("test-target-docker");
-    expect(runner.inputs["image"]).toBe(DATABASE_IMAGE);
-    // PGPASSWORD is secret, so the whole envs list is masked: the password never reaches the plan.
-    expect(runner.inputs["envs"]).toBe("[secret]");
-    expect(JSON.stringify(recorder.resources)).not.toContain("db-superuser-secret");
-    expect(runner.inputs).toMatchObject({
-      entrypoints: ["/bin/sh"],
-      command: [BACKUP_SCRIPT_PATH],
-      restart: "unless-stopped",
-      memory: 512,
-      volumes: [{ volumeName: "test-backups-data", containerPath: "/backups" }],
-      networksAdvanced: [{ name: "test-backend" }],
-      healthcheck: { tests: ["CMD", "/bin/sh", BACKUP_SCRIPT_PATH, "--check"] },
-    });
-    expect(runner.inputs["ports"] ?? []).toEqual([]);
-    expect(runner.inputs["labels"]).toEqual(
-      expect.arrayContaining([
-        { label: "stackport.tier", value: "backups" },
-        { label: "stackport.role", value: "runner" },
-      ]),
-    );
-    const uploads = runner.inputs["uploads"] as { file: string; content: string }[];
-    expect(uploads.map((u) => u.file)).toEqual([BACKUP_SCRIPT_PATH, RESTORE_SCRIPT_PATH]);
-    // The uploaded loop is the one rendered for this config: every 6 h, 14 days.
-    expect(uploads[0]!.content).toBe(
-      renderBackupScript({ database: "platform", retention: { days: 14 }, intervalSeconds: 6 * 3600 }),
-    );
-  });
+      const runner = one(recorder, "backups-runner");
+      expect(runner.provider).toBe("test-target-docker");
+      expect(runner.inputs["image"]).toBe(DATABASE_IMAGE);
+      // PGPASSWORD is secret, so the whole envs list is masked: the password never reaches the plan.
+      expect(runner.inputs["envs"]).toBe("[secret]");
+      expect(JSON.stringify(recorder.resources)).not.toContain("db-superuser-secret");
+      expect(JSON.stringify(recorder.resources)).not.toContain("db-backup-secret");
+      expect(runner.inputs).toMatchObject({
+        entrypoints: ["/bin/sh"],
+        command: [BACKUP_SCRIPT_PATH],
+        restart: "unless-stopped",
+        memory: 512,
+        volumes: [{ volumeName: "test-backups-data", containerPath: "/backups" }],
+        networksAdvanced: [{ name: "test-backend" }],
+        healthcheck: { tests: ["CMD", "/bin/sh", BACKUP_SCRIPT_PATH, "--check"] },
+      });
+      expect(runner.inputs["ports"] ?? []).toEqual([]);
+      expect(runner.inputs["labels"]).toEqual(
+        expect.arrayContaining([
+          { label: "stackport.tier", value: "backups" },
+          { label: "stackport.role", value: "runner" },
+        ]),
+      );
+      const uploads = runner.inputs["uploads"] as { file: string; content: string }[];
+      expect(uploads.map((u) => u.file)).toEqual([BACKUP_SCRIPT_PATH]);
+      // The uploaded loop is the one rendered for this config: every 6 h, 14 days.
+      expect(uploads[0]!.content).toBe(
+        renderBackupScript({ database: "platform", retention: { days: 14 }, intervalSeconds: 6 * 3600 }),
+      );
+
+      // The drill holds the restore tool (and the superuser login), writes its result next to the dumps.
+      const drill = one(recorder, "backups-drill");
+      expect(drill.inputs["envs"]).toBe("[secret]");
+      expect(drill.inputs).toMatchObject({
+        name: "test-backups-drill",
+        image: DATABASE_IMAGE,
+        command: [DRILL_SCRIPT_PATH],
+        restart: "unless-stopped",
+        volumes: [{ volumeName: "test-backups-data", containerPath: "/backups" }],
+        networksAdvanced: [{ name: "test-backend" }],
+      });
+      const drillUploads = drill.inputs["uploads"] as { file: string; content: string }[];
+      expect(drillUploads.map((u) => u.file)).toEqual([DRILL_SCRIPT_PATH, RESTORE_SCRIPT_PATH]);
+      expect(drillUploads[0]!.content).toBe(
+        renderDrillScript({ database: "platform", intervalSeconds: 24 * 3600 }),
+      );
+
+      // The metrics endpoint: no login, the volume read-only, reachable on the backend network as backups-metrics.
+      const metrics = one(recorder, "backups-metrics");
+      expect(metrics.inputs).toMatchObject({
+        name: "test-backups-metrics",
+        image: DATABASE_IMAGE,
+        entrypoints: ["perl"],
+        command: [METRICS_SERVER_PATH],
+        envs: ["BACKUP_DIR=/backups", `METRICS_PORT=${METRICS_PORT}`],
+        volumes: [{ volumeName: "test-backups-data", containerPath: "/backups", readOnly: true }],
+        networksAdvanced: [{ name: "test-backend", aliases: [METRICS_HOST] }],
+      });
+      expect(metrics.inputs["ports"] ?? []).toEqual([]);
+      expect(backupsScrapeTargets()).toEqual([
+        { job: "backups", tier: "backups", addresses: [`${METRICS_HOST}:${METRICS_PORT}`] },
+      ]);
+    },
+  );
 
   it("keeps the volume unprotected when the stack's safety says so (local)", async () => {
     const { recorder } = await record(
@@ -223,10 +294,11 @@ describe("DockerBackups", () => {
       volumes: [{ volumeName: "test-backups-data", containerPath: "/backups", readOnly: true }],
     });
     const script = (sync.inputs["uploads"] as { content: string }[])[0]!.content;
-    expect(script).toContain("mc mirror --overwrite --remove");
+    expect(script).toBe(renderBucketSyncScript());
+    expect(script).not.toMatch(/--remove|--overwrite/);
   });
 
-  it("hands the runner the superuser and the sync the storage credentials, as secrets", async () => {
+  it("hands the runner the backup role, the drill the superuser and the sync the storage credentials, as secrets", async () => {
     const { result } = await record(
       () =>
         new DockerBackups(
@@ -237,6 +309,16 @@ describe("DockerBackups", () => {
     const runnerEnvs = result.nodes.runner.envs as pulumi.Output<string[]>;
     expect(await isSecret(runnerEnvs)).toBe(true);
     expect(await valueOf(runnerEnvs)).toEqual([
+      "PGHOST=database",
+      "PGPORT=5432",
+      "PGUSER=db_backup",
+      "PGPASSWORD=db-backup-secret",
+      "PGDATABASE=platform",
+      "BACKUP_DIR=/backups",
+    ]);
+    const drillEnvs = result.nodes.drill.envs as pulumi.Output<string[]>;
+    expect(await isSecret(drillEnvs)).toBe(true);
+    expect(await valueOf(drillEnvs)).toEqual([
       "PGHOST=database",
       "PGPORT=5432",
       "PGUSER=postgres",

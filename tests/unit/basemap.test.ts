@@ -1,3 +1,4 @@
+import { renderAwsMartinConfig } from "../../components/basemap/ecsBasemap";
 /**
  * The basemap tier: config checks with their keys, what it tells the proxy and Prometheus, Martin's rendered config
  * (parsed, checked against Martin's documented keys, free of secrets), the import script (shellcheck), and
@@ -50,6 +51,7 @@ describe("basemap schema and checks", () => {
       on: "home",
       image: "ghcr.io/maplibre/martin:1.14.0",
       postgis: true,
+      postgisSchemas: ["app"],
       pmtiles: [],
       bucket: "tiles",
       cacheMb: 512,
@@ -168,7 +170,13 @@ describe("renderMartinConfig", () => {
   };
 
   test("parses as YAML with only documented keys, and references credentials instead of containing them", () => {
-    const text = renderMartinConfig({ postgis: true, pmtiles, cacheMb: 256, basePath: "/tiles" });
+    const text = renderMartinConfig({
+      postgis: true,
+      postgisSchemas: ["app"],
+      pmtiles,
+      cacheMb: 256,
+      basePath: "/tiles",
+    });
     const doc = parseYaml(text) as Record<string, Record<string, unknown>>;
     for (const [key, value] of Object.entries(doc)) {
       expect(Object.keys(MARTIN_KEYS)).toContain(key);
@@ -179,7 +187,7 @@ describe("renderMartinConfig", () => {
       listen_addresses: "0.0.0.0:3000",
       base_path: "/tiles",
       cache: { size_mb: 256 },
-      postgres: { connection_string: "${DATABASE_URL}", auto_publish: true },
+      postgres: { connection_string: "${DATABASE_URL}", auto_publish: { from_schemas: ["app"] } },
       pmtiles: {
         endpoint: "http://storage:9000",
         region: "us-east-1",
@@ -192,10 +200,32 @@ describe("renderMartinConfig", () => {
     });
   });
 
+  test("publishes only the configured schemas (never auto_publish: true, which serves all app_reader can read)", () => {
+    const doc = parseYaml(
+      renderMartinConfig({ postgis: true, postgisSchemas: ["basemap", "app"], cacheMb: 1 }),
+    ) as { postgres: { auto_publish: unknown } };
+    expect(doc.postgres.auto_publish).toEqual({ from_schemas: ["app", "basemap"] });
+    expect(() => renderMartinConfig({ postgis: true, postgisSchemas: [], cacheMb: 1 })).toThrow(
+      "postgisSchemas: must name at least one schema",
+    );
+    expect(() => renderMartinConfig({ postgis: true, postgisSchemas: ["pg_catalog"], cacheMb: 1 })).toThrow(
+      'postgisSchemas[0]: "pg_catalog" must be a lower-case schema name',
+    );
+    // The AWS backend renders the same section.
+    const aws = parseYaml(
+      renderAwsMartinConfig({ postgis: true, postgisSchemas: ["app"], cacheMb: 1, region: "eu-west-1" }),
+    ) as { postgres: unknown };
+    expect(aws.postgres).toEqual({
+      connection_string: "${DATABASE_URL}",
+      auto_publish: { from_schemas: ["app"] },
+    });
+  });
+
   test("only what is asked for: PMTiles-only has no postgres section; https endpoints keep allow_http off", () => {
     const doc = parseYaml(
       renderMartinConfig({
         postgis: false,
+        postgisSchemas: ["app"],
         pmtiles: { ...pmtiles, endpoint: "https://s3.eu-west-1.amazonaws.com" },
         cacheMb: 0,
       }),
@@ -203,17 +233,26 @@ describe("renderMartinConfig", () => {
     expect(doc["postgres"]).toBeUndefined();
     expect(doc["pmtiles"]!["allow_http"]).toBe(false);
     expect(doc["cache"]).toEqual({ size_mb: 0 });
-    expect(parseYaml(renderMartinConfig({ postgis: true, cacheMb: 512 }))).not.toHaveProperty("pmtiles");
+    expect(
+      parseYaml(renderMartinConfig({ postgis: true, postgisSchemas: ["app"], cacheMb: 512 })),
+    ).not.toHaveProperty("pmtiles");
   });
 
   test("refuses an empty basemap and values that could not be a bucket, key or path", () => {
-    expect(() => renderMartinConfig({ postgis: false, cacheMb: 1 })).toThrow(/serves nothing/);
-    expect(() =>
-      renderMartinConfig({ postgis: false, pmtiles: { ...pmtiles, keys: ["x\n: y.pmtiles"] }, cacheMb: 1 }),
-    ).toThrow(/object key/);
-    expect(() => renderMartinConfig({ postgis: true, cacheMb: 1, basePath: "tiles" })).toThrow(
-      /basePath: "tiles" must start with \//,
+    expect(() => renderMartinConfig({ postgis: false, postgisSchemas: ["app"], cacheMb: 1 })).toThrow(
+      /serves nothing/,
     );
+    expect(() =>
+      renderMartinConfig({
+        postgis: false,
+        postgisSchemas: ["app"],
+        pmtiles: { ...pmtiles, keys: ["x\n: y.pmtiles"] },
+        cacheMb: 1,
+      }),
+    ).toThrow(/object key/);
+    expect(() =>
+      renderMartinConfig({ postgis: true, postgisSchemas: ["app"], cacheMb: 1, basePath: "tiles" }),
+    ).toThrow(/basePath: "tiles" must start with \//);
   });
 });
 
@@ -309,6 +348,7 @@ describe("DockerBasemap under the mock runtime", () => {
     expect(upload!.content).toBe(
       renderMartinConfig({
         postgis: true,
+        postgisSchemas: ["app"],
         cacheMb: 512,
         basePath: "/tiles",
         pmtiles: {

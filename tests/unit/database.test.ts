@@ -6,7 +6,12 @@ import {
   renderBootstrapSql,
 } from "../../components/database/bootstrapSql";
 import { DockerDatabase } from "../../components/database/dockerDatabase";
-import { dataMountPath, postgresMajor } from "../../components/database/settings";
+import {
+  dataMountPath,
+  postgresMajor,
+  validateDockerDatabaseArgs,
+  validateRdsDatabaseArgs,
+} from "../../components/database/settings";
 import { ONE_SHOT_SCRIPT_PATH } from "../../components/shared/docker";
 import { libpqEnv, renderAdminJobScript } from "../../components/shared/adminJob";
 import { SECRET_MASK } from "../../src/synth/recorder";
@@ -61,9 +66,43 @@ describe("bootstrap SQL (pure)", () => {
     const script = renderBootstrapScript({ database: "platform", monitoringUser: false });
     expect(script.startsWith("#!/bin/sh\n")).toBe(true);
     expect(script).toContain(sql.trimEnd());
-    expect(script).toContain(`-v app_writer_password="$APP_WRITER_PASSWORD"`);
-    expect(script).toContain("<<'STACKPORT_BOOTSTRAP_SQL'");
+    // psql reads each password from the environment (\getenv): none is an argument (/proc/<pid>/cmdline).
+    expect(script).toContain(
+      "psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f - <<'STACKPORT_BOOTSTRAP_SQL'",
+    );
+    expect(script).not.toMatch(/-v \w+_password=/);
+    expect(sql).toContain("\\getenv app_writer_password APP_WRITER_PASSWORD\n");
     expect(script).not.toContain("MONITORING_PASSWORD");
+  });
+
+  it("creates the read-only backup role only when asked, and never on a managed server", () => {
+    expect(sql).not.toContain("db_backup");
+    const withBackup = renderBootstrapSql({ database: "platform", monitoringUser: false, backupUser: true });
+    expect(withBackup).toContain("GRANT pg_read_all_data TO db_backup;");
+    expect(withBackup).toContain(
+      "ALTER ROLE db_backup WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS PASSWORD :'db_backup_password';",
+    );
+    expect(withBackup).toContain(
+      "ALTER ROLE app_reader WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+    );
+    expect(() =>
+      renderBootstrapSql({
+        database: "platform",
+        monitoringUser: false,
+        backupUser: true,
+        managedServer: true,
+      }),
+    ).toThrow(/backup role needs a self-managed server/);
+  });
+
+  it("refuses an image whose psql cannot read passwords from the environment (\\getenv: psql 15+)", () => {
+    expect(validateDockerDatabaseArgs({ image: "postgis/postgis:14-3.5" })).toEqual([
+      { path: "image", message: expect.stringContaining("the bootstrap needs psql 15 or later") },
+    ]);
+    expect(validateRdsDatabaseArgs({ clientImage: "postgres:13" })).toEqual([
+      { path: "clientImage", message: expect.stringContaining("the bootstrap needs psql 15 or later") },
+    ]);
+    expect(validateDockerDatabaseArgs({ image: "postgis/postgis:15-3.5" })).toEqual([]);
   });
 });
 
@@ -189,6 +228,28 @@ describe("DockerDatabase", () => {
       expect(result.monitoring).toBeUndefined();
     },
   );
+
+  it("with backupUser, generates the db_backup password, hands it to the bootstrap's environment and exposes `backup`", async () => {
+    const { recorder, result } = await record(
+      () =>
+        new DockerDatabase("db", {
+          ...dockerDatabaseArgs(
+            databaseConfig("staging"),
+            { protect: false, retainOnDelete: false },
+            { runMigrations: true, backupUser: true },
+          ),
+          placement: testPlacement(),
+        }),
+    );
+    expect(one(recorder, "db-db-backup-password").type).toBe("random:index/randomPassword:RandomPassword");
+    const envs = await valueOf(result.nodes.bootstrap.envs as pulumi.Output<string[]>);
+    expect(envs).toContain("DB_BACKUP_PASSWORD=mock-password-db-db-backup-password");
+    const script = (one(recorder, "db-bootstrap").inputs["uploads"] as { content: string }[])[0]!.content;
+    expect(script).toContain("GRANT pg_read_all_data TO db_backup;");
+    expect(script).not.toContain("mock-password");
+    expect(await valueOf(result.backup!.user)).toBe("db_backup");
+    expect(await isSecret(result.backup!.password)).toBe(true);
+  });
 
   it("mounts the volume at /var/lib/postgresql for an 18.x image and adds the monitoring role when enabled", async () => {
     const { recorder, result } = await record(

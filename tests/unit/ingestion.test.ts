@@ -15,6 +15,7 @@ import {
 import { serviceEnv } from "../../components/ingestion/serviceEnv";
 import { isArgsError } from "../../components/shared/errors";
 import { DockerObjectStorage } from "../../components/storage/dockerObjectStorage";
+import type { StorageConnection } from "../../components/storage/contract";
 import { type ConfigIssue, configKey, resolveConfig } from "../../src/config";
 import {
   type IngestionConfig,
@@ -372,6 +373,53 @@ function ingestionPlatform(environment: string, raw: Record<string, unknown> = s
     storage: storage.connection,
   });
 }
+
+describe("per-service storage credentials (serviceStorage)", () => {
+  const services = {
+    services: {
+      files: { image: IMAGE, connections: { storage: ["raw"] } },
+      thumbs: { image: IMAGE, connections: { storage: ["tiles"] } },
+    },
+  };
+  const build = (serviceStorage: (s: DockerObjectStorage) => Record<string, StorageConnection>) => {
+    const cfg = platformConfig("local");
+    const placement = testPlacement();
+    const storage = new DockerObjectStorage("storage", {
+      placement,
+      safety: cfg.safety,
+      consumers: { files: { buckets: { raw: "readwrite" } }, thumbs: { buckets: { tiles: "readwrite" } } },
+    });
+    const ingestion = parsed(services);
+    return new DockerIngestion("ingestion", {
+      ...dockerIngestionArgs(ingestion, Object.keys(ingestion.services), cfg.safety),
+      placement,
+      serviceStorage: serviceStorage(storage),
+    });
+  };
+
+  test("each service gets its own user's credentials", async () => {
+    const { result } = await record(() =>
+      build((s) => ({ files: s.connectionFor("files"), thumbs: s.connectionFor("thumbs") })),
+    );
+    const envOf = async (svc: string) =>
+      (await valueOf(pulumi.output(result.nodes.containers[svc]![0]!.envs))) as string[];
+    expect(await envOf("files")).toContain("STORAGE_ACCESS_KEY_ID=stackport-files");
+    expect(await envOf("thumbs")).toContain("STORAGE_ACCESS_KEY_ID=stackport-thumbs");
+    expect((await envOf("files")).join("\n")).not.toMatch(/stackport-root|STORAGE_BUCKET_TILES/);
+  });
+
+  test("a service's own connection must hold every bucket it declares, and name a service", () => {
+    expect(() =>
+      build((s) => ({
+        files: s.connectionFor("thumbs"),
+        thumbs: s.connectionFor("thumbs"),
+        ghost: s.connectionFor("files"),
+      })),
+    ).toThrow(
+      "  - serviceStorage.ghost: 'ghost' is not a service\n  - services.files.connections.storage[0]: the storage connection has no bucket 'raw'",
+    );
+  });
+});
 
 describe("serviceEnv", () => {
   test("a service gets exactly the connections it declares", async () => {

@@ -12,7 +12,7 @@ const scriptPackages = () => {
 };
 
 /** Packages of Debian's essential set: on every machine, never installed by the script. */
-const ESSENTIAL = new Set(["bash", "dash", "coreutils/findutils/diffutils"]);
+const ESSENTIAL = new Set(["bash", "dash", "coreutils/findutils/diffutils", "perl-base"]);
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 /**
  * The observability tier: its config (defaults, environment-driven publishing, errors that name the key), the alert
  * thresholds reaching the rules, and `DockerObservability` under the mock runtime — the exact children, who may touch
@@ -304,8 +305,9 @@ describe("DockerObservability", () => {
       "--config.file=/etc/prometheus/prometheus.yml",
       "--storage.tsdb.path=/prometheus",
       "--storage.tsdb.retention.time=30d",
-      "--web.enable-lifecycle",
     ]);
+    // No lifecycle API (/-/quit, /-/reload) for anything on the backend network to call.
+    expect(JSON.stringify(prometheus.inputs)).not.toContain("enable-lifecycle");
     expect(prometheus.inputs["volumes"]).toEqual([
       { volumeName: "test-observability-prometheus-data", containerPath: "/prometheus" },
     ]);
@@ -334,5 +336,49 @@ describe("DockerObservability", () => {
     });
     expect(result).toMatch(/scrape job 'grafana' is declared twice/);
     expect(recorder.resources.filter((r) => r.name.startsWith("observability"))).toEqual([]);
+  });
+});
+
+describe("scrape secrets (MinIO's metrics token)", () => {
+  const target = {
+    job: "storage",
+    tier: "storage",
+    addresses: ["storage:9000"],
+    metricsPath: "/minio/v2/metrics/cluster",
+    bearerToken: "storage-metrics.token",
+  };
+  const tier = (scrapeSecrets: Record<string, pulumi.Input<string>>) =>
+    new DockerObservability("observability", {
+      placement: testPlacement(),
+      targets: [target],
+      scrapeSecrets,
+    });
+
+  it("reach Prometheus as a read-only file, never in its arguments, uploads or the plan", async () => {
+    const { recorder } = await record(() => tier({ "storage-metrics.token": pulumi.secret("tok.en.sig") }));
+    const prometheus = one(recorder, "observability-prometheus");
+    // prometheus.yml stays readable in the plan, and names the file, not the token.
+    const uploads = prometheus.inputs["uploads"] as { file: string; content: string }[];
+    const yml = uploads.find((u) => u.file.endsWith("prometheus.yml"))!.content;
+    expect(yml).toContain("credentials_file: /etc/prometheus/secrets/storage-metrics.token");
+    expect(JSON.stringify(recorder.resources)).not.toContain("tok.en.sig");
+    expect(prometheus.inputs["volumes"]).toContainEqual({
+      volumeName: "test-observability-secrets",
+      containerPath: "/etc/prometheus/secrets",
+      readOnly: true,
+    });
+    const job = one(recorder, "observability-secrets");
+    expect(job.inputs["envs"]).toBe("[secret]");
+    expect(job.inputs["user"]).toBe("0");
+    expect(prometheus.dependsOn).toContain("observability-secrets");
+  });
+
+  it("refuses a target whose token is missing, and a token nothing uses, naming the arg path", () => {
+    expect(() => tier({})).toThrow(
+      "targets[0].bearerToken: names 'storage-metrics.token', which scrapeSecrets does not have",
+    );
+    expect(() => tier({ "storage-metrics.token": "t", "../x": "t" })).toThrow(
+      "scrapeSecrets.../x: must be a plain file name",
+    );
   });
 });

@@ -1,7 +1,8 @@
+import * as pulumi from "@pulumi/pulumi";
 import { dockerStorageArgs, resolveConfig } from "../../src/config";
 import { DockerObjectStorage } from "../../components/storage/dockerObjectStorage";
 import { lifecycleDocument, renderBucketScript } from "../../components/storage/bucketScript";
-import { normalizeBuckets } from "../../components/storage/settings";
+import { minioMetricsToken, normalizeBuckets } from "../../components/storage/settings";
 import { isSecret, one, record, valueOf } from "../harness";
 import { testPlacement } from "../support/placement";
 
@@ -63,6 +64,7 @@ describe("DockerObjectStorage", () => {
           "docker:index/remoteImage:RemoteImage storage-client-image",
           "docker:index/remoteImage:RemoteImage storage-image",
           "docker:index/volume:Volume storage-data",
+          "random:index/randomPassword:RandomPassword storage-metrics-secret",
           "random:index/randomPassword:RandomPassword storage-root-password",
         ].sort(),
       );
@@ -111,5 +113,74 @@ describe("DockerObjectStorage", () => {
     expect(
       () => new DockerObjectStorage("storage", { placement: {} as never, buckets: { My_Bucket: {} } }),
     ).toThrow("buckets.My_Bucket: must be 3-63 lower-case letters, digits or '-' (S3 bucket rules)");
+  });
+});
+
+describe("DockerObjectStorage consumers", () => {
+  const consumers = {
+    api: { buckets: { raw: "readwrite" as const } },
+    basemap: { buckets: { tiles: "read" as const } },
+  };
+
+  it("gives each consumer its own user and secret, and only the buckets it was granted", async () => {
+    const { recorder, result } = await record(
+      () => new DockerObjectStorage("storage", { placement: testPlacement(), consumers }),
+    );
+    const api = result.connectionFor("api");
+    expect(await valueOf(api.accessKeyId)).toBe("stackport-api");
+    expect(await isSecret(api.accessKeyId)).toBe(true);
+    expect(await isSecret(api.secretAccessKey)).toBe(true);
+    expect(await valueOf(api.secretAccessKey)).not.toBe(await valueOf(result.connection.secretAccessKey));
+    expect(Object.keys(api.buckets)).toEqual(["raw"]);
+    expect(Object.keys(result.connectionFor("basemap").buckets)).toEqual(["tiles"]);
+    // The bootstrap gets each consumer's secret from its environment: a new secret re-runs it.
+    expect(one(recorder, "storage-bootstrap").dependsOn).toEqual(
+      expect.arrayContaining(["storage-api-secret", "storage-basemap-secret"]),
+    );
+    expect(() => result.connectionFor("worker")).toThrow(
+      "no consumer 'worker' (declared: api, basemap); add it to args.consumers",
+    );
+  });
+
+  it("renders a grant into the bootstrap script, so a changed grant re-runs it", () => {
+    const read = renderBucketScript(normalizeBuckets(), { consumers: { api: { raw: "read" } } });
+    const write = renderBucketScript(normalizeBuckets(), { consumers: { api: { raw: "readwrite" } } });
+    expect(read).not.toBe(write);
+    expect(read).toContain(
+      `printf '%s\\n' "$STACKPORT_SECRET_API" | mc admin user add "$ALIAS" 'stackport-api'`,
+    );
+    expect(read).not.toMatch(/password/i);
+  });
+
+  it("refuses unknown buckets, bad access, bad or reserved names, naming the arg path, before registering anything", () => {
+    const bad = () =>
+      new DockerObjectStorage("storage", {
+        placement: {} as never,
+        consumers: {
+          api: { buckets: { nope: "read", raw: "write" as never } },
+          root: { buckets: { raw: "read" } },
+          Bad_Name: { buckets: { raw: "read" } },
+          empty: { buckets: {} },
+        },
+      });
+    expect(bad).toThrow(
+      "consumers.api.buckets.nope: unknown bucket 'nope'; buckets: raw, derived, tiles, logs",
+    );
+    expect(bad).toThrow('consumers.api.buckets.raw: must be one of read, append, readwrite; got "write"');
+    expect(bad).toThrow("consumers.root: must be 1-63 lower-case letters");
+    expect(bad).toThrow("consumers.Bad_Name: must be 1-63");
+    expect(bad).toThrow("consumers.empty.buckets: must name at least one bucket");
+  });
+});
+
+describe("MinIO metrics", () => {
+  it("are not public: the server keeps MinIO's jwt auth, and Prometheus gets a token of the metrics user", async () => {
+    const { result } = await record(() => new DockerObjectStorage("storage", { placement: testPlacement() }));
+    const envs = (await valueOf(pulumi.output(result.nodes.server.envs))) as string[];
+    expect(envs.join("\n")).not.toContain("MINIO_PROMETHEUS_AUTH_TYPE");
+    expect(await isSecret(result.metricsToken)).toBe(true);
+    const token = (await valueOf(result.metricsToken))!;
+    const secret = (await valueOf(result.nodes.metricsSecret.result))!;
+    expect(token).toBe(minioMetricsToken("stackport-metrics", secret));
   });
 });

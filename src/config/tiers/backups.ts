@@ -17,7 +17,11 @@ export const DEFAULT_BACKUP_BUCKET = "backups";
 const destinationSchema = z.discriminatedUnion("kind", [
   /** A named volume on the database's host, protected like the database's own volume. */
   z.strictObject({ kind: z.literal("volume") }),
-  /** The volume as a staging area, mirrored to a bucket of `stackport:storage` after every backup. */
+  /**
+   * The volume as a staging area, copied to a bucket of `stackport:storage` after every backup. The sync never
+   * deletes from the bucket: the bucket must be versioned, and its lifecycle (`expireAfterDays`,
+   * `noncurrentExpireAfterDays`) is the retention there.
+   */
   z.strictObject({
     kind: z.literal("bucket"),
     /** The bucket of `stackport:storage` the dumps are mirrored to. */
@@ -41,6 +45,11 @@ export const backupsSchema = z.strictObject({
   retentionDays: z.number().int().min(1).max(3650).optional(),
   /** Keep only the newest N dumps. Exclusive with `retentionDays`. */
   retentionCount: z.number().int().min(1).max(1000).optional(),
+  /**
+   * Hours between restore drills: the newest dump is restored into a scratch database on the database server,
+   * checked table by table against the dump, and dropped; Prometheus alerts when a drill fails or is overdue.
+   */
+  drillIntervalHours: z.number().int().min(1).max(720).default(BACKUP_DEFAULTS.drillIntervalHours),
   /** Where dumps go. @default { kind: "volume" } */
   destination: destinationSchema.default({ kind: "volume" }),
   /**
@@ -57,7 +66,10 @@ export type BackupsConfig = z.infer<typeof backupsSchema>;
 
 /** The tier as `DockerBackups` args (everything but the placement and the connections). */
 export type ResolvedBackups = Required<
-  Pick<DockerBackupsArgs, "intervalHours" | "retention" | "destination" | "image" | "memoryMb">
+  Pick<
+    DockerBackupsArgs,
+    "intervalHours" | "retention" | "drillIntervalHours" | "destination" | "image" | "memoryMb"
+  >
 > &
   Pick<DockerBackupsArgs, "clientImage">;
 
@@ -65,12 +77,12 @@ export type ResolvedBackups = Required<
 export interface BackupsContext {
   backups?: BackupsConfig;
   database?: { on: string; image: string };
-  storage?: { on: string; buckets: Record<string, unknown>; clientImage: string };
+  storage?: { on: string; buckets: Record<string, { versioning?: boolean }>; clientImage: string };
 }
 
 /**
  * Rules that span tiers: backups need the database tier; a bucket destination needs the storage tier on the same
- * target and a configured bucket; only one retention rule; pg_dump no older than the server.
+ * target and a configured, versioned bucket; only one retention rule; pg_dump no older than the server.
  */
 export function checkBackups(cfg: BackupsContext): ConfigIssue[] {
   const backups = cfg.backups;
@@ -117,6 +129,13 @@ function bucketIssues(bucket: string, cfg: BackupsContext): ConfigIssue[] {
       key: configKey(["backups", "destination", "bucket"]),
       message: `unknown bucket '${bucket}'; buckets of stackport:storage: ${buckets.join(", ") || "(none)"} (add it under stackport:storage.buckets)`,
     });
+  } else if (cfg.storage.buckets[bucket]!.versioning === false) {
+    // A versioned bucket keeps every overwritten or deleted dump as a noncurrent version until its lifecycle
+    // expires it: the one protection that holds even against a credential that can write.
+    issues.push({
+      key: configKey(["backups", "destination", "bucket"]),
+      message: `the backup bucket '${bucket}' has versioning off (${configKey(["storage", "buckets", bucket, "versioning"])}: false); backups need a versioned bucket: set it to true, and let expireAfterDays / noncurrentExpireAfterDays apply retention there`,
+    });
   }
   if (cfg.database && cfg.storage.on !== cfg.database.on) {
     issues.push({
@@ -143,6 +162,7 @@ export function resolveBackups(
     throw new Error("internal: bucket destination without a storage tier (run checkBackups)");
   return {
     intervalHours: cfg.intervalHours,
+    drillIntervalHours: cfg.drillIntervalHours,
     retention:
       cfg.retentionCount !== undefined
         ? { count: cfg.retentionCount }

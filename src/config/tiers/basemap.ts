@@ -15,6 +15,7 @@ import {
   validateDockerBasemapArgs,
   validateEcsBasemapArgs,
 } from "../../../components/basemap/settings";
+import { POSTGIS_SCHEMA } from "../../../components/basemap/martinConfig";
 import type { ScrapeTarget } from "../../../components/observability/contract";
 import { type ConfigIssue, configIssues } from "../errors";
 import { CONFIG_NAMESPACE, configKey } from "../keys";
@@ -36,8 +37,18 @@ export const basemapSchema = z.strictObject({
   on: keyName,
   /** Martin tile server image. */
   image: pinnedImage.default(BASEMAP_DEFAULTS.image),
-  /** Serve the PostGIS tables and functions `app_reader` can see (auto-published). */
+  /** Serve PostGIS tables and functions (Martin connects as `app_reader`), from `postgisSchemas` only. */
   postgis: z.boolean().default(BASEMAP_DEFAULTS.postgis),
+  /**
+   * The schemas whose tables and functions Martin publishes. Tables elsewhere are never served, even when
+   * `app_reader` can read them (`audit`, `public`, later grants). The import job writes to `app`.
+   */
+  postgisSchemas: z
+    .array(
+      z.string().regex(POSTGIS_SCHEMA, "must be a lower-case schema name (letters, digits, '_'), not pg_*"),
+    )
+    .min(1)
+    .default([...BASEMAP_DEFAULTS.postgisSchemas]),
   /** PMTiles archives to serve from `bucket`; each becomes a source named after its key (`basemap.pmtiles` → `basemap`). */
   pmtiles: z.array(pmtilesKey).default([]),
   /** The bucket (a key of `stackport:storage.buckets`) holding the PMTiles archives. */
@@ -178,6 +189,7 @@ function martinArgs(basemap: BasemapConfig) {
   return {
     image: basemap.image,
     postgis: basemap.postgis,
+    postgisSchemas: basemap.postgisSchemas,
     pmtiles: basemap.pmtiles,
     bucket: basemap.bucket,
     cacheMb: basemap.cacheMb,

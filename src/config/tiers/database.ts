@@ -110,11 +110,14 @@ export function resolveDatabase(database: DatabaseConfig, environment: Environme
   };
 }
 
-/** The tier on a Docker target. Only the serving side runs the migrations: during a cutover the other gets a copy. */
+/**
+ * The tier on a Docker target. Only the serving side runs the migrations (during a cutover the other gets a copy);
+ * `backupUser` where backups dump it.
+ */
 export function dockerDatabaseArgs(
   database: ResolvedDatabase,
   safety: StatefulSafety,
-  opts: { runMigrations: boolean },
+  opts: { runMigrations: boolean; backupUser?: boolean },
 ): Omit<DockerDatabaseArgs, "placement"> {
   const migrations = opts.runMigrations ? database.migrations : undefined;
   return {
@@ -122,6 +125,8 @@ export function dockerDatabaseArgs(
     database: database.name,
     ...(database.publish && { publish: database.publish }),
     monitoringUser: database.monitoringUser,
+    // The read-only role the backup runner dumps as; only where stackport:backups runs.
+    ...(opts.backupUser && { backupUser: true }),
     memoryMb: database.memoryMb,
     shmSizeMb: database.shmSizeMb,
     ...(migrations && {
