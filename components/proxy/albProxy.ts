@@ -35,6 +35,13 @@ export interface AlbProxyArgs {
    * @default the union of the routes' `allowFrom` when every route has one, else 0.0.0.0/0
    */
   allowedCidrs?: string[];
+  /**
+   * Refuse any route without an explicit exposure decision: `allowFrom` or `public: true` (an ALB checks no
+   * credentials), unless `allowedCidrs` without `0.0.0.0/0` restricts the whole ALB. The stackport program sets
+   * it outside the `local` environment.
+   * @default false
+   */
+  requireExposureDecision?: boolean;
   /** Refuse to delete the load balancer (its DNS name is what clients and DNS records point at). @default false */
   deletionProtection?: boolean;
   /** Seconds an idle connection stays open (long tile or upload requests need more than 60). @default 60 */
@@ -113,6 +120,7 @@ export class AlbProxy extends pulumi.ComponentResource {
       ...(args.allowedCidrs !== undefined && { allowedCidrs: args.allowedCidrs }),
       deletionProtection: args.deletionProtection ?? false,
       idleTimeoutSeconds: args.idleTimeoutSeconds ?? 60,
+      requireExposureDecision: args.requireExposureDecision ?? false,
     };
     super("stackport:aws:Proxy", name, config, opts);
     const { placement } = args;

@@ -5,7 +5,7 @@
 import { type ArgsIssue, argPath } from "../shared/errors";
 import { IPV4_CIDR } from "../shared/formats";
 import type { ProxyRoute } from "./contract";
-import { normalizePath, routeIssues } from "./routes";
+import { exposureIssues, normalizePath, routeIssues } from "./routes";
 
 /** A service an ALB route can forward to: an ECS service in this stack. */
 export interface AlbUpstream {
@@ -41,10 +41,20 @@ export function validateAlbProxyArgs(args: {
   hostedZoneId?: string | undefined;
   allowedCidrs?: string[] | undefined;
   idleTimeoutSeconds?: number | undefined;
+  requireExposureDecision?: boolean | undefined;
 }): ArgsIssue[] {
   const { domain, upstreams } = args;
   const routes = args.routes ?? {};
   const issues = routeIssues(domain, routes);
+  issues.push(
+    ...exposureIssues(routes, {
+      required: args.requireExposureDecision ?? false,
+      // An ALB checks no credentials (auth is refused below), so auth decides nothing here.
+      authOptions: [],
+      restrictedByProxy:
+        args.allowedCidrs !== undefined && args.allowedCidrs.length > 0 && !args.allowedCidrs.includes(OPEN),
+    }),
+  );
   if (args.certificateArn !== undefined && !CERTIFICATE_ARN.test(args.certificateArn)) {
     issues.push({
       path: "certificateArn",

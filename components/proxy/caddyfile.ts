@@ -67,7 +67,8 @@ export const API_KEY_HEADER = "X-API-Key";
 /** Every site answers this path itself, without touching an upstream. */
 export const HEALTH_PATH = "/healthz";
 
-const UPSTREAM_HOST = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+/** A literal upstream host: a container name, a DNS name or an IPv4 address (nothing Caddy would parse as syntax). */
+export const UPSTREAM_HOST = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 // No `*` (Caddy's header matcher reads a leading or trailing one as a wildcard), no space, quote or brace.
 const API_KEY = /^[A-Za-z0-9_-]{24,256}$/;
 const BCRYPT = /^\$2[abxy]?\$\d{2}\$[./A-Za-z0-9]+$/;
@@ -220,7 +221,8 @@ function renderRoute(
   accounts: { user: string; hash: string }[],
   apiKeys: Record<string, string>,
 ): string[] {
-  const lines: string[] = [`# route ${name}`];
+  // The policy pack's proxy-route-exposure rule reads "(public)" as the route's explicit exposure decision.
+  const lines: string[] = [`# route ${name}${route.public ? " (public)" : ""}`];
   let opener = "handle {";
   if (path !== undefined) {
     // `/tiles` and `/tiles/…`, but not `/tilesets`.

@@ -38,4 +38,10 @@ export interface ProxyRoute {
   auth?: "none" | "basic" | "apiKey";
   /** Only these client networks (IPv4 CIDR blocks) may use the route; others get 403. @default everyone */
   allowFrom?: string[];
+  /**
+   * The route is meant to be reachable by anyone who can reach the proxy: the explicit exposure decision for a
+   * route with neither `allowFrom` nor `auth`, when the proxy requires one (`requireExposureDecision`). Cannot be
+   * combined with `allowFrom`. @default false
+   */
+  public?: boolean;
 }

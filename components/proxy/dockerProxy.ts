@@ -52,6 +52,12 @@ export interface DockerProxyArgs {
    * @example { s3: { host: "s3.example.org", to: "storage" }, api: { path: "/api", to: "api:8000", auth: "apiKey" } }
    */
   routes?: Record<string, ProxyRoute>;
+  /**
+   * Refuse any route without an explicit exposure decision: `allowFrom`, `auth` (`basic` or `apiKey`), or
+   * `public: true`. The stackport program sets it outside the `local` environment.
+   * @default false
+   */
+  requireExposureDecision?: boolean;
   /** Services routes may name in `to`, as other tiers expose them. A `to` that is not a key here is `host:port`. @default {} */
   upstreams?: Record<string, Upstream>;
   /** Routes that answer 503 "maintenance" instead of proxying (their upstream is paused, e.g. for a migration). @default [] */
@@ -117,6 +123,7 @@ export class DockerProxy extends pulumi.ComponentResource {
       maintenanceRoutes: args.maintenanceRoutes ?? [],
       memoryMb: args.memoryMb ?? d.memoryMb,
       safety: args.safety ?? { protect: true, retainOnDelete: true },
+      requireExposureDecision: args.requireExposureDecision ?? false,
     };
     const { routes } = resolveRoutes(config.routes, config.upstreams, config.maintenanceRoutes);
     const keyRoutes = Object.keys(routes)

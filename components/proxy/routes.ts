@@ -54,3 +54,38 @@ export function routeIssues(domain: string, routes: Record<string, ProxyRoute>):
   }
   return issues;
 }
+
+/**
+ * Routes without an exposure decision, when the proxy requires one: each route must be restricted to client networks
+ * (`allowFrom`), protected by `auth` (where the backend can check it), or declared `public: true`; a route cannot
+ * be both restricted and public. A proxy restricted as a whole (an ALB's `allowedCidrs` without `0.0.0.0/0`) has
+ * decided for every route.
+ */
+export function exposureIssues(
+  routes: Record<string, ProxyRoute>,
+  options: { required: boolean; authOptions: string[]; restrictedByProxy?: boolean },
+): ArgsIssue[] {
+  const issues: ArgsIssue[] = [];
+  for (const name of Object.keys(routes).sort()) {
+    const route = routes[name]!;
+    const restricted = (route.allowFrom?.length ?? 0) > 0;
+    if (route.public && restricted) {
+      issues.push({
+        path: argPath("routes", name, "public"),
+        message: "public: true contradicts allowFrom; keep allowFrom to restrict the route, or remove it",
+      });
+    }
+    const authed = (route.auth ?? "none") !== "none" && options.authOptions.includes(route.auth!);
+    if (!options.required || restricted || authed || route.public || options.restrictedByProxy) continue;
+    const choices = [
+      "allowFrom: [<client CIDRs>] to restrict it",
+      ...(options.authOptions.length ? [`auth: ${options.authOptions.join(" or ")} to protect it`] : []),
+      "public: true to publish it to everyone who reaches the proxy",
+    ];
+    issues.push({
+      path: argPath("routes", name),
+      message: `has no exposure decision (required outside the local environment); set ${choices.join(", or ")}`,
+    });
+  }
+  return issues;
+}

@@ -8,9 +8,11 @@ import {
   type ResolvedRoute,
   type ResolvedUpstream,
   type TlsConfig,
+  UPSTREAM_HOST,
   caddyfileIssues,
 } from "./caddyfile";
 import type { ProxyRoute, Upstream } from "./contract";
+import { exposureIssues } from "./routes";
 
 /** Defaults of the Caddy proxy: plain HTTP on localhost, listening on loopback only. */
 export const DOCKER_PROXY_DEFAULTS = {
@@ -31,14 +33,15 @@ export const PROXY_METRICS_PORT = 2020;
 const HTTP_PORT = 80;
 const HTTPS_PORT = 443;
 
-const HOST_PORT = /^([^:]+):(\d{1,5})$/;
+/** A literal upstream: anything with a colon and digits at the end is meant as `host:port`. */
+const HOST_PORT = /^(.*):(\d+)$/;
 
 /** Where a route's `to` leads: an upstream's address, or a literal `host:port`; undefined when neither. */
 export function resolveUpstream(
   to: string,
   upstreams: Record<string, Upstream>,
 ): ResolvedUpstream | undefined {
-  const known = upstreams[to];
+  const known = Object.hasOwn(upstreams, to) ? upstreams[to] : undefined;
   if (known)
     return {
       host: known.host,
@@ -47,7 +50,20 @@ export function resolveUpstream(
     };
   const m = HOST_PORT.exec(to);
   const port = m ? Number(m[2]) : NaN;
-  return m && port >= 1 && port <= 65535 ? { host: m[1]!, port } : undefined;
+  return m && UPSTREAM_HOST.test(m[1]!) && port >= 1 && port <= 65535 ? { host: m[1]!, port } : undefined;
+}
+
+/** Why `to` leads nowhere: a malformed `host:port`, or a name no tier exposes. */
+function unresolvedUpstream(to: string, upstreams: Record<string, Upstream>): string {
+  const m = HOST_PORT.exec(to);
+  if (m) {
+    const port = Number(m[2]);
+    return !UPSTREAM_HOST.test(m[1]!)
+      ? `'${to}' is not host:port: the host must be a container or DNS name (letters, digits, '.', '_', '-') or an IPv4 address`
+      : `'${to}' is not host:port: the port must be from 1 to 65535, got ${port}`;
+  }
+  const names = Object.keys(upstreams);
+  return `unknown upstream '${to}'; allowed: ${names.length ? names.join(", ") : "(no tier exposes a service yet)"}, or host:port`;
 }
 
 /** Routes with their upstreams resolved and defaults applied; `maintenance` routes answer 503 instead. */
@@ -61,11 +77,7 @@ export function resolveRoutes(
   for (const [name, route] of Object.entries(routes)) {
     const to = resolveUpstream(route.to, upstreams);
     if (!to) {
-      const names = Object.keys(upstreams);
-      issues.push({
-        path: argPath("routes", name, "to"),
-        message: `unknown upstream '${route.to}'; allowed: ${names.length ? names.join(", ") : "(no tier exposes a service yet)"}, or host:port`,
-      });
+      issues.push({ path: argPath("routes", name, "to"), message: unresolvedUpstream(route.to, upstreams) });
       continue;
     }
     resolved[name] = {
@@ -108,6 +120,7 @@ export function validateDockerProxyArgs(args: {
   basicAuthUsers?: string[] | undefined;
   routes?: Record<string, ProxyRoute> | undefined;
   upstreams?: Record<string, Upstream> | undefined;
+  requireExposureDecision?: boolean | undefined;
 }): ArgsIssue[] {
   const d = DOCKER_PROXY_DEFAULTS;
   const { routes, issues } = resolveRoutes(args.routes ?? {}, args.upstreams ?? {});
@@ -121,5 +134,9 @@ export function validateDockerProxyArgs(args: {
     })),
     apiKeys: Object.fromEntries(Object.keys(routes).map((r) => [r, PLACEHOLDER_KEY])),
   };
-  return [...issues, ...caddyfileIssues(input)];
+  const exposure = exposureIssues(args.routes ?? {}, {
+    required: args.requireExposureDecision ?? false,
+    authOptions: ["basic", "apiKey"],
+  });
+  return [...issues, ...caddyfileIssues(input), ...exposure];
 }

@@ -21,9 +21,27 @@ export interface DockerTargetArgs {
    * @example "ssh://deploy@homelab.lan"
    */
   host?: string;
-  /** Extra options for the `ssh` client, e.g. `["-o", "StrictHostKeyChecking=accept-new"]`. @default [] */
+  /**
+   * Extra options for the `ssh` client the provider runs on this machine, from an allow-list (components/targets/
+   * sshOpts.ts): `-i`, `-p`, `-l`, `-J`, `-4`, `-6`, `-C`, `-q`, `-v` and `-o` with options that neither run a
+   * command nor weaken host-key checking (no `ProxyCommand`, `LocalCommand`, `-F`…).
+   * @default []
+   * @example ["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"]
+   */
   sshOpts?: string[];
-  /** Absolute directory on the host for stackport's files (backups, imports); prepared over SSH. @default "/srv/stackport" */
+  /**
+   * Allow `StrictHostKeyChecking=no|off` and `UserKnownHostsFile=/dev/null` in `sshOpts`: the host's identity is
+   * not checked, so whoever answers on the network gets the Docker socket (root on the host). Recorded in the
+   * component's inputs, so a plan shows it.
+   * @default false
+   */
+  insecureHostKeys?: boolean;
+  /**
+   * Absolute directory on the host for stackport's files (backups, imports); prepared over SSH, where host
+   * preparation makes it owned by `dataOwner` with mode 0750. A directory of its own below `/srv/`, `/var/lib/`,
+   * `/opt/`, `/data/`, `/home/<user>/` or `/mnt/`, without `..` (never `/` or a system directory).
+   * @default "/srv/stackport"
+   */
   dataRoot?: string;
   /** Owner (`user[:group]`) of the data directories on a remote host. @default the SSH user */
   dataOwner?: string;
@@ -65,6 +83,8 @@ export class DockerTarget extends pulumi.ComponentResource {
       dataRoot: args.dataRoot ?? DOCKER_TARGET_DEFAULTS.dataRoot,
       ...(args.dataOwner !== undefined && { dataOwner: args.dataOwner }),
       isolateBackend: args.isolateBackend ?? DOCKER_TARGET_DEFAULTS.isolateBackend,
+      // Only when granted: a plan then shows the target whose host keys go unchecked.
+      ...(args.insecureHostKeys && { insecureHostKeys: true }),
     };
     super("stackport:docker:Target", name, config, opts);
     const { transform } = args;

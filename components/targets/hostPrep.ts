@@ -4,6 +4,7 @@
  */
 import type { ArgsIssue } from "../shared/errors";
 import { scriptHeader, shQuote } from "../shared/shell";
+import { sshOptsIssues } from "./sshOpts";
 
 export interface SshEndpoint {
   user: string;
@@ -22,17 +23,57 @@ export const DATA_ROOT = /^\/[A-Za-z0-9._/-]*$/;
 /** `dataOwner`: `user` or `user:group`. */
 export const DATA_OWNER = /^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/;
 
+/**
+ * Where a data root may live. Host preparation runs `chown <owner>` and `chmod 0750` on it as root, so it must be a
+ * directory of its own below a tree meant for service or user data — never `/`, a system directory (`/etc`, `/usr`,
+ * `/var`) or a home directory itself. `/home/<user>/…` and `/mnt/<disk>/…` cover a NAS user's disks.
+ */
+export const DATA_ROOT_PREFIXES = [
+  "/srv/",
+  "/var/lib/",
+  "/opt/",
+  "/data/",
+  "/home/<user>/",
+  "/mnt/",
+] as const;
+/** Directories below an allowed prefix that belong to the system, not to stackport. */
+const SYSTEM_DIRS = ["/var/lib/docker", "/var/lib/containerd"];
+
+/** Why `dataRoot` cannot be prepared safely; undefined when it can. */
+export function dataRootProblem(dataRoot: string): string | undefined {
+  if (!DATA_ROOT.test(dataRoot)) return `must be an absolute path without spaces, got '${dataRoot}'`;
+  const segments = dataRoot === "/" ? [] : dataRoot.split("/").slice(1);
+  if (segments.some((s) => s === "" || s === "." || s === "..")) {
+    return `must be a plain absolute path: no '..' or '.' segments, no '//' and no trailing '/', got '${dataRoot}'`;
+  }
+  const below = (prefix: string) => {
+    const parts = prefix.split("/").filter(Boolean);
+    // `/home/<user>/x`: one user directory, then at least one directory of stackport's own.
+    return segments.length > parts.length && parts.every((p, i) => p === "<user>" || p === segments[i]);
+  };
+  if (!DATA_ROOT_PREFIXES.some(below)) {
+    return `host preparation makes it owned by the data owner with mode 0750, so it must be a directory of its own below ${DATA_ROOT_PREFIXES.join(", ")}; got '${dataRoot}'`;
+  }
+  const system = SYSTEM_DIRS.find((d) => dataRoot === d || dataRoot.startsWith(`${d}/`));
+  if (system)
+    return `'${system}' belongs to the container runtime; choose a directory of stackport's own, got '${dataRoot}'`;
+  return undefined;
+}
+
 /** What is wrong with a Docker target's args (empty when valid). */
 export function validateDockerTargetArgs(args: {
   host?: string | undefined;
+  sshOpts?: readonly string[] | undefined;
   dataRoot?: string | undefined;
   dataOwner?: string | undefined;
+  insecureHostKeys?: boolean | undefined;
 }): ArgsIssue[] {
   const issues: ArgsIssue[] = [];
   if (args.host !== undefined && !SSH_HOST.test(args.host))
     issues.push({ path: "host", message: "must look like ssh://user@host or ssh://user@host:port" });
-  if (args.dataRoot !== undefined && !DATA_ROOT.test(args.dataRoot))
-    issues.push({ path: "dataRoot", message: "must be an absolute path without spaces" });
+  if (args.sshOpts !== undefined) issues.push(...sshOptsIssues(args.sshOpts, args.insecureHostKeys ?? false));
+  const dataRoot = args.dataRoot === undefined ? undefined : dataRootProblem(args.dataRoot);
+  if (dataRoot) issues.push({ path: "dataRoot", message: dataRoot });
   if (args.dataOwner !== undefined && !DATA_OWNER.test(args.dataOwner))
     issues.push({ path: "dataOwner", message: "must be user or user:group" });
   return issues;

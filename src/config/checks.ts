@@ -20,8 +20,8 @@ import { type Cutover, cutoverProblems, objectMirrorPlan, placementFor } from ".
 import { upstreamCatalog } from "./upstreams";
 import { checkStorage, resolveStorage, storageArgIssues } from "./tiers/storage";
 import { checkDatabase, resolveDatabase } from "./tiers/database";
-import { albUpstreams, proxyBindAddress } from "./tiers/proxy";
-import { targetKey } from "./tiers/targets";
+import { albUpstreams, exposureDecisionRequired, proxyBindAddress } from "./tiers/proxy";
+import { dockerTargetArgs, resolveTarget, targetKey } from "./tiers/targets";
 
 /** Tiers placed with `on:`; every one has a Docker and an AWS backend. */
 export const PLACED_TIERS = [
@@ -56,12 +56,15 @@ export function crossCheck(cfg: StackConfig): ConfigIssue[] {
 
 /** Each target's settings as its component checks them: a target's config keys are its component's arg paths. */
 function targetIssues(cfg: StackConfig): ConfigIssue[] {
-  return Object.entries(cfg.targets).flatMap(([name, target]) =>
-    configIssues(
-      target.kind === "docker" ? validateDockerTargetArgs(target) : validateAwsTargetArgs(target),
+  return Object.entries(cfg.targets).flatMap(([name, config]) => {
+    const target = resolveTarget(config, cfg.environment);
+    return configIssues(
+      target.kind === "docker"
+        ? validateDockerTargetArgs(dockerTargetArgs(target))
+        : validateAwsTargetArgs(target),
       (path) => targetKey(name, path),
-    ),
-  );
+    );
+  });
 }
 
 function placementIssues(cfg: StackConfig): ConfigIssue[] {
@@ -205,6 +208,7 @@ function routeProblems(cfg: StackConfig): ConfigIssue[] {
   const sources = routeSources(cfg);
   const routes = Object.fromEntries(sources.map((r) => [r.name, r.route]));
   const catalog = upstreamCatalog(cfg);
+  const requireExposureDecision = exposureDecisionRequired(cfg.environment);
   const issues =
     kindOf(cfg, "proxy") === "aws"
       ? validateAlbProxyArgs({
@@ -212,8 +216,9 @@ function routeProblems(cfg: StackConfig): ConfigIssue[] {
           domain: cfg.proxy.domain,
           routes,
           upstreams: albUpstreams(catalog),
+          requireExposureDecision,
         })
-      : validateDockerProxyArgs({ ...cfg.proxy, routes, upstreams: catalog });
+      : validateDockerProxyArgs({ ...cfg.proxy, routes, upstreams: catalog, requireExposureDecision });
   return configIssues(issues, (path) => proxyKey(path, sources));
 }
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type Recorder, installRecorder, settle } from "./recorder";
 import type { StackFile } from "./stackFile";
+import { PLACED_TIERS } from "../config/checks";
 import { type CutoverSummary, cutoverSummaries } from "../config/cutover";
 
 export interface Plan extends Recorder {
@@ -14,8 +15,8 @@ export interface Plan extends Recorder {
 
 /**
  * Runs the real program (the same function `pulumi up` runs) under the mock runtime with the given stack's config
- * and returns everything it registered. Refuses an empty plan: a program that registered nothing is a bug here,
- * never a valid plan.
+ * and returns everything it registered. Refuses an empty plan for a stack that places a tier: a program that
+ * registered nothing then is a bug here, never a valid plan.
  */
 export async function synthesize(stackFile: StackFile, opts: { preview?: boolean } = {}): Promise<Plan> {
   const recorder = await installRecorder({
@@ -31,10 +32,13 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
   const stackTraceLimit = Error.stackTraceLimit;
   if (!process.env["STACKPORT_DEBUG"]) Error.stackTraceLimit = 0;
   let cutovers: CutoverSummary[] | undefined;
+  // A stack that places no tier (everything removed, e.g. before decommissioning a target) plans nothing.
+  let placesTiers = true;
   let outputs: Awaited<ReturnType<typeof pulumi.runtime.runInPulumiStack>>;
   try {
     outputs = await pulumi.runtime.runInPulumiStack(() =>
       runProgram((cfg) => {
+        placesTiers = PLACED_TIERS.some((tier) => cfg[tier] !== undefined);
         const summaries = cutoverSummaries(cfg);
         if (summaries.length > 0) cutovers = summaries;
       }),
@@ -43,7 +47,7 @@ export async function synthesize(stackFile: StackFile, opts: { preview?: boolean
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
-  if (recorder.resources.length === 0) {
+  if (recorder.resources.length === 0 && placesTiers) {
     throw new Error(
       `synth of stack '${stackFile.stack}' recorded no resources: the mock runtime was not attached`,
     );

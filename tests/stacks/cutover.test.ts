@@ -26,7 +26,7 @@ function stack(phase: string, consumersOn = "homelab") {
           image: "ghcr.io/example/api:1.0.0",
           port: 8000,
           connections: { database: "app_writer" },
-          route: { path: "/api" },
+          route: { path: "/api", allowFrom: ["192.168.1.0/24"] },
         },
         reports: { image: "ghcr.io/example/reports:1.0.0", connections: { database: "app_reader" } },
       },

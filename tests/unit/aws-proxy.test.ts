@@ -192,6 +192,27 @@ describe("what an ALB refuses, before any resource is registered", () => {
     return String(error);
   }
 
+  test("requireExposureDecision: a route with neither allowFrom nor public: true is refused unless allowedCidrs restricts the ALB", async () => {
+    const bare = await refusal({ requireExposureDecision: true });
+    expect(bare).toContain(
+      "routes.api: has no exposure decision (required outside the local environment); set allowFrom: [<client CIDRs>] to restrict it, or public: true",
+    );
+    // `admin` has allowFrom; `tiles` and `web` have nothing either.
+    expect(bare).toMatch(/3 problems/);
+    const decided = {
+      api: route({ path: "/api", to: "api", public: true }),
+      admin: ROUTES.admin,
+    };
+    await record(build({ requireExposureDecision: true, routes: decided }));
+    await record(build({ requireExposureDecision: true, allowedCidrs: ["203.0.113.0/24"] }));
+    expect(await refusal({ requireExposureDecision: true, allowedCidrs: ["0.0.0.0/0"] })).toMatch(
+      /3 problems/,
+    );
+    const { recorder } = await record(build({ requireExposureDecision: true, routes: decided }));
+    const component = one(recorder, "proxy").inputs as { routes: Record<string, ProxyRoute> };
+    expect(component.routes["api"]!.public).toBe(true);
+  });
+
   test("basic auth and API keys name the route's key and say what to do", async () => {
     const basic = await refusal({ routes: { admin: route({ to: "api", auth: "basic" }) } });
     expect(basic).toContain(

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { ConfigError, resolveConfig, rawNamespace } from "../../src/config";
+import { ConfigError, given, resolveConfig, rawNamespace } from "../../src/config";
 
 const base = () => ({
   environment: "local",
@@ -257,5 +257,227 @@ describe("route checks", () => {
       },
     }).map((i) => i.key);
     expect(keys).toEqual(["stackport:proxy.routes.b", "stackport:proxy.routes.c.path"]);
+  });
+});
+
+describe("hostile or odd input is refused with the key named", () => {
+  const staging = (patch: Record<string, unknown>) => ({
+    ...base(),
+    environment: "staging",
+    proxy: {
+      on: "laptop",
+      routes: { console: { host: "console.localhost", to: "storage-console", auth: "basic" } },
+    },
+    ...patch,
+  });
+  const homelab = (target: Record<string, unknown>) => ({
+    targets: { laptop: { kind: "docker", host: "ssh://deploy@homelab.lan", ...target } },
+  });
+  const only = (raw: Record<string, unknown>, key: string) => {
+    const found = issuesOf(raw).filter((i) => i.key === key);
+    expect(found).toHaveLength(1);
+    return found[0]!.message;
+  };
+
+  it.each(["/", "/srv/../etc", "/etc", "srv/stackport"])("dataRoot %j", (dataRoot) => {
+    expect(only(staging(homelab({ dataRoot })), "stackport:targets.laptop.dataRoot")).toMatch(
+      /absolute path|\.\.|below \/srv\//,
+    );
+  });
+
+  it("sshOpts that run a command are refused in every environment", () => {
+    for (const environment of ["local", "staging"]) {
+      expect(
+        only(
+          { ...staging(homelab({ sshOpts: ["-o", "ProxyCommand=touch /tmp/x"] })), environment },
+          "stackport:targets.laptop.sshOpts[1]",
+        ),
+      ).toMatch(/'ProxyCommand' is not allowed: it runs a local command/);
+    }
+  });
+
+  it("StrictHostKeyChecking=no needs insecureHostKeys outside local, and the flag reaches the target's args", () => {
+    const insecure = { sshOpts: ["-o", "StrictHostKeyChecking=no"] };
+    expect(only(staging(homelab(insecure)), "stackport:targets.laptop.sshOpts[1]")).toMatch(
+      /set insecureHostKeys: true to accept the risk/,
+    );
+    const granted = resolveConfig(staging(homelab({ ...insecure, insecureHostKeys: true })));
+    expect(granted.targets["laptop"]).toMatchObject({ insecureHostKeys: true });
+    // local: a disposable VM may skip the check without the flag (and the plan still shows it).
+    const local = resolveConfig({ ...staging(homelab(insecure)), environment: "local" });
+    expect(local.targets["laptop"]).toMatchObject({ insecureHostKeys: true });
+    // ...but a local-socket target never claims it.
+    expect(resolveConfig(base()).targets["laptop"]).not.toHaveProperty("insecureHostKeys");
+  });
+
+  it.each([
+    ["evil}:80", /'evil}:80' is not host:port: the host must be/],
+    ["backend:0", /'backend:0' is not host:port: the port must be from 1 to 65535, got 0/],
+    ["backend:99999", /the port must be from 1 to 65535, got 99999/],
+    ["constructor", /unknown upstream 'constructor'/],
+  ])("upstream to: %j", (to, message) => {
+    const raw = { ...base(), proxy: { on: "laptop", routes: { x: { host: "x.localhost", to } } } };
+    expect(only(raw, "stackport:proxy.routes.x.to")).toMatch(message);
+  });
+});
+
+describe("messages say what was expected and what was given", () => {
+  it.each([
+    [
+      { proxy: { on: "laptop", routes: { x: { to: 80 } } } },
+      "stackport:proxy.routes.x.to",
+      "expected a string, got a number (80)",
+    ],
+    [
+      { database: { on: "laptop", memoryMb: "4G" } },
+      "stackport:database.memoryMb",
+      'expected a number, got a string ("4G")',
+    ],
+    [
+      { database: { on: "laptop", memoryMb: 1.5 } },
+      "stackport:database.memoryMb",
+      "expected a whole number, got a number (1.5)",
+    ],
+    [
+      { database: "[draft" },
+      "stackport:database",
+      'expected an object (key: value), got a string ("[draft")',
+    ],
+    [
+      { proxy: { on: "laptop", httpPort: 99999 } },
+      "stackport:proxy.httpPort",
+      "must be at most 65535; got a number (99999)",
+    ],
+    [
+      { environment: "prod" },
+      "stackport:environment",
+      'must be one of "local", "staging", "production"; got a string ("prod")',
+    ],
+    [
+      { targets: { laptop: { kind: "k8s" } } },
+      "stackport:targets.laptop.kind",
+      `'kind' must be one of "docker", "aws"; got a string ("k8s")`,
+    ],
+    [
+      { proxy: { on: "laptop", routes: { x: null } } },
+      "stackport:proxy.routes.x",
+      "expected an object (key: value), got null (an empty value)",
+    ],
+    [
+      { proxy: { on: "laptop" }, database: { on: "laptop" }, storage: undefined, targets: undefined },
+      "stackport:targets",
+      "is required (an object (key: value))",
+    ],
+  ])("%j at %s", (patch, key, message) => {
+    const issue = issuesOf({ ...base(), ...patch }).find((i) => i.key === key);
+    expect(issue?.message).toBe(message);
+  });
+
+  it("a record key says which names are allowed", () => {
+    const issue = issuesOf({
+      ...base(),
+      proxy: { on: "laptop", routes: { "My Route": { to: "storage" } } },
+    })[0]!;
+    expect(issue.key).toBe('stackport:proxy.routes["My Route"]');
+    expect(issue.message).toBe(
+      "'My Route' is not allowed as a name here: must be lower-case letters, digits and '-', start with a letter, at most 31 chars",
+    );
+  });
+
+  it("an unknown key under a union (basemap.route) lists the keys allowed there", () => {
+    const issue = issuesOf({ ...base(), basemap: { on: "laptop", route: { hots: "x.localhost" } } })[0]!;
+    expect(issue.key).toBe("stackport:basemap.route.hots");
+    expect(issue.message).toMatch(
+      /^unknown key 'hots'; allowed here: host, path, stripPrefix, auth, allowFrom, public/,
+    );
+  });
+
+  it("never prints the value of a secret-looking key or of an offline secret", () => {
+    const issues = issuesOf({
+      ...base(),
+      database: { on: "laptop", adminPassword: 12345 },
+      storage: "offline-secret-placeholder",
+    });
+    const text = issues.map((i) => `${i.key}: ${i.message}`).join("\n");
+    expect(text).toContain("stackport:storage: expected an object (key: value), got a string ([secret])");
+    expect(text).not.toContain("offline-secret-placeholder");
+    expect(given("hunter2", ["database", "aws", "masterPassword"])).toBe("a string ([secret])");
+    expect(given(12345, ["ingestion", "services", "api", "env", "API_TOKEN"])).toBe("a number ([secret])");
+    expect(given("eu-west-1", ["targets", "cloud", "region"])).toBe('a string ("eu-west-1")');
+  });
+});
+
+describe("route exposure: outside local every route says who may use it", () => {
+  const stack = (environment: string, route: Record<string, unknown>) => ({
+    ...base(),
+    environment,
+    proxy: { on: "laptop", routes: { s3: { host: "s3.localhost", to: "storage", ...route } } },
+  });
+  const problems = (raw: Record<string, unknown>) =>
+    (() => {
+      try {
+        resolveConfig(raw);
+        return [];
+      } catch (e) {
+        if (e instanceof ConfigError) return e.issues.map((i) => `${i.key}: ${i.message}`);
+        throw e;
+      }
+    })();
+
+  it("refuses a route with none, naming the route and the three options", () => {
+    for (const environment of ["staging", "production"]) {
+      expect(problems(stack(environment, {}))).toEqual([
+        "stackport:proxy.routes.s3: has no exposure decision (required outside the local environment); set allowFrom: [<client CIDRs>] to restrict it, or auth: basic or apiKey to protect it, or public: true to publish it to everyone who reaches the proxy",
+      ]);
+    }
+  });
+
+  it.each([
+    ["allowFrom", { allowFrom: ["192.168.1.0/24"] }],
+    ["auth", { auth: "basic" }],
+    ["public: true", { public: true }],
+  ])("accepts %s", (_what, route) => {
+    expect(problems(stack("staging", route))).toEqual([]);
+  });
+
+  it("leaves local alone, and refuses public with allowFrom anywhere", () => {
+    expect(problems(stack("local", {}))).toEqual([]);
+    expect(problems(stack("local", { public: true, allowFrom: ["10.0.0.0/8"] }))).toEqual([
+      "stackport:proxy.routes.s3.public: public: true contradicts allowFrom; keep allowFrom to restrict the route, or remove it",
+    ]);
+  });
+
+  it("applies to the routes other tiers add, named by where they are configured", () => {
+    const raw = {
+      ...stack("staging", { public: true }),
+      basemap: { on: "laptop", pmtiles: ["a.pmtiles"], postgis: false },
+    };
+    expect(problems(raw)).toEqual([
+      expect.stringMatching(/^stackport:basemap\.route: has no exposure decision/),
+    ]);
+  });
+
+  it("on AWS: auth is no option, and an ALB restricted by allowedCidrs decides for every route", () => {
+    const aws = (proxyAws: Record<string, unknown>, route: Record<string, unknown> = {}) => ({
+      environment: "staging",
+      targets: { cloud: { kind: "aws", region: "eu-west-1" } },
+      database: { on: "cloud" },
+      ingestion: {
+        on: "cloud",
+        services: { api: { image: "x/api:1", port: 8000, route: { host: "api.example.org", ...route } } },
+      },
+      proxy: {
+        on: "cloud",
+        domain: "example.org",
+        aws: { hostedZoneId: "Z0123456789ABCDEFGHIJ", ...proxyAws },
+      },
+    });
+    expect(problems(aws({}))).toEqual([
+      "stackport:ingestion.services.api.route: has no exposure decision (required outside the local environment); set allowFrom: [<client CIDRs>] to restrict it, or public: true to publish it to everyone who reaches the proxy",
+    ]);
+    expect(problems(aws({ allowedCidrs: ["203.0.113.0/24"] }))).toEqual([]);
+    expect(problems(aws({ allowedCidrs: ["0.0.0.0/0"] }))).toHaveLength(1);
+    expect(problems(aws({}, { allowFrom: ["203.0.113.0/24"] }))).toEqual([]);
+    expect(problems(aws({}, { public: true }))).toEqual([]);
   });
 });

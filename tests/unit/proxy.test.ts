@@ -177,7 +177,7 @@ describe("DockerProxy under the mock runtime", () => {
     basicAuthUsers: ["admin", "ops"],
     routes: {
       console: { path: "/console", to: "storage-console", auth: "basic", allowFrom: ["192.168.1.0/24"] },
-      s3: { to: "storage" },
+      s3: { to: "storage", public: true },
     },
   };
 
@@ -226,6 +226,11 @@ describe("DockerProxy under the mock runtime", () => {
       expect.arrayContaining(["proxy-admin-password", "proxy-ops-password", "proxy-data"]),
     );
 
+    // The public route is in the component's recorded inputs: the plan shows what is open to everyone.
+    const component = one(recorder, "proxy").inputs as { routes: Record<string, { public?: boolean }> };
+    expect(component.routes["s3"]!.public).toBe(true);
+    expect(component.routes["console"]!.public).toBeUndefined();
+
     // staging: stateful safety on by default.
     expect(one(recorder, "proxy-data")).toMatchObject({ protect: true, retainOnDelete: true });
 
@@ -246,6 +251,25 @@ describe("DockerProxy under the mock runtime", () => {
     expect(recorder.byType("random:index/randomPassword:RandomPassword").map((r) => r.name)).toEqual([
       "proxy-admin-password",
     ]);
+  });
+
+  test("requireExposureDecision: a route without allowFrom, auth or public is refused, public with allowFrom too", () => {
+    const args = (routes: Record<string, object>) => ({
+      placement: testPlacement(),
+      requireExposureDecision: true,
+      routes: routes as never,
+      upstreams: upstreamCatalog({ storage: {} as never }),
+    });
+    expect(() => new DockerProxy("proxy", args({ s3: { host: "s3.localhost", to: "storage" } }))).toThrow(
+      "Invalid args for stackport:docker:Proxy 'proxy' (1 problem):\n  - routes.s3: has no exposure decision (required outside the local environment); set allowFrom: [<client CIDRs>] to restrict it, or auth: basic or apiKey to protect it, or public: true to publish it to everyone who reaches the proxy",
+    );
+    expect(
+      () =>
+        new DockerProxy(
+          "proxy",
+          args({ s3: { host: "s3.localhost", to: "storage", public: true, allowFrom: ["10.0.0.0/8"] } }),
+        ),
+    ).toThrow("routes.s3.public: public: true contradicts allowFrom");
   });
 
   test("an unknown upstream fails before the proxy registers anything", async () => {

@@ -108,6 +108,74 @@ describe("npm run synth", () => {
     expect(r.stderr).toMatch(/no stack file Pulumi\.prod\.yaml; stacks here: .*local.*staging/);
   });
 
+  it("refuses a broken stack file with its name and line, exit 2, no stack trace", () => {
+    const cases: [string, RegExp][] = [
+      // A duplicate key: YAML keeps one of them silently in other tools; here it is an error at its line.
+      [
+        "config:\n  stackport:environment: local\n  stackport:environment: staging\n",
+        /^stackport synth: Pulumi\.bad\.yaml:3:3: Map keys must be unique\n$/,
+      ],
+      [
+        "config: [1, 2]\n",
+        /^stackport synth: Pulumi\.bad\.yaml: 'config' must be a mapping of key: value\n$/,
+      ],
+      // A top-level value that looks like JSON but is not: the key is named, nothing crashes.
+      [
+        "config:\n  stackport:environment: local\n  stackport:targets: { laptop: { kind: docker } }\n  stackport:proxy: '[draft'\n",
+        /stackport:proxy: expected an object \(key: value\), got a string \("\[draft"\)/,
+      ],
+    ];
+    for (const [yaml, message] of cases) {
+      const r = synth(["bad"], stackDir(yaml));
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it("says when there is no Pulumi.yaml, exit 2, no stack trace", () => {
+    const r = synth(["local"], mkdtempSync(join(tmpdir(), "stackport-synth-")));
+    expect(r.stderr).toMatch(
+      /^stackport synth: no Pulumi\.yaml in .*; run this from the project's directory\n$/,
+    );
+    expect(r.code).toBe(2);
+  });
+
+  it("reads a stack file given by its absolute path", () => {
+    const dir = stackDir(
+      "config:\n  stackport:environment: local\n  stackport:targets: { laptop: { kind: docker } }\n",
+    );
+    const r = synth([join(dir, "Pulumi.bad.yaml"), "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).stack).toBe("bad");
+  });
+
+  it("shows public routes and unchecked host keys on their components' lines of the plan", () => {
+    const dir = stackDir(
+      [
+        "config:",
+        "  stackport:environment: staging",
+        "  stackport:targets:",
+        "    homelab:",
+        "      kind: docker",
+        "      host: ssh://deploy@homelab.lan",
+        "      sshOpts: [-o, StrictHostKeyChecking=no]",
+        "      insecureHostKeys: true",
+        "  stackport:storage: { on: homelab }",
+        "  stackport:proxy:",
+        "    on: homelab",
+        "    routes:",
+        "      s3: { host: s3.example.org, to: storage, public: true }",
+        "      console: { host: console.example.org, to: storage-console, auth: basic }",
+        "",
+      ].join("\n"),
+    );
+    const r = synth(["bad"], dir);
+    expect(r.stdout).toMatch(/stackport:docker:Proxy {2}proxy {2}public=s3\n/);
+    expect(r.stdout).toMatch(/stackport:docker:Target {2}homelab {2}insecure-host-keys\n/);
+  });
+
   it("prints usage on a bad invocation", () => {
     const r = synth([]);
     expect(r.code).toBe(64);

@@ -267,7 +267,7 @@ function serviceIssues(
         if (!buckets.includes(bucket)) {
           add(
             ["connections", "storage", i],
-            `unknown bucket '${bucket}'; stackport:storage.buckets has: ${buckets.join(", ")}`,
+            `unknown bucket '${bucket}'; stackport:storage.buckets has: ${buckets.join(", ") || "(no buckets)"}`,
           );
         }
       });

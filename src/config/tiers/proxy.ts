@@ -28,6 +28,13 @@ export const routeSchema = z.strictObject({
   auth: z.enum(["none", "basic", "apiKey"]).default("none"),
   /** Only these client networks may use the route; others get 403 (checked before auth). */
   allowFrom: z.array(cidr).optional(),
+  /**
+   * Publish the route to everyone who reaches the proxy. Outside `local` every route needs an exposure decision:
+   * `allowFrom`, `auth` (Docker), or this (on AWS an ALB restricted by `proxy.aws.allowedCidrs` counts for all its
+   * routes). Shown in the plan (`public=<routes>` on the proxy's line). Cannot be combined with `allowFrom`.
+   * @default false
+   */
+  public: z.boolean().optional(),
 });
 export type RouteConfig = z.infer<typeof routeSchema>;
 
@@ -93,6 +100,8 @@ export type ProxyConfig = z.infer<typeof proxySchema>;
 
 export interface ResolvedProxy extends Omit<ProxyConfig, "bindAddress" | "routes" | "aws"> {
   bindAddress: string;
+  /** Every route needs an explicit exposure decision (allowFrom, auth or public): everywhere but `local`. */
+  requireExposureDecision: boolean;
   /** The proxy's own routes plus those derived from tiers (routed ingestion services, the basemap). */
   routes: Record<string, RouteConfig>;
   aws: AwsProxyConfig;
@@ -101,6 +110,9 @@ export interface ResolvedProxy extends Omit<ProxyConfig, "bindAddress" | "routes
 /** The proxy is the entry point: it listens on loopback in `local`, on every interface elsewhere. */
 export const proxyBindAddress = (proxy: Pick<ProxyConfig, "bindAddress">, environment: Environment) =>
   proxy.bindAddress ?? (environment === "local" ? "127.0.0.1" : "0.0.0.0");
+
+/** Outside `local` a route is never open by accident: each says who may use it (docs/configuration.md). */
+export const exposureDecisionRequired = (environment: Environment) => environment !== "local";
 
 /** Defaults and the stack's routes (`allRoutes`: the proxy's own plus those other tiers derive). */
 export function resolveProxy(
@@ -111,6 +123,7 @@ export function resolveProxy(
   return {
     ...proxy,
     bindAddress: proxyBindAddress(proxy, environment),
+    requireExposureDecision: exposureDecisionRequired(environment),
     routes,
     aws: proxy.aws ?? awsProxySchema.parse({}),
   };
@@ -141,6 +154,7 @@ export function dockerProxyArgs(
     routes: proxy.routes,
     upstreams: wiring.upstreams,
     maintenanceRoutes: wiring.maintenanceRoutes,
+    requireExposureDecision: proxy.requireExposureDecision,
     memoryMb: proxy.memoryMb,
     safety: wiring.safety,
   };
@@ -166,6 +180,7 @@ export function albProxyArgs(
     ...(aws.allowedCidrs !== undefined && { allowedCidrs: aws.allowedCidrs }),
     deletionProtection: aws.deletionProtection ?? wiring.environment === "production",
     idleTimeoutSeconds: aws.idleTimeoutSeconds,
+    requireExposureDecision: proxy.requireExposureDecision,
     ...(wiring.accessLogsBucket !== undefined && { accessLogsBucket: wiring.accessLogsBucket }),
   };
 }

@@ -19,9 +19,27 @@ export const dockerTargetSchema = z.strictObject({
    * @default the local Docker socket (`DOCKER_HOST` if set)
    */
   host: z.string().optional(),
-  /** Extra options for the `ssh` client the Docker provider runs (e.g. `-i`, `-o StrictHostKeyChecking=accept-new`). */
+  /**
+   * Extra options for the `ssh` client the Docker provider runs on this machine, from an allow-list: `-i`, `-p`,
+   * `-l`, `-J`, `-4`, `-6`, `-C`, `-q`, `-v`, and `-o` with AddressFamily, BatchMode, Compression, ConnectTimeout,
+   * ConnectionAttempts, ControlMaster, ControlPath, ControlPersist, HostKeyAlias, IdentitiesOnly, IdentityFile,
+   * LogLevel, Port, ProxyJump, ServerAliveCountMax, ServerAliveInterval, StrictHostKeyChecking, TCPKeepAlive, User,
+   * UserKnownHostsFile. Options that run a local command (`ProxyCommand`, `LocalCommand`, `KnownHostsCommand`, `-F`)
+   * are refused; `StrictHostKeyChecking=no` and `UserKnownHostsFile=/dev/null` need `insecureHostKeys`.
+   * @example ["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=30"]
+   */
   sshOpts: z.array(z.string()).optional(),
-  /** Directory on the host for stackport's files (`backups/`, `imports/`). Prepared over SSH for remote hosts. */
+  /**
+   * Let `sshOpts` turn off host-key checking (`StrictHostKeyChecking=no`, `UserKnownHostsFile=/dev/null`): whoever
+   * answers at the host's address gets the Docker socket, which is root on the host. Shown in the plan.
+   * @default `true` in `local` for an `ssh://` host, `false` elsewhere
+   */
+  insecureHostKeys: z.boolean().optional(),
+  /**
+   * Directory on the host for stackport's files (`backups/`, `imports/`), prepared over SSH for remote hosts: made
+   * owned by `dataOwner` with mode 0750, so it must be a directory of its own below `/srv/`, `/var/lib/`, `/opt/`,
+   * `/data/`, `/home/<user>/` or `/mnt/`, without `..` segments.
+   */
   dataRoot: z.string().default(DOCKER_TARGET_DEFAULTS.dataRoot),
   /** Owner (`user[:group]`) given to the data directories on a remote host. @default the SSH user */
   dataOwner: z.string().optional(),
@@ -65,11 +83,23 @@ export type TargetConfig = z.infer<typeof targetSchema>;
 export const targetKey = (name: string, path: string) =>
   path ? `${configKey(["targets", name])}.${path}` : configKey(["targets", name]);
 
-/** A Docker target's config as `DockerTarget` args. */
+/**
+ * The environment's defaults of a target: in `local`, a disposable VM reached over SSH may skip host-key checks
+ * without saying so; everywhere else that takes `insecureHostKeys: true`.
+ */
+export function resolveTarget(config: TargetConfig, environment: Environment): TargetConfig {
+  if (config.kind !== "docker" || config.insecureHostKeys !== undefined) return config;
+  return environment === "local" && config.host !== undefined
+    ? { ...config, insecureHostKeys: true }
+    : config;
+}
+
+/** A Docker target's config (resolved: `resolveTarget`) as `DockerTarget` args. */
 export function dockerTargetArgs(config: DockerTargetConfig): DockerTargetArgs {
   return {
     ...(config.host !== undefined && { host: config.host }),
     ...(config.sshOpts !== undefined && { sshOpts: config.sshOpts }),
+    ...(config.insecureHostKeys && { insecureHostKeys: true }),
     dataRoot: config.dataRoot,
     ...(config.dataOwner !== undefined && { dataOwner: config.dataOwner }),
     isolateBackend: config.isolateBackend,
