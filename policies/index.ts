@@ -27,7 +27,7 @@ function toPolicy(rule: StackportRule): ResourceValidationPolicy | StackValidati
 
 new PolicyPack("stackport", {
   description:
-    "stackport platform rules: Docker container hardening, stateful safety, labels, and AWS S3/RDS/ALB/network/ECS/CloudWatch/IAM.",
+    "stackport platform rules: Docker container hardening, proxy exposure and TLS, backups, stateful safety, labels, and AWS S3/RDS/ALB/network/monitoring/ECS/CloudWatch/IAM.",
   enforcementLevel: "advisory",
   policies: allRules.filter((r) => !r.synthOnly).map(toPolicy),
 });

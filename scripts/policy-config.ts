@@ -1,6 +1,6 @@
 /**
  * `node bin/scripts/policy-config.js <stack>` prints the policy config file a stack is checked with (relative to
- * the repository root), as synth and sign-off find it: `policies/config/<stack>.json`, else its environment's.
+ * the repository root), as synth and sign-off find it: `policies/config/<stack>.json`.
  * Prints nothing when there is none (every rule at its default level). The PR workflow passes it to
  * `pulumi preview --policy-pack-config`, so a real preview gates at the levels the offline plan did.
  */
@@ -12,8 +12,7 @@ export function main(argv: string[], root = process.cwd()): { code: number; out:
   if (argv.length !== 1) return { code: 64, out: "usage: policy-config <stack>\n" };
   try {
     const stackFile = readStackFile(root, argv[0]!);
-    const environment = stackFile.config["stackport:environment"] ?? stackFile.stack;
-    const path = stackPolicyConfig(root, stackFile.stack, environment);
+    const path = stackPolicyConfig(root, stackFile.stack);
     return { code: 0, out: path ? `${relative(root, path)}\n` : "" };
   } catch (e) {
     if (e instanceof StackNotFoundError) return { code: 2, out: `policy-config: ${e.message}\n` };

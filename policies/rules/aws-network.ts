@@ -1,6 +1,8 @@
 /**
- * Security groups: no ingress from the whole internet, except HTTP/HTTPS to the load balancer — the proxy tier on
- * AWS, recognised by its `stackport.tier=proxy` tag.
+ * Security groups: no ingress from the whole internet. A stack whose load balancer is meant for everyone names the
+ * ports in its own policy config (`publicIngress`, reviewed in the PR); even then only the proxy tier's rules (the
+ * load balancer's, tagged `stackport.tier=proxy`) may use them. Before, 80/443 to the load balancer passed by
+ * default, so `allowedCidrs: [0.0.0.0/0]` in production opened it to the world with no violation.
  */
 import { asArray, awsTags, resourceRule } from "./common";
 
@@ -9,7 +11,6 @@ export const INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngre
 export const LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";
 
 const ANYWHERE = new Set(["0.0.0.0/0", "::/0"]);
-const WEB_PORTS = new Set([80, 443]);
 
 interface Ingress {
   protocol: string;
@@ -18,22 +19,33 @@ interface Ingress {
   cidrs: string[];
 }
 
-function isAllowedAlbIngress(i: Ingress, tags: Map<string, string>): boolean {
+function isAllowedAlbIngress(i: Ingress, tags: Map<string, string>, publicPorts: Set<number>): boolean {
   const tcp = i.protocol === "tcp" || i.protocol === "6";
-  return tags.get("stackport.tier") === "proxy" && tcp && i.from === i.to && WEB_PORTS.has(i.from);
+  return tags.get("stackport.tier") === "proxy" && tcp && i.from === i.to && publicPorts.has(i.from);
 }
 
 export const sgNoPublicIngress = resourceRule(
   {
     name: "aws-sg-no-public-ingress",
     description:
-      "Security groups must not allow ingress from 0.0.0.0/0 or ::/0, except HTTP/HTTPS to the load balancer.",
+      "Security groups must not allow ingress from 0.0.0.0/0 or ::/0, except to the load balancer on ports the stack's policy config lists.",
     severity: "critical",
     enforcementLevel: "mandatory",
     remediationSteps:
-      "Allow ingress from the load balancer's security group (`referencedSecurityGroupId`) or a known CIDR; only the proxy tier's load balancer may take 80/443 from anywhere.",
+      'Allow ingress from the load balancer\'s security group (`referencedSecurityGroupId`) or known CIDRs (the proxy\'s `aws.allowedCidrs`). A load balancer meant for everyone lists its ports in this rule\'s `publicIngress` in `policies/config/<stack>.json`, e.g. `{ "enforcementLevel": "mandatory", "publicIngress": [80, 443] }`.',
     area: "aws-network",
     appliesTo: [SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE],
+    configSchema: {
+      properties: {
+        publicIngress: {
+          type: "array",
+          items: { type: "integer", minimum: 1, maximum: 65535 },
+          default: [],
+          description:
+            "TCP ports the load balancer (proxy tier) may take from anywhere; a reviewed exception, empty by default.",
+        },
+      },
+    },
   },
   (props, args, report) => {
     const ingress: Ingress[] = [];
@@ -62,12 +74,16 @@ export const sgNoPublicIngress = resourceRule(
       });
     }
     const tags = awsTags(props.tags);
+    const publicPorts = new Set(args.getConfig<{ publicIngress: number[] }>().publicIngress);
     for (const i of ingress) {
       const open = i.cidrs.filter((c) => ANYWHERE.has(c));
-      if (open.length === 0 || isAllowedAlbIngress(i, tags)) continue;
+      if (open.length === 0 || isAllowedAlbIngress(i, tags, publicPorts)) continue;
       const ports =
         i.protocol === "-1" ? "all ports" : i.from === i.to ? `port ${i.from}` : `ports ${i.from}-${i.to}`;
-      report(`ingress from ${open.join(", ")} to ${ports}/${i.protocol === "-1" ? "all" : i.protocol}`);
+      const listed = [...publicPorts].sort((a, b) => a - b).join(", ") || "none";
+      report(
+        `ingress from ${open.join(", ")} to ${ports}/${i.protocol === "-1" ? "all" : i.protocol}: open to the whole internet (publicIngress lists ${listed}); restrict it to known CIDRs (the proxy's aws.allowedCidrs)`,
+      );
     }
   },
 );

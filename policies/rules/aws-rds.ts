@@ -1,5 +1,9 @@
-/** RDS instances: encrypted, private, backed up, multi-AZ and deletion-protected in production. */
-import { environmentOf, resourceRule } from "./common";
+/**
+ * RDS instances: encrypted, private, backed up, multi-AZ and deletion-protected. The rules read the instance's own
+ * inputs, never the stack's environment (one line of the stack file); a stack that accepts a single-AZ or
+ * unprotected instance says so in its own `policies/config/<stack>.json`.
+ */
+import { resourceRule } from "./common";
 
 export const RDS_INSTANCE = "aws:rds/instance:Instance";
 
@@ -69,17 +73,16 @@ export const rdsBackupRetention = resourceRule(
 export const rdsMultiAz = resourceRule(
   {
     name: "aws-rds-multi-az",
-    description: "RDS instances must be multi-AZ in the production environment.",
+    description: "RDS instances must be multi-AZ.",
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps:
-      "Set `multiAz: true` for production (the database tier does so when environment is production).",
+      "Set `multiAz: true` (the database tier does so when environment is production). A stack that accepts one zone (staging) sets this rule to advisory in its `policies/config/<stack>.json`.",
     area: "aws-rds",
     appliesTo: [RDS_INSTANCE],
   },
-  (props, args, report) => {
-    if (environmentOf(args) !== "production") return;
-    if (props.multiAz !== true) report("multiAz is not true in production (CKV_AWS_157)");
+  (props, _args, report) => {
+    if (props.multiAz !== true) report("multiAz is not true (CKV_AWS_157)");
   },
 );
 
@@ -87,20 +90,20 @@ export const rdsDeletionProtection = resourceRule(
   {
     name: "aws-rds-deletion-protection",
     description:
-      "RDS instances must have deletion protection and a final snapshot in the production environment.",
+      "RDS instances must have deletion protection, a final snapshot, and keep their automated backups.",
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps:
-      "Set `deletionProtection: true` and leave `skipFinalSnapshot` false with a `finalSnapshotIdentifier`.",
+      "Set `deletionProtection: true`, leave `skipFinalSnapshot` false with a `finalSnapshotIdentifier`, and `deleteAutomatedBackups` false.",
     area: "aws-rds",
     appliesTo: [RDS_INSTANCE],
   },
-  (props, args, report) => {
-    if (environmentOf(args) !== "production") return;
-    if (props.deletionProtection !== true)
-      report("deletionProtection is not true in production (CKV_AWS_293)");
+  (props, _args, report) => {
+    if (props.deletionProtection !== true) report("deletionProtection is not true (CKV_AWS_293)");
     if (props.skipFinalSnapshot === true)
       report("skipFinalSnapshot is true: deleting it would leave no snapshot");
+    if (props.deleteAutomatedBackups === true)
+      report("deleteAutomatedBackups is true: deleting it would delete its automated backups too");
   },
 );
 

@@ -100,13 +100,15 @@ export function stackRule(meta: RuleMeta, check: StackCheck): StackportStackRule
 // ---------------------------------------------------------------------------------------------------------
 // Stack context
 
-/** Stack tag the offline evaluator sets (and Pulumi Cloud users may set) to name the environment. */
+/** Stack tag the offline evaluator sets to the `stackport:environment` of the stack file it evaluates. */
 export const ENVIRONMENT_TAG = "stackport:environment";
 
 /**
- * The stack's environment (`local` | `staging` | `production`): the `stackport:environment` stack tag, else the
- * stack's `stackport:environment` config (a policy pack runs with the stack's config, so `pulumi.Config` reads
- * it), else the stack name.
+ * The environment the stack declares (`local` | `staging` | `production` | …): the `stackport:environment` stack tag
+ * (set by the offline evaluator from the stack file), else the stack's `stackport:environment` config, which the
+ * program reads (a policy pack runs with the stack's config, so `pulumi.Config` reads it), else the stack name.
+ * Only the pin rule (`stack-environment-pinned`) reads it: a protection rule that depended on it could be switched
+ * off by it.
  */
 export function environmentOf(args: { stackTags?: ReadonlyMap<string, string> }): string {
   const tagged = args.stackTags?.get(ENVIRONMENT_TAG);

@@ -4,7 +4,7 @@
  * the pulled image's id and unknown at preview; pinning is checked on the `RemoteImage` name instead).
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- resource props and parsed documents are untyped JSON */
-import { asArray, dockerLabels, resourceRule, SECRET_MASK } from "./common";
+import { asArray, CannotCheck, dockerLabels, resourceRule, SECRET_MASK } from "./common";
 
 export const CONTAINER = "docker:index/container:Container";
 export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -247,6 +247,58 @@ export const dockerNoPlainSecretEnvs = resourceRule(
   },
 );
 
+export const DOCKER_PROVIDER = "pulumi:providers:docker";
+
+/** `sshOpts` as a list: the provider SDK sends it JSON-encoded (pulumi-docker `provider.ts` applies JSON.stringify). */
+export function sshOptions(value: unknown): string[] {
+  if (typeof value === "string") {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      return asArray<unknown>(parsed).map(String);
+    } catch {
+      throw new CannotCheck("sshOpts is not the JSON list the provider SDK sends");
+    }
+  }
+  return asArray<unknown>(value).map(String);
+}
+
+/** `-o Key=Value`, `-oKey=Value` and `-o "Key Value"` as [key (lower case), value]. */
+export function sshConfigOptions(opts: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < opts.length; i++) {
+    const o = opts[i]!;
+    const setting = o === "-o" ? opts[++i] : o.startsWith("-o") ? o.slice(2) : undefined;
+    const m = setting === undefined ? null : /^\s*([A-Za-z]+)\s*(?:=|\s)\s*(.*?)\s*$/.exec(setting);
+    if (m) out.push([m[1]!.toLowerCase(), m[2]!.replace(/^"(.*)"$/, "$1")]);
+  }
+  return out;
+}
+
+export const dockerSshHostKeys = resourceRule(
+  {
+    name: "docker-ssh-host-keys",
+    description: "A Docker provider that connects over SSH must verify the host's key.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps:
+      "Remove `StrictHostKeyChecking=no` and `UserKnownHostsFile=/dev/null` from the target's `sshOpts`; use `StrictHostKeyChecking=accept-new` (trust on first use) or add the host's key to known_hosts. A stack that accepts it (a disposable VM) lowers this rule in its own `policies/config/<stack>.json`.",
+    area: "docker",
+    appliesTo: [DOCKER_PROVIDER],
+  },
+  (props, _args, report) => {
+    for (const [key, value] of sshConfigOptions(sshOptions(props.sshOpts))) {
+      if (key === "stricthostkeychecking" && /^(no|off)$/i.test(value))
+        report(
+          `sshOpts sets StrictHostKeyChecking=${value}: any host answering at that address gets the deploy (a man in the middle sees the Docker API)`,
+        );
+      if (key === "userknownhostsfile" && value === "/dev/null")
+        report(
+          "sshOpts sets UserKnownHostsFile=/dev/null: host keys are never remembered, so never verified",
+        );
+    }
+  },
+);
+
 export const dockerRules = [
   dockerNoPrivileged,
   dockerNoHostNamespaces,
@@ -256,4 +308,5 @@ export const dockerRules = [
   dockerHealthcheck,
   dockerMemoryLimit,
   dockerNoPlainSecretEnvs,
+  dockerSshHostKeys,
 ];

@@ -6,16 +6,25 @@
  */
 import { PLACED_TIERS } from "../config/checks";
 import type { PlanDocument, Violation } from "../synth/render";
+import { safetyDowngrades, type SafetyDowngrade, type SafetyResource, type SafetyView } from "./safety";
 
 // ---------------------------------------------------------------------------------------------------------
 // Engine events (apitype.EngineEvent; only the fields we read)
+
+/** A resource's state before or after a step (apitype.StepEventStateMetadata; only the fields we read). */
+export interface StepState {
+  inputs?: Record<string, unknown>;
+  parent?: string;
+  protect?: boolean;
+  retainOnDelete?: boolean;
+}
 
 export interface StepMetadata {
   op: string;
   urn: string;
   type: string;
-  old?: { inputs?: Record<string, unknown>; parent?: string } | null;
-  new?: { inputs?: Record<string, unknown>; parent?: string } | null;
+  old?: StepState | null;
+  new?: StepState | null;
   diffs?: string[];
   /** The keys forcing a replacement (`replace` and its companion steps). */
   keys?: string[];
@@ -171,6 +180,12 @@ export interface PolicyFinding {
 
 export interface PreviewResult {
   changes: PreviewChange[];
+  /**
+   * What is deployed and what the update leaves, from the steps' old and new states (apitype.StepEventStateMetadata)
+   * of every resource with a step other than `same`. The stack's environment and policy config are not in the
+   * events, so only resources are compared from a preview.
+   */
+  sides: { base: SafetyView; head: SafetyView };
   violations: PolicyFinding[];
   errors: string[];
   summary?: Record<string, number>;
@@ -197,6 +212,8 @@ const REPLACEMENT_COMPANIONS = new Set([
 export function summarizePreview(events: EngineEvent[]): PreviewResult {
   // One change per resource: its logical step, a companion step only standing in for a `replace` never seen.
   const byUrn = new Map<string, PreviewChange>();
+  const deployed = new Map<string, SafetyResource>();
+  const planned = new Map<string, SafetyResource>();
   const violations: PolicyFinding[] = [];
   const errors: string[] = [];
   let summary: Record<string, number> | undefined;
@@ -204,6 +221,15 @@ export function summarizePreview(events: EngineEvent[]): PreviewResult {
   for (const e of events) {
     const step = e.resourcePreEvent?.metadata;
     if (step && step.op !== "same" && step.type !== "pulumi:pulumi:Stack") {
+      const state = (s: StepState): SafetyResource => ({
+        type: step.type,
+        name: parseUrn(step.urn).name,
+        inputs: s.inputs ?? {},
+        protect: s.protect,
+        retainOnDelete: s.retainOnDelete,
+      });
+      if (step.old && !deployed.has(step.urn)) deployed.set(step.urn, state(step.old));
+      if (step.new) planned.set(step.urn, state(step.new));
       const companion = REPLACEMENT_COMPANIONS.has(step.op);
       const seen = byUrn.get(step.urn);
       if (!seen || !companion) {
@@ -241,7 +267,14 @@ export function summarizePreview(events: EngineEvent[]): PreviewResult {
       result = e.summaryEvent.result;
     }
   }
-  return { changes: [...byUrn.values()], violations, errors, summary, result };
+  return {
+    changes: [...byUrn.values()],
+    sides: { base: { resources: [...deployed.values()] }, head: { resources: [...planned.values()] } },
+    violations,
+    errors,
+    summary,
+    result,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -299,6 +332,25 @@ export function diffPlans(
 // ---------------------------------------------------------------------------------------------------------
 // Markdown
 
+/** Downgrades seen by the real preview (deployed → planned) and by the offline plans (base → head), once each. */
+function reviewDowngrades({ preview, base, head }: ReviewInput): SafetyDowngrade[] {
+  const found: SafetyDowngrade[] = [];
+  if (preview) found.push(...safetyDowngrades(preview.sides.base, preview.sides.head));
+  if (head && base) {
+    found.push(
+      ...safetyDowngrades(
+        { resources: base.resources, context: base.safety },
+        { resources: head.resources, context: head.safety },
+      ),
+    );
+  }
+  const seen = new Set<string>();
+  return found.filter((d) => {
+    const k = `${d.subject}\u0000${d.change}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}
+
 export const commentMarker = (stack: string) => `<!-- stackport-preview:${stack} -->`;
 
 const md = (s: string) => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
@@ -355,10 +407,12 @@ export function renderReview(input: ReviewInput): Review {
   }
   if (preview?.errors.length) reasons.push(`${preview.errors.length} preview error(s)`);
 
+  const downgradeCount = reviewDowngrades(input).length;
   lines.push(
-    reasons.length
+    (reasons.length
       ? `**Result: blocked** (${reasons.join("; ")})`
-      : "**Result: ok** (no mandatory violation)",
+      : "**Result: ok** (no mandatory violation)") +
+      (downgradeCount ? `; **${downgradeCount} safety downgrade(s)** to approve (below)` : ""),
     "",
   );
   for (const cut of head?.cutovers ?? []) {
@@ -366,6 +420,14 @@ export function renderReview(input: ReviewInput): Review {
       `**Cutover** ${cut.tier} \`${cut.from}\` → \`${cut.to}\`, phase \`${cut.phase}\`: ${md(cut.actions.join("; "))}. Sign off with the phase's checklist in [the runbook](${cut.runbook}#${cut.phase}).`,
       "",
     );
+  }
+
+  const downgrades = reviewDowngrades(input);
+  lines.push("#### Safety downgrades", "");
+  if (downgrades.length === 0) {
+    lines.push("None: no protection is switched off.", "");
+  } else {
+    lines.push(...downgrades.map((d) => `- :warning: ${code(d.subject)}: ${md(d.change)}`), "");
   }
 
   lines.push("#### Policy violations", "");

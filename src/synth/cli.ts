@@ -3,7 +3,7 @@
  * no Pulumi CLI, no Docker, no credentials. Exit 0 with a plan; exit 2 with a readable message on bad config.
  */
 import { isInputError } from "../config";
-import { evaluatePolicies, hasMandatory } from "./policy";
+import { evaluatePolicies, hasMandatory, safetyContext } from "./policy";
 import { planDocument, renderTree } from "./render";
 import { synthesize } from "./run";
 import { StackNotFoundError, listStacks, readStackFile } from "./stackFile";
@@ -33,7 +33,7 @@ export async function main(argv: string[], root = process.cwd()): Promise<number
     const plan = await synthesize(stackFile);
     const environment = stackFile.config["stackport:environment"] ?? stackFile.stack;
     const violations = await evaluatePolicies(plan.resources, stackFile.stack, environment, root);
-    const doc = planDocument(plan, violations);
+    const doc = planDocument(plan, violations, safetyContext(root, stackFile.stack, environment));
     process.stdout.write(json ? `${JSON.stringify(doc, null, 2)}\n` : `${renderTree(doc, plan.resources)}\n`);
     if (hasMandatory(violations)) {
       process.stderr.write(`stackport synth: mandatory policy violations in stack '${stackFile.stack}'\n`);

@@ -25,7 +25,7 @@ import type {
 import { allRules, type StackportRule } from "../../policies/rules";
 import { ENVIRONMENT_TAG, schemaDefaults } from "../../policies/rules/common";
 import { UNKNOWN_MASK, type RecordedResource } from "./recorder";
-import type { Violation } from "./render";
+import type { SafetyContext, Violation } from "./render";
 
 const sdk = policySdk as unknown as { unknownCheckingProxy(o: unknown): Record<string, unknown> };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -46,11 +46,34 @@ export function policyConfigPath(root: string, name: string): string {
 
 /**
  * The policy config a stack is checked with — by synth, sign-off and the PR workflow alike
- * (`node bin/scripts/policy-config.js <stack>`): `policies/config/<stack>.json`, else its environment's (an added
- * stack, an example), else none (every rule at its default level).
+ * (`node bin/scripts/policy-config.js <stack>`): `policies/config/<stack>.json`, else none (every rule at its
+ * default level, which is the strict one for protections).
+ *
+ * Never the config of the stack's `stackport:environment`: the environment is one line of the stack file, and
+ * finding the policy by it would let that line relax the policy too (a production copy relabelled `local` would be
+ * checked with `local.json`). A stack's relaxations live in its own file, where a reviewer sees them change.
  */
-export function stackPolicyConfig(root: string, stack: string, environment: string): string | undefined {
-  return [stack, environment].map((name) => policyConfigPath(root, name)).find((path) => existsSync(path));
+export function stackPolicyConfig(root: string, stack: string): string | undefined {
+  const path = policyConfigPath(root, stack);
+  return existsSync(path) ? path : undefined;
+}
+
+/**
+ * The stack's safety context for its plan: its declared environment and the policy config it is checked with.
+ * The config is read as written (not validated), so a base ref's file with rules this code no longer has still reads.
+ */
+export function safetyContext(root: string, stack: string, environment: string): SafetyContext {
+  const path = stackPolicyConfig(root, stack);
+  let policy: SafetyContext["policy"] = {};
+  if (path) {
+    try {
+      const doc: unknown = JSON.parse(readFileSync(path, "utf8"));
+      if (doc && typeof doc === "object" && !Array.isArray(doc)) policy = doc as SafetyContext["policy"];
+    } catch {
+      // Unreadable: loadPolicyConfig reports it where the config is used.
+    }
+  }
+  return { environment, policyConfig: path ? relative(root, path) : null, policy };
 }
 
 /** A policy config file, checked as the CLI would; no file means every rule at its default level. */
@@ -296,7 +319,7 @@ export async function evaluatePolicies(
   const ctx: EvaluationContext = {
     stack,
     environment,
-    config: loadPolicyConfig(stackPolicyConfig(root, stack, environment)),
+    config: loadPolicyConfig(stackPolicyConfig(root, stack)),
     resources,
   };
   return evaluateWithConfig(ctx, rules);

@@ -14,9 +14,21 @@ export interface Violation {
   message: string;
 }
 
+/** What sets a stack's protections besides its resources: its declared environment and its policy config. */
+export interface SafetyContext {
+  /** `stackport:environment` of the stack file (the stack name when unset). */
+  environment: string;
+  /** The policy config file the stack is checked with, relative to the repository; null: rule defaults. */
+  policyConfig: string | null;
+  /** That file's content (`{}` for none), in the CLI's `--policy-pack-config` format. */
+  policy: Record<string, string | Record<string, unknown>>;
+}
+
 export interface PlanDocument {
   stack: string;
   project: string;
+  /** Absent in plans written before it existed: sign-off then cannot compare environments or policy configs. */
+  safety?: SafetyContext;
   summary: { resources: number; byType: Record<string, number> };
   resources: Omit<RecordedResource, "urn" | "custom">[];
   outputs: string[];
@@ -34,10 +46,12 @@ export function planDocument(
     cutovers?: CutoverSummary[];
   },
   violations: Violation[] = [],
+  safety?: SafetyContext,
 ): PlanDocument {
   return {
     stack: plan.stack,
     project: plan.project,
+    ...(safety && { safety }),
     summary: { resources: plan.resources.length, byType: countByType(plan.resources) },
     resources: sortedForDisplay(plan.resources).map((r) => ({
       type: r.type,
@@ -155,6 +169,21 @@ export function keySettings(r: RecordedResource): string[] {
     case "pulumi:providers:aws":
       add("region", i.region);
       break;
+    case "stackport:docker:Proxy":
+    case "stackport:aws:Proxy":
+      // A route open to everyone is a decision a reviewer must see (docs/configuration.md, route exposure).
+      add(
+        "public",
+        Object.entries(i.routes ?? {})
+          .filter(([, route]: [string, any]) => route?.public === true)
+          .map(([name]) => name)
+          .sort()
+          .join(","),
+      );
+      break;
+    case "stackport:docker:Target":
+      if (i.insecureHostKeys === true) out.push("insecure-host-keys");
+      break;
     case "command:remote:Command":
       add("host", i.connection === "[secret]" ? "[secret]" : i.connection?.host);
       break;
@@ -174,6 +203,12 @@ export function renderTree(doc: PlanDocument, resources: RecordedResource[]): st
     children.set(r.parent, list);
   }
   const lines = [`stack ${doc.stack} (${doc.project})`];
+  if (doc.safety) {
+    const { environment, policyConfig } = doc.safety;
+    lines.push(
+      `environment ${environment}; policy config ${policyConfig ?? "none (every rule at its default level)"}`,
+    );
+  }
   for (const c of doc.cutovers ?? []) {
     lines.push(`cutover ${c.tier} ${c.from} → ${c.to}, phase ${c.phase}: ${c.actions.join("; ")}`);
   }

@@ -426,6 +426,56 @@ describe("renderReview", () => {
     expect(r.markdown).toMatch(/did not run/);
   });
 
+  it("lists safety downgrades from the real preview's step states and from the plans, once each", () => {
+    const volume = urn("docker:index/volume:Volume", "database-data");
+    const step = (op: string, protect: boolean) => ({
+      resourcePreEvent: {
+        metadata: {
+          op,
+          urn: volume,
+          type: "docker:index/volume:Volume",
+          old: { inputs: { name: "staging-database-data" }, protect: true, retainOnDelete: true },
+          new: { inputs: { name: "staging-database-data" }, protect, retainOnDelete: true },
+        },
+      },
+    });
+    const relabelled = summarizePreview([step("update", false)] as EngineEvent[]);
+    const safety = (environment: string) => ({
+      environment,
+      policyConfig: "policies/config/staging.json",
+      policy: {},
+    });
+    const data = (protect: boolean) =>
+      plan([{ type: "docker:index/volume:Volume", name: "database-data", protect, retainOnDelete: true }]);
+    const r = renderReview({
+      stack: "staging",
+      preview: relabelled,
+      previewExitCode: 0,
+      base: { ...data(true), safety: safety("staging") },
+      head: { ...data(false), safety: safety("local") },
+    });
+    const section = r.markdown.slice(
+      r.markdown.indexOf("#### Safety downgrades"),
+      r.markdown.indexOf("#### Policy"),
+    );
+    expect(section.match(/^- :warning: .*$/gm)).toEqual([
+      "- :warning: `database-data (docker:index/volume:Volume)`: protect true → false: a destroy or replacement deletes it",
+      '- :warning: `stack`: stackport:environment "staging" → "local": the program\'s defaults for protection, backups and retention follow it',
+    ]);
+    expect(r.markdown).toMatch(
+      /\*\*Result: ok\*\* \(no mandatory violation\); \*\*2 safety downgrade\(s\)\*\* to approve/,
+    );
+    // The same volume still protected: nothing to list.
+    const same = renderReview({
+      stack: "staging",
+      preview: summarizePreview([step("update", true)] as EngineEvent[]),
+      previewExitCode: 0,
+      base: data(true),
+      head: data(true),
+    });
+    expect(same.markdown).toContain("None: no protection is switched off.");
+  });
+
   it("fails on an offline mandatory violation alone", () => {
     const bad = plan(
       [],

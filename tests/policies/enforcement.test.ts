@@ -81,9 +81,9 @@ describe("evaluation levels", () => {
       name: "bad",
     });
   });
-  it("reads policies/config/<stack>.json, else the environment's; none means rule defaults", async () => {
+  it("reads policies/config/<stack>.json only; none means rule defaults, never the environment's file", async () => {
     const root = mkdtempSync(join(tmpdir(), "stackport-policy-"));
-    expect(stackPolicyConfig(root, "nope", "local")).toBeUndefined();
+    expect(stackPolicyConfig(root, "nope")).toBeUndefined();
     expect(loadPolicyConfig(undefined)).toEqual({});
     mkdirSync(join(root, "policies", "config"), { recursive: true });
     writeFileSync(join(root, "policies", "config", "dev.json"), JSON.stringify({ all: "advisory" }));
@@ -97,15 +97,12 @@ describe("evaluation levels", () => {
       join(root, "policies", "config", "bad.json"),
       JSON.stringify({ "no-such-rule": "advisory" }),
     );
-    expect(() => loadPolicyConfig(stackPolicyConfig(root, "bad", "local"))).toThrow(
-      /unknown policy 'no-such-rule'/,
-    );
-    // A stack without a file of its own (an example) is checked at its environment's levels.
-    writeFileSync(join(root, "policies", "config", "staging.json"), JSON.stringify({ all: "mandatory" }));
-    expect(stackPolicyConfig(root, "aws-staging", "staging")).toBe(
-      join(root, "policies", "config", "staging.json"),
-    );
-    expect(stackPolicyConfig(root, "dev", "staging")).toBe(join(root, "policies", "config", "dev.json"));
+    expect(() => loadPolicyConfig(stackPolicyConfig(root, "bad"))).toThrow(/unknown policy 'no-such-rule'/);
+    // A stack labelled `local` is not checked with local.json: one line of its stack file must not relax its policy.
+    writeFileSync(join(root, "policies", "config", "local.json"), JSON.stringify({ all: "advisory" }));
+    const relabelled = await evaluatePolicies([privileged], "production-copy", "local", root);
+    expect(relabelled.find((x) => x.policy === "docker-no-privileged")?.enforcementLevel).toBe("mandatory");
+    expect(stackPolicyConfig(root, "dev")).toBe(join(root, "policies", "config", "dev.json"));
   });
   it("runs every rule fast on a plan (no engine)", async () => {
     const many = Array.from({ length: 200 }, (_, i) => ({

@@ -55,15 +55,15 @@ describe("policies/config", () => {
     const rule = allRules.find((r) => r.name === "docker-no-plain-secret-envs")!;
     expect(rule.synthOnly).toBeTruthy();
     const levelIn = (stack: string) =>
-      resolveEnforcementLevel(rule, loadPolicyConfig(stackPolicyConfig(ROOT, stack, stack)));
+      resolveEnforcementLevel(rule, loadPolicyConfig(stackPolicyConfig(ROOT, stack)));
     expect(["local", "staging", "production"].map(levelIn)).toEqual(["advisory", "mandatory", "mandatory"]);
   });
   it("scripts/policy-config prints the file the PR workflow passes to the real preview, as synth finds it", () => {
     expect(policyConfigMain(["local"], ROOT)).toEqual({ code: 0, out: "policies/config/local.json\n" });
-    // The example has no file of its own: the real preview gates it at staging's levels, as synth does.
+    // The example's stack has its own file: the real preview gates it at the levels synth did.
     expect(policyConfigMain(["examples/aws-staging/Pulumi.aws-staging.yaml"], ROOT)).toEqual({
       code: 0,
-      out: "policies/config/staging.json\n",
+      out: "policies/config/aws-staging.json\n",
     });
     expect(policyConfigMain(["nope"], ROOT)).toMatchObject({
       code: 2,

@@ -38,6 +38,12 @@ const container = (over: Record<string, unknown> = {}): ResourceCase => ({
 const job = (over: Record<string, unknown> = {}) =>
   container({ mustRun: false, healthcheck: undefined, memory: undefined, ports: [], ...over });
 
+/** A Docker proxy component with its own inputs (routes, TLS mode). */
+const proxy = (props: Record<string, unknown>): ResourceCase => ({
+  type: "stackport:docker:Proxy",
+  props: { domain: "home.lan", tls: { mode: "internal" }, ...props },
+});
+
 const policyDoc = (statements: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
 const tlsOnly = {
   Effect: "Deny",
@@ -205,6 +211,75 @@ const cases: Record<string, RuleCases> = {
     ],
     unknown: container({ envs: ["A=1", UNKNOWN] }),
   },
+  "proxy-route-exposure": {
+    pass: [
+      proxy({
+        routes: {
+          lan: { to: "storage", allowFrom: ["10.0.0.0/8"] },
+          admin: { to: "storage-console", auth: "basic" },
+          tiles: { to: "basemap", path: "/tiles", public: true },
+        },
+      }),
+    ],
+    fail: [
+      { c: proxy({ routes: { grafana: { to: "grafana", auth: "none" } } }), expect: /open to anyone/ },
+      {
+        c: {
+          type: C,
+          props: {
+            uploads: [
+              { file: "/etc/caddy/Caddyfile", content: "example.org {\n\treverse_proxy app:80\n}\n" },
+            ],
+          },
+        },
+        expect: /proxies to app:80 for anyone/,
+      },
+    ],
+    unknown: proxy({ routes: UNKNOWN }),
+  },
+  "proxy-admin-auth": {
+    pass: [proxy({ routes: { console: { to: "storage-console", auth: "basic" } } })],
+    fail: [
+      {
+        c: proxy({ routes: { console: { to: "storage-console", allowFrom: ["10.0.0.0/8"] } } }),
+        expect: /admin interface storage-console with auth none/,
+      },
+    ],
+    unknown: proxy({ routes: { console: UNKNOWN } }),
+  },
+  "proxy-tls": {
+    pass: [
+      proxy({ tls: { mode: "internal" }, routes: { s3: { to: "storage", allowFrom: ["10.0.0.0/8"] } } }),
+    ],
+    fail: [{ c: proxy({ tls: { mode: "http" }, routes: { s3: { to: "storage" } } }), expect: /plain HTTP/ }],
+    unknown: proxy({ tls: UNKNOWN, routes: { s3: { to: "storage" } } }),
+  },
+  "docker-ssh-host-keys": {
+    pass: [
+      { type: "pulumi:providers:docker", props: { host: "unix:///var/run/docker.sock" } },
+      {
+        type: "pulumi:providers:docker",
+        props: {
+          host: "ssh://deploy@h",
+          sshOpts: JSON.stringify(["-o", "StrictHostKeyChecking=accept-new"]),
+        },
+      },
+    ],
+    fail: [
+      {
+        c: {
+          type: "pulumi:providers:docker",
+          props: { host: "ssh://deploy@h", sshOpts: JSON.stringify(["-o", "StrictHostKeyChecking=no"]) },
+        },
+        expect: /StrictHostKeyChecking=no/,
+      },
+      {
+        c: { type: "pulumi:providers:docker", props: { sshOpts: ["-oUserKnownHostsFile=/dev/null"] } },
+        expect: /UserKnownHostsFile=\/dev\/null/,
+      },
+    ],
+    unknown: { type: "pulumi:providers:docker", props: { sshOpts: UNKNOWN } },
+  },
   "stateful-protected": {
     pass: [
       {
@@ -213,7 +288,6 @@ const cases: Record<string, RuleCases> = {
         protect: true,
         retainOnDelete: true,
       },
-      { type: "docker:index/volume:Volume", props: { labels: labels("storage") }, environment: "local" },
       {
         type: "docker:index/volume:Volume",
         props: { labels: labels("proxy", { "stackport.stateful": "false" }) },
@@ -222,7 +296,12 @@ const cases: Record<string, RuleCases> = {
     fail: [
       { c: { type: "docker:index/volume:Volume", props: {}, retainOnDelete: true }, expect: /not protected/ },
       { c: { type: "docker:index/volume:Volume", props: {}, protect: true }, expect: /not retainOnDelete/ },
-      { c: { type: "aws:s3/bucket:Bucket", props: {}, environment: "production" }, expect: /production/ },
+      { c: { type: "aws:s3/bucket:Bucket", props: {}, environment: "production" }, expect: /not protected/ },
+      // The environment label no longer switches the rule off: a stack relaxes it in its own policy config.
+      {
+        c: { type: "docker:index/volume:Volume", props: { labels: labels("storage") }, environment: "local" },
+        expect: /not protected/,
+      },
     ],
     unknown: {
       type: "docker:index/volume:Volume",
@@ -368,15 +447,20 @@ const cases: Record<string, RuleCases> = {
     unknown: rds({ backupRetentionPeriod: UNKNOWN }),
   },
   "aws-rds-multi-az": {
-    pass: [rds(), { ...rds({ multiAz: false }), environment: "staging" }],
-    fail: [{ c: rds({ multiAz: false }), expect: /multiAz/ }],
+    pass: [rds()],
+    fail: [
+      { c: rds({ multiAz: false }), expect: /multiAz/ },
+      { c: { ...rds({ multiAz: false }), environment: "staging" }, expect: /multiAz/ },
+    ],
     unknown: rds({ multiAz: UNKNOWN }),
   },
   "aws-rds-deletion-protection": {
-    pass: [rds(), { ...rds({ deletionProtection: false }), environment: "staging" }],
+    pass: [rds()],
     fail: [
       { c: rds({ deletionProtection: false }), expect: /deletionProtection/ },
+      { c: { ...rds({ deletionProtection: false }), environment: "local" }, expect: /deletionProtection/ },
       { c: rds({ skipFinalSnapshot: true }), expect: /skipFinalSnapshot/ },
+      { c: rds({ deleteAutomatedBackups: true }), expect: /deleteAutomatedBackups is true/ },
     ],
     unknown: rds({ deletionProtection: UNKNOWN }),
   },
@@ -442,6 +526,7 @@ const cases: Record<string, RuleCases> = {
       {
         type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         props: { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", tags: tags("proxy") },
+        config: { "aws-sg-no-public-ingress": { publicIngress: [80, 443] } },
       },
       {
         type: "aws:ec2/securityGroup:SecurityGroup",
@@ -455,7 +540,21 @@ const cases: Record<string, RuleCases> = {
       {
         c: {
           type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+          props: {
+            ipProtocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            cidrIpv4: "0.0.0.0/0",
+            tags: tags("proxy"),
+          },
+        },
+        expect: /0\.0\.0\.0\/0 to port 443\/tcp.*publicIngress lists none/,
+      },
+      {
+        c: {
+          type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
           props: { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0", tags: tags("proxy") },
+          config: { "aws-sg-no-public-ingress": { publicIngress: [80, 443] } },
         },
         expect: /0\.0\.0\.0\/0 to port 22\/tcp/,
       },

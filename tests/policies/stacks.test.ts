@@ -30,7 +30,7 @@ describe("switching a protection off", () => {
     expect(
       stateful.every((x) => x.enforcementLevel === "mandatory" && x.type === "docker:index/volume:Volume"),
     ).toBe(true);
-    expect(stateful.map((x) => x.message).join("\n")).toMatch(/not protected in environment staging/);
+    expect(stateful.map((x) => x.message).join("\n")).toMatch(/not protected: a destroy or replacement/);
     expect(stateful.map((x) => x.message).join("\n")).toMatch(/not retainOnDelete/);
     expect(hasMandatory(v)).toBe(true);
   });
