@@ -3,16 +3,17 @@
  * `stackport <signoff|history|rollback> <stack> …`: the operations around `pulumi up`, over the Automation API.
  *
  * Exit codes: 0 done; 1 refused or not ready (a rollback refused, a sign-off with a mandatory violation); 2 could
- * not run (unknown stack, no Pulumi CLI, bad config, git/npm failure); 64 bad usage. Errors are one readable
+ * not run (unknown stack, no Pulumi CLI, bad config, git/npm failure, --out not writable); 64 bad usage; 70 an
+ * internal error (a bug: never 1, which scripts read as "not ready"). Errors are one readable
  * message, never a stack trace. Long work prints a progress line on stderr; reports go to stdout (or --out).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { isInputError } from "../config";
-import { evaluatePolicies, stackPolicyConfig } from "../synth/policy";
-import { planDocument, type PlanDocument } from "../synth/render";
+import { evaluatePolicies, safetyContext, stackPolicyConfig } from "../synth/policy";
+import { planDocument, type PlanDocument, type SafetyContext } from "../synth/render";
 import { synthesize } from "../synth/run";
 import { readStackFile, StackNotFoundError } from "../synth/stackFile";
 import { historyRows, renderHistoryMarkdown, renderHistoryText } from "./history";
@@ -31,19 +32,23 @@ commands:
 stackport <command> --help shows a command's options.`;
 
 const HELP: Record<string, string> = {
-  signoff: `usage: stackport signoff <stack> [--out <file.md>] [--policy-pack <dir>]... [--policy-pack-config <file>]...
-       stackport signoff <stack> --offline --base <git-ref> [--out <file.md>]
+  signoff: `usage: stackport signoff <stack> [--out <file.md>] [--full-diagram] [--policy-pack <dir>]... [--policy-pack-config <file>]...
+       stackport signoff <stack> --offline --base <git-ref> [--out <file.md>] [--full-diagram]
 
 Runs \`pulumi preview\` of <stack> with the policy pack (default: ./policies with the stack's policy config,
-policies/config/<stack>.json or else its environment's, as synth uses)
-and writes the sign-off report: data at risk first (deletions and replacements of volumes, buckets, databases),
-counts, changes by tier, policy results, a Mermaid diagram of the stack, and a checklist to sign.
+policies/config/<stack>.json, as synth uses)
+and writes the sign-off report: data at risk (deletions and replacements of volumes, buckets, databases, log
+groups, secrets), safety downgrades (protections the change switches off), policy results (new or existing, the
+config used and its changes), risk and downtime, counts, a Mermaid diagram of the change, changes by tier,
+component changes, and a checklist to sign.
 
 --offline --base <ref>  no Pulumi CLI: compare the synth plans of <ref> (checked out in a temporary worktree,
                         npm ci, build) and the working tree; policy results from the offline rules.
---out <file>            write the report there instead of stdout.
+--out <file>            write the report there instead of stdout (its directory must exist; checked first).
+--full-diagram          also draw the whole stack (every resource, per tier) under "Whole stack".
 
-Exit 1 when the report is not ready to sign (a mandatory policy violation or a failed preview).`,
+Exit 0 ready for review; 1 not ready to sign (a mandatory policy violation or a failed preview); 2 could not run
+(unknown stack, configuration error, no Pulumi CLI, --out not writable); 64 bad usage; 70 an internal error.`,
   history: `usage: stackport history <stack> [--limit <n>] [--markdown]
 
 Lists the stack's updates, newest first: ref (what rollback --to takes: the version, or the start time on a file
@@ -73,7 +78,7 @@ interface Spec {
 
 const SPECS: Record<string, Spec> = {
   signoff: {
-    flags: ["--offline"],
+    flags: ["--offline", "--full-diagram"],
     options: ["--out", "--base", "--policy-pack", "--policy-pack-config"],
     repeatable: ["--policy-pack", "--policy-pack-config"],
   },
@@ -162,9 +167,15 @@ export async function main(argv: string[], deps: CliDeps = defaultDeps()): Promi
       e instanceof StackOpsError ||
       e instanceof StackNotFoundError ||
       isInputError(e) ||
-      e instanceof GitError
+      e instanceof GitError ||
+      e instanceof OutputPathError
     ) {
-      deps.stderr(`stackport ${verb}: ${(e as Error).message}\n`);
+      // Only sign-off has an offline mode; history and rollback read the backend through the CLI.
+      const hint =
+        e instanceof StackOpsError && e.noCli && verb === "signoff"
+          ? `; \`stackport signoff ${parsed.stack} --offline --base <git-ref>\` works without it`
+          : "";
+      deps.stderr(`stackport ${verb}: ${(e as Error).message}${hint}\n`);
       return 2;
     }
     throw e;
@@ -227,6 +238,10 @@ async function rollback(p: Parsed, deps: CliDeps, progress: (line: string) => vo
 }
 
 async function signoff(p: Parsed, deps: CliDeps, progress: (line: string) => void): Promise<number> {
+  const out = one(p, "--out");
+  const fullDiagram = p.flags.has("--full-diagram");
+  // Before the minute of work, not after it.
+  if (out) assertWritableFile(out);
   progress(`offline plan of ${p.stack} (working tree)`);
   const head = await deps.headPlan(p.stack);
   const baseRef = one(p, "--base");
@@ -236,10 +251,16 @@ async function signoff(p: Parsed, deps: CliDeps, progress: (line: string) => voi
       ...deps,
       repoRoot: deps.root,
       progress,
+      safetyAt: (checkout) => stackSafety(checkout, p.stack),
     }).catch((e: unknown) => {
       throw new GitError(`base ${baseRef}: ${(e as Error).message}`);
     });
-    report = buildSignoffReport({ stack: p.stack, head, offline: { baseRef, base, baseProblem: problem } });
+    report = buildSignoffReport({
+      stack: p.stack,
+      head,
+      offline: { baseRef, base, baseProblem: problem },
+      fullDiagram,
+    });
   } else {
     const packs = p.options.get("--policy-pack") ?? defaultPolicyPack(deps.root);
     const configs =
@@ -263,9 +284,8 @@ async function signoff(p: Parsed, deps: CliDeps, progress: (line: string) => voi
       if (!(e instanceof StackOpsError) || events.length === 0) throw e;
       previewFailure = e.message.split("\n").slice(0, 3).join(" ");
     }
-    report = buildSignoffReport({ stack: p.stack, head, events, previewFailure });
+    report = buildSignoffReport({ stack: p.stack, head, events, previewFailure, fullDiagram });
   }
-  const out = one(p, "--out");
   if (out) writeFileSync(out, report.markdown);
   else deps.stdout(report.markdown);
   const verdict = report.blocked ? `not ready to sign: ${report.reasons.join("; ")}` : "ready for review";
@@ -274,13 +294,27 @@ async function signoff(p: Parsed, deps: CliDeps, progress: (line: string) => voi
   return report.blocked ? 1 : 0;
 }
 
+class OutputPathError extends Error {}
+
+/** `--out`: its directory exists and is writable, and it is not itself a directory. */
+function assertWritableFile(path: string): void {
+  const dir = dirname(resolve(path));
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error("not a directory");
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new OutputPathError(`--out ${path}: directory ${dir} does not exist or is not writable`);
+  }
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new OutputPathError(`--out ${path}: is a directory; give a file name`);
+}
+
 const defaultPolicyPack = (root: string) =>
   existsSync(join(root, "policies", "PulumiPolicy.yaml")) ? [join(root, "policies")] : [];
-/** The stack's policy config, found as synth finds it (its own, else its environment's), for the default pack. */
+/** The stack's policy config, found as synth finds it (`policies/config/<stack>.json`), for the default pack. */
 function defaultPolicyConfig(root: string, stack: string): string[] {
   if (!defaultPolicyPack(root).length) return [];
-  const environment = readStackFile(root, stack).config["stackport:environment"] ?? stack;
-  const path = stackPolicyConfig(root, stack, environment);
+  const path = stackPolicyConfig(root, readStackFile(root, stack).stack);
   return path ? [path] : [];
 }
 
@@ -324,8 +358,23 @@ function spawnRunner(command: string): Runner {
 async function offlineHeadPlan(root: string, stack: string): Promise<PlanDocument> {
   const stackFile = readStackFile(root, stack);
   const plan = await synthesize(stackFile);
-  const environment = stackFile.config[`${stackFile.project}:environment`] ?? "";
-  return planDocument(plan, await evaluatePolicies(plan.resources, stack, environment, root));
+  const environment = stackFile.config[`${stackFile.project}:environment`] ?? stackFile.stack;
+  return planDocument(
+    plan,
+    await evaluatePolicies(plan.resources, stackFile.stack, environment, root),
+    safetyContext(root, stackFile.stack, environment),
+  );
+}
+
+/** A checkout's safety context for a stack, as synth records it; undefined when its stack file cannot be read. */
+function stackSafety(checkout: string, stack: string): SafetyContext | undefined {
+  try {
+    const stackFile = readStackFile(checkout, stack);
+    const environment = stackFile.config[`${stackFile.project}:environment`] ?? stackFile.stack;
+    return safetyContext(checkout, stackFile.stack, environment);
+  } catch {
+    return undefined;
+  }
 }
 
 export function defaultDeps(root = process.cwd()): CliDeps {
@@ -359,7 +408,8 @@ if (require.main === module) {
     (code) => process.stdout.write("", () => process.exit(code)),
     (e: unknown) => {
       process.stderr.write(`stackport failed unexpectedly: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exit(1);
+      // Not 1: that is "not ready to sign" / "refused", which a script must be able to tell from a crash.
+      process.exit(70);
     },
   );
 }

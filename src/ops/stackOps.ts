@@ -54,7 +54,11 @@ export interface StackOpsOptions {
 
 /** A failure the user can act on; the CLI prints its message without a stack trace. */
 export class StackOpsError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The Pulumi CLI is missing: the caller may say what works without it. */
+    readonly noCli = false,
+  ) {
     super(message);
     this.name = "StackOpsError";
   }
@@ -147,8 +151,8 @@ function readable(e: unknown, stackName: string): Error {
   };
   if (err.code === "ENOENT" || err.commandResult?.err?.code === "ENOENT") {
     return new StackOpsError(
-      "the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/); " +
-        "`stackport signoff --offline` works without it",
+      "the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/)",
+      true,
     );
   }
   const stderr = err.commandResult?.stderr?.trim();
