@@ -8,7 +8,7 @@
  * creating a database with PostGIS (not a trusted extension) needs one.
  */
 import { assertSqlIdentifier } from "../shared/formats";
-import { PAUSE_AND_STOP, scriptHeader, shQuote } from "../shared/shell";
+import { PAUSE_AND_STOP, SECONDS_UNTIL_DUE, scriptHeader, shQuote } from "../shared/shell";
 import { BACKUP_DIR, RESTORE_SCRIPT_PATH, dumpGlob } from "./scripts";
 import { BACKUP_METRICS, METRICS_PORT } from "./settings";
 
@@ -156,12 +156,7 @@ export function renderDrillScript(opts: DrillScriptOptions): string {
     '  log "ok: $dump restored into $SCRATCH and checked ($tables tables, $rows rows, $(($(date +%s) - started))s); $SCRATCH dropped"',
     "}",
     "",
-    "seconds_until_due() {",
-    '  last=$(cat "$LAST_SUCCESS" 2>/dev/null || echo 0)',
-    '  case "$last" in "" | *[!0-9]*) last=0 ;; esac',
-    "  due=$((last + INTERVAL_SECONDS - $(date +%s)))",
-    '  if [ "$due" -gt 0 ]; then echo "$due"; else echo 0; fi',
-    "}",
+    ...SECONDS_UNTIL_DUE,
     "",
     ...PAUSE_AND_STOP,
     "",

@@ -5,7 +5,7 @@
  * All three are POSIX sh: they run in the database image (Debian or Alpine/BusyBox) and the `mc` image.
  */
 import { assertSqlIdentifier } from "../shared/formats";
-import { LAST_PASS_HEALTH, PAUSE_AND_STOP, scriptHeader, shQuote } from "../shared/shell";
+import { LAST_PASS_HEALTH, PAUSE_AND_STOP, SECONDS_UNTIL_DUE, scriptHeader, shQuote } from "../shared/shell";
 import { BACKUP_METRICS } from "./settings";
 
 /** Where the backup volume is mounted in the containers; the scripts take `BACKUP_DIR` to override it (tests). */
@@ -170,12 +170,7 @@ export function renderBackupScript(opts: BackupScriptOptions): string {
     "}",
     "",
     "# Seconds until the next backup is due: 0 without an earlier success.",
-    "seconds_until_due() {",
-    '  last=$(cat "$LAST_SUCCESS" 2>/dev/null || echo 0)',
-    '  case "$last" in "" | *[!0-9]*) last=0 ;; esac',
-    "  due=$((last + INTERVAL_SECONDS - $(date +%s)))",
-    '  if [ "$due" -gt 0 ]; then echo "$due"; else echo 0; fi',
-    "}",
+    ...SECONDS_UNTIL_DUE,
     "",
     ...PAUSE_AND_STOP,
     "",

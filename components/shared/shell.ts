@@ -14,6 +14,19 @@ export function scriptHeader(purpose: string): string {
 }
 
 /**
+ * `seconds_until_due`: seconds until a periodic job is due again, from the Unix time in `$LAST_SUCCESS` and
+ * `$INTERVAL_SECONDS`; 0 without an earlier success (a missing, empty or non-numeric file).
+ */
+export const SECONDS_UNTIL_DUE = [
+  "seconds_until_due() {",
+  '  last=$(cat "$LAST_SUCCESS" 2>/dev/null || echo 0)',
+  '  case "$last" in "" | *[!0-9]*) last=0 ;; esac',
+  "  due=$((last + INTERVAL_SECONDS - $(date +%s)))",
+  '  if [ "$due" -gt 0 ]; then echo "$due"; else echo 0; fi',
+  "}",
+];
+
+/**
  * Sleeping that `docker stop` can interrupt: one-second foreground sleeps, so a TERM runs the trap when the current
  * second ends (Docker waits 10 s before SIGKILL). Not `sleep N & wait`: Debian's dash 0.5.12 (the PostgreSQL image's
  * `/bin/sh`) sometimes misses a trapped signal that arrives while `wait` starts blocking, and then sleeps out the
