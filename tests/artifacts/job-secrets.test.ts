@@ -50,6 +50,7 @@ const superuser = () => libpq("postgres", PASSWORDS.POSTGRES);
 /** Runs a script with sh while sampling every command line; resolves with its result and what was seen. */
 async function runWatched(script: string, args: string[], env: NodeJS.ProcessEnv) {
   const watch = watchCmdlines();
+  // Sampling stops whatever happens, so a failed spawn leaves no loop running.
   const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     const child = spawn("sh", [tempFile("job.sh", script), ...args], {
       env,
@@ -64,6 +65,9 @@ async function runWatched(script: string, args: string[], env: NodeJS.ProcessEnv
       clearTimeout(timer);
       resolve({ code, output });
     });
+  }).catch(async (e: unknown) => {
+    await watch.stop();
+    throw e;
   });
   return { ...result, cmdlines: await watch.stop() };
 }
