@@ -22,7 +22,13 @@ import {
   renderBucketSyncScript,
   renderRestoreScript,
 } from "./scripts";
-import { DRILL_SCRIPT_PATH, METRICS_SERVER_PATH, renderDrillScript, renderMetricsServer } from "./drill";
+import {
+  DRILL_SCRIPT_PATH,
+  METRICS_SERVER_PATH,
+  renderDrillScript,
+  metricsProbe,
+  renderMetricsServer,
+} from "./drill";
 import {
   BACKUP_DEFAULTS,
   METRICS_HOST,
@@ -268,6 +274,13 @@ export class DockerBackups extends pulumi.ComponentResource {
         volumes: [{ volumeName: volume.name, containerPath: BACKUP_DIR, readOnly: true }],
         networksAdvanced: attachNetworks(placement, METRICS_HOST),
         restart: "unless-stopped",
+        healthcheck: {
+          tests: ["CMD", ...metricsProbe(METRICS_PORT)],
+          interval: "1m",
+          timeout: "5s",
+          retries: 3,
+          startPeriod: "10s",
+        },
         memory: METRICS_MEMORY_MB,
         labels: dockerLabels("backups", { "stackport.role": "metrics" }),
       },

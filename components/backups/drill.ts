@@ -192,6 +192,16 @@ export function renderDrillScript(opts: DrillScriptOptions): string {
 /** The metrics endpoint's script in the container. */
 export const METRICS_SERVER_PATH = "/stackport/metrics.pl";
 
+/** The metrics container's health probe: healthy while the server accepts connections (perl is what the image has). */
+export function metricsProbe(port: number): string[] {
+  return [
+    "perl",
+    "-MIO::Socket::INET",
+    "-e",
+    `IO::Socket::INET->new(PeerAddr => "127.0.0.1:${port}", Timeout => 3) or exit 1`,
+  ];
+}
+
 /**
  * The metrics endpoint: `GET /metrics` answers the concatenation of `$BACKUP_DIR/*.prom` (the runner's and the
  * drill's files, each rewritten atomically). Perl, because the PostgreSQL image has no HTTP server, no netcat and

@@ -22,6 +22,7 @@ import {
   DRILL_DATABASE,
   DRILL_METRICS_FILE,
   renderDrillScript,
+  metricsProbe,
   renderMetricsServer,
 } from "../../components/backups/drill";
 import { BACKUP_METRICS } from "../../components/backups/settings";
@@ -682,6 +683,17 @@ describe("metrics endpoint (what Prometheus scrapes)", () => {
     expect(check.stdout + check.stderr).toBe("");
     expect(check.code).toBe(0);
     expect((await httpGet(port, "/backups/platform.dump")).status).toBe(404);
+    // The container's health probe, as Docker runs it: healthy while serving, unhealthy once stopped.
+    const [probe, ...probeArgs] = metricsProbe(port);
+    expect(run(requireTool(probe!, "perl-base"), probeArgs).code).toBe(0);
+    server.dispose();
+    server = undefined;
+    let code = 0;
+    for (const deadline = Date.now() + 3000; code === 0 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      code = run(requireTool(probe!, "perl-base"), probeArgs).code;
+    }
+    expect(code).not.toBe(0);
   });
 });
 
