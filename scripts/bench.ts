@@ -12,8 +12,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listStacks } from "../src/synth/stackFile";
+import { repoRoot } from "./root";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = repoRoot();
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 11);
 const TARGET_RATIO = 1.5;
 
@@ -88,7 +89,8 @@ const SCALE_SERVICES = [1, 8, 16, 32];
 
 /**
  * The local stack with `count` routed, scraped ingestion services, as a stack file (JSON is YAML) in a scratch
- * project beside a copy of the project file and the local policy config.
+ * project beside a copy of the project file, with the local policy config as its own (a stack is checked with
+ * `policies/config/<stack>.json` only).
  */
 function scaleStack(dir: string, count: number): string {
   const services = Object.fromEntries(
@@ -132,12 +134,22 @@ function linearFit(xs: number[], ys: number[]) {
   return { slope, intercept, r2: 1 - ssRes / ssTot };
 }
 
-function scaling(synth: string) {
+/** The scratch project of the scaling measurement: one stack per service count, each with its policy config. */
+export function scaleProject(counts: readonly number[] = SCALE_SERVICES): { dir: string; stacks: string[] } {
   const dir = mkdtempSync(join(tmpdir(), "stackport-bench-"));
   copyFileSync(join(ROOT, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
   mkdirSync(join(dir, "policies", "config"), { recursive: true });
-  copyFileSync(join(ROOT, "policies", "config", "local.json"), join(dir, "policies", "config", "local.json"));
-  const stacks = SCALE_SERVICES.map((n) => scaleStack(dir, n));
+  const stacks = counts.map((n) => scaleStack(dir, n));
+  for (const stack of stacks)
+    copyFileSync(
+      join(ROOT, "policies", "config", "local.json"),
+      join(dir, "policies", "config", `${stack}.json`),
+    );
+  return { dir, stacks };
+}
+
+function scaling(synth: string) {
+  const { dir, stacks } = scaleProject();
   const cli = join(ROOT, synth);
   const runs = Math.max(3, Math.ceil(RUNS / 2));
   process.stderr.write(
@@ -161,4 +173,4 @@ function scaling(synth: string) {
   );
 }
 
-main();
+if (require.main === module) main();

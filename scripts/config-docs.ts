@@ -21,6 +21,7 @@ import { z } from "zod";
 import { CONFIG_NAMESPACE } from "../src/config/keys";
 import { cidr, dnsName, ipv4, keyName, pinnedImage, port, urlPath } from "../src/config/schema";
 import { stackConfigSchema } from "../src/config/stack";
+import { repoRoot } from "./root";
 
 // ---------------------------------------------------------------------------------------------------------
 // Comments, read from the source
@@ -687,17 +688,6 @@ export function renderConfigDocs(
 
 // ---------------------------------------------------------------------------------------------------------
 // Files
-
-/** The repository root: the nearest folder above this file with a package.json (scripts/ or bin/scripts/). */
-export function repoRoot(from = __dirname): string {
-  let dir = from;
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`config-docs: no package.json above ${from}`);
-    dir = up;
-  }
-  return dir;
-}
 
 export const CONFIG_DOCS_PATH = join("docs", "configuration.md");
 

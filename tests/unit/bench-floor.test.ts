@@ -2,7 +2,9 @@
  * The benchmark floor registers a plan's own resources through their provider classes (scripts/floor.ts). If a
  * stack gains a resource type the floor cannot map to its class, `npm run bench` breaks: caught here.
  */
+import { scaleProject } from "../../scripts/bench";
 import { providerClass, providerModule } from "../../scripts/floorClasses";
+import { main as synthMain } from "../../src/synth/cli";
 import { listExampleStackFiles, listStacks } from "../../src/synth/stackFile";
 import { ROOT, synthesizeStack } from "../harness";
 
@@ -40,5 +42,19 @@ describe.each([...listStacks(ROOT), ...listExampleStackFiles(ROOT)])("the floor 
       ];
     });
     expect(mapped).toEqual(types.map((type) => [type, type]));
+  });
+});
+
+describe("the scaling measurement's stacks", () => {
+  it("synthesize with no mandatory violation under their own policy config (else `npm run bench` stops)", async () => {
+    const { dir, stacks } = scaleProject([1]);
+    const write = jest.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const errors = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      expect(await synthMain([stacks[0]!, "--json"], dir)).toBe(0);
+    } finally {
+      write.mockRestore();
+      errors.mockRestore();
+    }
   });
 });
