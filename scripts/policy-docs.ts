@@ -48,6 +48,12 @@ export function renderPolicyDocs(rules: StackportRule[] = allRules): string {
     "",
     "A rule that meets a value unknown at preview reports `cannot check: …` at its own level instead of passing.",
     "",
+    "The pack is also tested under Pulumi's real analyzer runtime (`tests/policies/analyzer-runtime.test.ts`): started",
+    "as the engine starts it (`@pulumi/pulumi/cmd/run-policy-pack`, the stack's config in `PULUMI_CONFIG`), configured",
+    "with the stack's policy config and driven over gRPC with every shipped stack's plan, it must report synth's",
+    "violations, less the synth-only rules and `stateful-protected`'s retainOnDelete check (the engine does not pass",
+    "`retainOnDelete` to policies). Install it with `(cd policies && npm ci)`: it has its own lockfile.",
+    "",
   ];
   const rows: string[][] = [
     ["policy", "area", "severity", "default level", "applies to", "requires", "remediation", "config"],
