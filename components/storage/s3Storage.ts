@@ -47,10 +47,13 @@ export const ACCESS_LOGS_BUCKET = "logs";
  * AWS account, so the readable part (which another account can equally use) is followed by 8 hex chars of a hash of
  * org/project/stack/region/bucket (+ `nameSeed`): stable for this stack — known at preview, never a random suffix
  * that changes on re-creation — and different for anyone else's. On a clash, set `nameSeed`.
+ *
+ * The organization is the one the CLI runs the stack in: the Pulumi Cloud organization, or `organization` on a file
+ * backend (`npm run synth -- <stack> --organization <org>` plans the same names offline).
  */
 export function bucketPhysicalName(region: string, bucket: string, nameSeed?: string): string {
   const identity = [
-    pulumi.getOrganization(),
+    stackOrganization(),
     pulumi.getProject(),
     pulumi.getStack(),
     region,
@@ -60,6 +63,20 @@ export function bucketPhysicalName(region: string, bucket: string, nameSeed?: st
   const hash = createHash("sha256").update(identity).digest("hex").slice(0, 8);
   // Hashes instead of truncating if the readable part is long: the result stays unique and within S3's 63 chars.
   return physicalName([pulumi.getProject(), pulumi.getStack(), bucket, hash], 63);
+}
+
+/**
+ * The file backend's organization, `organization`, when the CLI passes none (CLIs older than the language host's
+ * `--organization` argument, under which `getOrganization()` throws): the program runs instead of failing, and names
+ * match a file-backend stack's. A CLI that later passes a Cloud organization changes the hash, so the (protected)
+ * buckets' preview then fails on a replacement instead of renaming them.
+ */
+function stackOrganization(): string {
+  try {
+    return pulumi.getOrganization();
+  } catch {
+    return "organization";
+  }
 }
 
 /**

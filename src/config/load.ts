@@ -1,5 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { CONFIG_NAMESPACE, type ResolvedConfig, resolveConfig } from "./resolve";
+
+/** The SDK's own test for `PULUMI_CONFIG_SECRET_KEYS` (what `Config.get` and `getSecret` use; internal, untyped). */
+const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
 
 /**
  * Reads the `stackport:` namespace from the running stack's configuration and resolves it.
@@ -30,4 +34,27 @@ function parseJson(value: string): unknown {
   } catch {
     return value;
   }
+}
+
+/**
+ * Every string in the namespace's secret keys (`secure:` in the stack file, `PULUMI_CONFIG_SECRET_KEYS` to the
+ * program): `allConfig()` hands them over as plain strings, so the program marks whatever contains one as a secret
+ * (see `program.ts`). The engine marks a whole key secret when any value inside it is, and passes the whole value
+ * decrypted, so every string of a structured secret key counts. Longest first, for containment checks.
+ */
+export function secretConfigValues(all: Record<string, string> = pulumi.runtime.allConfig()): string[] {
+  const values = new Set<string>();
+  const collect = (v: unknown): void => {
+    if (typeof v === "string") {
+      if (v !== "") values.add(v);
+    } else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === "object") Object.values(v).forEach(collect);
+  };
+  for (const [key, value] of Object.entries(all)) {
+    if (key.startsWith(`${CONFIG_NAMESPACE}:`) && isConfigSecret(key)) {
+      values.add(value);
+      collect(/^\s*[[{]/.test(value) ? parseJson(value) : value);
+    }
+  }
+  return [...values].sort((a, b) => b.length - a.length);
 }

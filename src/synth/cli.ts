@@ -5,32 +5,35 @@
 import { isInputError } from "../config";
 import { evaluatePolicies, hasMandatory, safetyContext } from "./policy";
 import { planDocument, renderTree } from "./render";
+import { DEFAULT_ORGANIZATION } from "./recorder";
 import { synthesize } from "./run";
 import { StackNotFoundError, listStacks, readStackFile } from "./stackFile";
 
-const USAGE = `usage: npm run synth -- <stack> [--json]
+const USAGE = `usage: npm run synth -- <stack> [--json] [--organization <org>]
 
 Prints the offline plan of Pulumi.<stack>.yaml: every resource the program would register, as a tree
 (or one JSON document with --json), with the policy pack's verdicts under the stack's enforcement config
 (policies/config/<stack>.json). Needs no Pulumi CLI, Docker or credentials.
 
+--organization <org>  the organization the stack lives in, which AWS bucket names depend on: your Pulumi Cloud
+                      organization for a Cloud stack; default '${DEFAULT_ORGANIZATION}', what a file backend uses
+
 exit status: 0 plan printed; 1 a mandatory policy is violated; 2 bad configuration; 64 bad usage`;
 
 export async function main(argv: string[], root = process.cwd()): Promise<number> {
-  const json = argv.includes("--json");
-  const positional = argv.filter((a) => !a.startsWith("-"));
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(`${USAGE}\n\nstacks here: ${listStacks(root).join(", ")}\n`);
     return 0;
   }
-  const unknown = argv.filter((a) => a.startsWith("-") && a !== "--json");
-  if (positional.length !== 1 || unknown.length > 0) {
+  const args = parseArgs(argv);
+  if (!args) {
     process.stderr.write(`${USAGE}\n\nstacks here: ${listStacks(root).join(", ")}\n`);
     return 64;
   }
+  const { json, organization } = args;
   try {
-    const stackFile = readStackFile(root, positional[0]!);
-    const plan = await synthesize(stackFile);
+    const stackFile = readStackFile(root, args.stack);
+    const plan = await synthesize(stackFile, { organization });
     const environment = stackFile.config["stackport:environment"] ?? stackFile.stack;
     const violations = await evaluatePolicies(plan.resources, stackFile.stack, environment, root);
     const doc = planDocument(plan, violations, safetyContext(root, stackFile.stack, environment));
@@ -47,6 +50,24 @@ export async function main(argv: string[], root = process.cwd()): Promise<number
     }
     throw e;
   }
+}
+
+/** `<stack> [--json] [--organization <org> | --organization=<org>]` in any order; undefined when malformed. */
+function parseArgs(argv: string[]): { stack: string; json: boolean; organization: string } | undefined {
+  const positional: string[] = [];
+  let json = false;
+  let organization: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--json") json = true;
+    else if (arg === "--organization" && organization === undefined) organization = argv[++i] ?? "";
+    else if (arg.startsWith("--organization=") && organization === undefined)
+      organization = arg.slice("--organization=".length);
+    else if (arg.startsWith("-")) return undefined;
+    else positional.push(arg);
+  }
+  if (positional.length !== 1 || organization === "" || organization?.startsWith("-")) return undefined;
+  return { stack: positional[0]!, json, organization: organization ?? DEFAULT_ORGANIZATION };
 }
 
 if (require.main === module) {

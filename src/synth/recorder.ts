@@ -12,6 +12,8 @@ import { isUnknown } from "@pulumi/pulumi/output";
 import { mockOutputs } from "./mockOutputs";
 
 export const SECRET_MASK = "[secret]";
+/** The organization a file backend (`pulumi login --local`, `file://`) gives every stack. */
+export const DEFAULT_ORGANIZATION = "organization";
 export const UNKNOWN_MASK = "[unknown]";
 
 export interface RecordedResource {
@@ -42,6 +44,8 @@ export interface RecorderOptions {
   stack: string;
   /** Preview mode: outputs not known before creation stay unknown, exactly as in `pulumi preview`. */
   preview?: boolean;
+  /** What `pulumi.getOrganization()` returns. @default "organization" (the file backend's) */
+  organization?: string;
   /** Outputs to report instead of the stand-ins, for tests of failure paths (a job that exits non-zero). */
   outputs?: (type: string, name: string) => Record<string, unknown> | undefined;
 }
@@ -80,7 +84,7 @@ export async function installRecorder(opts: RecorderOptions): Promise<Recorder> 
     opts.project,
     opts.stack,
     opts.preview ?? false,
-    "organization",
+    opts.organization ?? DEFAULT_ORGANIZATION,
   );
 
   const monitor = getMonitor() as unknown as {

@@ -15,14 +15,19 @@ export interface Plan extends Recorder {
 
 /**
  * Runs the real program (the same function `pulumi up` runs) under the mock runtime with the given stack's config
- * and returns everything it registered. Refuses an empty plan for a stack that places a tier: a program that
- * registered nothing then is a bug here, never a valid plan.
+ * and returns everything it registered. `organization` is what `pulumi.getOrganization()` returns (bucket names on
+ * AWS depend on it); by default the file backend's, `organization`. Refuses an empty plan for a stack that places a
+ * tier: a program that registered nothing then is a bug here, never a valid plan.
  */
-export async function synthesize(stackFile: StackFile, opts: { preview?: boolean } = {}): Promise<Plan> {
+export async function synthesize(
+  stackFile: StackFile,
+  opts: { preview?: boolean; organization?: string } = {},
+): Promise<Plan> {
   const recorder = await installRecorder({
     project: stackFile.project,
     stack: stackFile.stack,
     preview: opts.preview ?? false,
+    ...(opts.organization && { organization: opts.organization }),
   });
   pulumi.runtime.setAllConfig(stackFile.config, stackFile.secretKeys);
   // Loaded after the mocks are in place so nothing registers on the no-engine fake path.

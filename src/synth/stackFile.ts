@@ -77,10 +77,25 @@ export function readStackFile(root: string, stackOrPath: string): StackFile {
       config[key] = OFFLINE_SECRET_PLACEHOLDER;
       secretKeys.push(key);
     } else {
-      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+      // A `secure:` inside a structure (`pulumi config set --secret --path`): the engine makes the whole key secret.
+      let nestedSecret = false;
+      const plain = replaceSecure(value, () => (nestedSecret = true));
+      config[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
+      if (nestedSecret) secretKeys.push(key);
     }
   }
   return { project, stack, config, secretKeys };
+}
+
+/** The value with every nested `{ secure: … }` replaced by the offline placeholder; `found` is called for each. */
+function replaceSecure(value: unknown, found: () => void): unknown {
+  if (Array.isArray(value)) return value.map((v) => replaceSecure(v, found));
+  if (!isMapping(value)) return value;
+  if ("secure" in value && Object.keys(value).length === 1) {
+    found();
+    return OFFLINE_SECRET_PLACEHOLDER;
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceSecure(v, found)]));
 }
 
 const isMapping = (v: unknown): v is Record<string, unknown> =>
