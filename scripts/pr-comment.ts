@@ -1,18 +1,20 @@
 /**
  * `node bin/scripts/pr-comment.js --stack <s> --head head.json [--base base.json] [--events preview.ndjson]
- *   [--preview-exit-code N] [--out comment.md]`
+ *   [--preview-exit-code N] [--throwaway-state true|false] [--out comment.md]`
  *
  * Builds the PR comment for one stack from the real preview's NDJSON engine events and the offline plans of base
- * and head (src/ops/review.ts), writes it (stdout without --out), and exits 1 when anything blocks the merge
+ * and head (src/ops/review.ts), with the stateful resources the preview deletes or replaces (src/ops/rollback.ts
+ * dataAtRisk; `--throwaway-state true`: the preview ran against empty state, so none can show), writes it (stdout without --out), and exits 1 when anything blocks the merge
  * (a mandatory violation from either source, a failed preview, no head plan, a preview output that is not a
  * finished event stream: without its summaryEvent no policy event can be trusted to be there), 64 on bad usage.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseEngineEvents, previewStreamProblem, renderReview, summarizePreview } from "../src/ops/review";
+import { dataAtRisk, riskSubject } from "../src/ops/rollback";
 import type { PlanDocument } from "../src/synth/render";
 
 const USAGE =
-  "usage: pr-comment --stack <stack> --head <plan.json> [--base <plan.json>] [--events <preview.ndjson>] [--preview-exit-code <n>] [--out <comment.md>]";
+  "usage: pr-comment --stack <stack> --head <plan.json> [--base <plan.json>] [--events <preview.ndjson>] [--preview-exit-code <n>] [--throwaway-state true|false] [--out <comment.md>]";
 
 export function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -22,6 +24,9 @@ export function parseArgs(argv: string[]): Record<string, string> {
     out[a.slice(2)] = argv[++i]!;
   }
   if (!out["stack"]) throw new Error("--stack is required");
+  const throwaway = out["throwaway-state"];
+  if (throwaway !== undefined && throwaway !== "true" && throwaway !== "false")
+    throw new Error(`--throwaway-state must be true or false, not '${throwaway}'`);
   return out;
 }
 
@@ -60,6 +65,10 @@ export function main(argv: string[]): number {
     ...(code !== undefined && code !== "" && { previewExitCode: Number(code) }),
     head: readPlan(args["head"]),
     base: readPlan(args["base"]),
+    ...(parsed && {
+      dataAtRisk: dataAtRisk(parsed.events).map((r) => ({ op: r.op, subject: riskSubject(r) })),
+    }),
+    throwawayState: args["throwaway-state"] === "true",
   });
   if (args["out"]) writeFileSync(args["out"], review.markdown);
   else process.stdout.write(review.markdown);
