@@ -109,21 +109,103 @@ export function phaseChangeProblem(previous: Phase | undefined, next: Phase): st
     : `cutover goes back one phase at a time (${previous} → ${PHASES[from - 1]})`;
 }
 
+/** A tier's cutover as plans summarize it and as a stack's config records it. */
+export interface TierCutover extends Cutover {
+  tier: string;
+}
+
 /**
  * Every phase step a change of config would skip, per tier: `previous` and `next` are the cutovers in progress
- * before and after (as plans summarize them). A cutover in the other direction is a new one; ending a cutover
- * (none in `next`) is not checked here.
+ * before and after (as plans summarize them). A cutover in the other direction is a new one. Ending a cutover
+ * (the tier has none in `next`) is a step too: after `decommission` it is the cutover's end, before `switch` it
+ * abandons the cutover while the source still holds every write, but at `switch` it skips `decommission`.
  */
 export function cutoverStepProblems(
-  previous: readonly { tier: string; from: string; to: string; phase: Phase }[] | undefined,
-  next: readonly { tier: string; from: string; to: string; phase: Phase }[] | undefined,
+  previous: readonly TierCutover[] | undefined,
+  next: readonly TierCutover[] | undefined,
 ): string[] {
-  return (next ?? []).flatMap((cutover) => {
+  return cutoverSteps(previous, next).map(({ tier, problem }) => `${tier}: ${problem}`);
+}
+
+function cutoverSteps(
+  previous: readonly TierCutover[] | undefined,
+  next: readonly TierCutover[] | undefined,
+): { tier: string; problem: string }[] {
+  const steps = (next ?? []).flatMap((cutover) => {
     const before = previous?.find(
       (p) => p.tier === cutover.tier && p.from === cutover.from && p.to === cutover.to,
     );
     const problem = phaseChangeProblem(before?.phase, cutover.phase);
-    return problem ? [`${cutover.tier}: ${problem}`] : [];
+    return problem ? [{ tier: cutover.tier, problem }] : [];
+  });
+  const ended = (previous ?? []).filter(
+    (p) => p.phase === "switch" && !(next ?? []).some((n) => n.tier === p.tier),
+  );
+  return [
+    ...steps,
+    ...ended.map((p) => ({
+      tier: p.tier,
+      problem: `cutover cannot end at switch: run decommission first, or go back with a reverse cutover (from ${p.to} to ${p.from}); writes may have landed on ${p.to}`,
+    })),
+  ];
+}
+
+/** The runbook whose "Every phase, the same loop" says how a cutover moves, for messages without a plan's. */
+export const CUTOVER_RUNBOOK = "docs/runbooks/cutover-homelab-to-aws.md";
+
+/** A config value as a stack's update history records it (`pulumi stack history --json`, `configValueJSON`). */
+export interface RecordedConfigValue {
+  value?: string;
+  objectValue?: unknown;
+  secret?: boolean;
+}
+
+/**
+ * The cutovers a recorded config holds under `<project>:cutover` (an object of tier → { from, to, phase }):
+ * [] when the key is absent; a string saying why when it cannot be read (secret, or not that shape).
+ */
+export function recordedCutovers(
+  config: Record<string, RecordedConfigValue> | undefined,
+  project: string,
+): TierCutover[] | string {
+  const key = `${project}:cutover`;
+  const recorded = config?.[key];
+  if (!recorded) return [];
+  if (recorded.secret) return `${key} is recorded as a secret, so its phases cannot be read`;
+  let value = recorded.objectValue;
+  if (value === undefined && recorded.value !== undefined) {
+    try {
+      value = JSON.parse(recorded.value);
+    } catch {
+      value = undefined;
+    }
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    return `${key} is not recorded as an object of tier → { from, to, phase }`;
+  const cutovers: TierCutover[] = [];
+  for (const [tier, c] of Object.entries(value as Record<string, Partial<Cutover>>)) {
+    if (!c || typeof c.from !== "string" || typeof c.to !== "string" || !PHASES.includes(c.phase as Phase))
+      return `${key}.${tier} is not recorded as { from, to, phase } with a known phase`;
+    cutovers.push({ tier, from: c.from, to: c.to, phase: c.phase as Phase });
+  }
+  return cutovers;
+}
+
+/**
+ * The online phase check: the cutovers this change deploys against those the stack's last successful update
+ * recorded (`deployed.what` says which update that is). Each refusal names both phases and the runbook.
+ */
+export function deployedPhaseProblems(
+  deployed: { what: string; cutovers: readonly TierCutover[] },
+  next: readonly (TierCutover & { runbook?: string })[] | undefined,
+): string[] {
+  return cutoverSteps(deployed.cutovers, next).map(({ tier, problem }) => {
+    const head = next?.find((n) => n.tier === tier);
+    const before = deployed.cutovers.find(
+      (c) => c.tier === tier && (!head || (c.from === head.from && c.to === head.to)),
+    );
+    const phaseOf = () => before?.phase ?? "no cutover";
+    return `${tier}: the stack is at ${phaseOf()} (${deployed.what}) and this change asks for ${head?.phase ?? "no cutover"}: ${problem} (see ${head?.runbook ?? CUTOVER_RUNBOOK}, "Every phase, the same loop")`;
   });
 }
 

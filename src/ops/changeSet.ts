@@ -218,9 +218,13 @@ function ancestry(resources: PlanResource[]): Map<string, Ancestry> {
 
 const OPS: Record<string, Operation> = {
   create: "added",
+  // Adopted into the stack: it exists already and is not created.
+  import: "added",
   update: "changed",
   replace: "replaced",
   delete: "removed",
+  // Forgotten by the stack's state (pulumi/pulumi `step.go` DiscardStep): the resource itself stays.
+  discard: "removed",
 };
 
 export function onlineChanges(events: EngineEvent[], head: PlanDocument): ChangeSet {
@@ -262,6 +266,12 @@ export function onlineChanges(events: EngineEvent[], head: PlanDocument): Change
         : ch.diffs;
     let outcome: Outcome;
     if (op === "added") outcome = { kind: "create" };
+    else if (ch.op === "discard")
+      outcome = {
+        kind: "left-behind",
+        data: dataOf(ch.type),
+        detail: "discarded: the stack forgets it, nothing is deleted; it stays, unmanaged",
+      };
     else if (op === "removed") outcome = removal(ch.type, protect, retainOnDelete);
     else if (op === "replaced")
       outcome = {

@@ -16,7 +16,13 @@ import { evaluatePolicies, safetyContext, stackPolicyConfig } from "../synth/pol
 import { planDocument, type PlanDocument, type SafetyContext } from "../synth/render";
 import { synthesize } from "../synth/run";
 import { readStackFile, StackNotFoundError } from "../synth/stackFile";
-import { historyRows, renderHistoryMarkdown, renderHistoryText } from "./history";
+import {
+  historyRows,
+  PHASE_HISTORY_DEPTH,
+  phaseOrderProblems,
+  renderHistoryMarkdown,
+  renderHistoryText,
+} from "./history";
 import type { EngineEvent } from "./review";
 import { executeRollback, renderRollbackOutcome, type Runner } from "./rollback";
 import { buildBasePlan, buildSignoffReport } from "./signoff";
@@ -47,8 +53,12 @@ component changes, and a checklist to sign.
 --out <file>            write the report there instead of stdout (its directory must exist; checked first).
 --full-diagram          also draw the whole stack (every resource, per tier) under "Whole stack".
 
-Exit 0 ready for review; 1 not ready to sign (a mandatory policy violation or a failed preview); 2 could not run
-(unknown stack, configuration error, no Pulumi CLI, --out not writable); 64 bad usage; 70 an internal error.`,
+A cutover phase is checked against the stack's history: the change may move it one step from the phase the last
+successful update recorded (docs/runbooks/cutover-homelab-to-aws.md).
+
+Exit 0 ready for review; 1 not ready to sign (a mandatory policy violation, a failed preview or a skipped cutover
+phase); 2 could not run (unknown stack, configuration error, no Pulumi CLI, --out not writable); 64 bad usage; 70
+an internal error.`,
   history: `usage: stackport history <stack> [--limit <n>] [--markdown]
 
 Lists the stack's updates, newest first: ref (what rollback --to takes: the version, or the start time on a file
@@ -61,8 +71,8 @@ Config values are never shown (the history is read without secrets).
 
 Rolls forward to what an earlier update deployed: checks out its git commit in a temporary worktree (your
 checkout is untouched), runs npm ci and the build there, checks that the commit's Pulumi.<stack>.yaml is the
-configuration the update recorded, and previews. Refuses failed, unfinished and dirty updates and updates
-without a git commit.
+configuration the update recorded, and previews, saving an update plan that \`up\` is then held to. Refuses
+failed, unfinished and dirty updates, updates without a git commit, and a rollback that skips a cutover phase.
 
 --to <ref>          the update, as \`stackport history\` shows it.
 --yes               run \`pulumi up\` after the preview (message: "rollback to <commit> (history entry …)").
@@ -266,6 +276,13 @@ async function signoff(p: Parsed, deps: CliDeps, progress: (line: string) => voi
     const configs =
       p.options.get("--policy-pack-config") ??
       (p.options.has("--policy-pack") ? [] : defaultPolicyConfig(deps.root, p.stack));
+    // The phase a cutover is at is what the stack's last successful update recorded: no step may be skipped.
+    progress(`history of ${p.stack} (cutover phase order)`);
+    const phaseProblems = phaseOrderProblems(
+      await deps.stackOps(deps.root).history(p.stack, { pageSize: PHASE_HISTORY_DEPTH }),
+      readStackFile(deps.root, p.stack).project,
+      head.cutovers,
+    );
     const events: EngineEvent[] = [];
     let steps = 0;
     progress(`pulumi preview of ${p.stack}${packs.length ? ` with ${packs.join(", ")}` : ""}`);
@@ -284,7 +301,7 @@ async function signoff(p: Parsed, deps: CliDeps, progress: (line: string) => voi
       if (!(e instanceof StackOpsError) || events.length === 0) throw e;
       previewFailure = e.message.split("\n").slice(0, 3).join(" ");
     }
-    report = buildSignoffReport({ stack: p.stack, head, events, previewFailure, fullDiagram });
+    report = buildSignoffReport({ stack: p.stack, head, events, previewFailure, phaseProblems, fullDiagram });
   }
   if (out) writeFileSync(out, report.markdown);
   else deps.stdout(report.markdown);

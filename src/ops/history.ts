@@ -6,6 +6,12 @@
  * `stackport rollback --to` accepts. Config values are never shown: the history is fetched without secrets, and
  * a table is no place for configuration anyway.
  */
+import {
+  deployedPhaseProblems,
+  recordedCutovers,
+  type RecordedConfigValue,
+  type TierCutover,
+} from "../config/phases";
 
 /** The fields of an Automation API `UpdateSummary` (or the CLI's JSON) that the table uses. */
 export interface HistoryEntry {
@@ -16,6 +22,8 @@ export interface HistoryEntry {
   environment: Record<string, string>;
   result: string;
   resourceChanges?: Record<string, number>;
+  /** The configuration the update ran with (secrets without values: the history is read without them). */
+  config?: Record<string, RecordedConfigValue>;
 }
 
 export interface HistoryRow {
@@ -105,4 +113,30 @@ export function renderHistoryMarkdown(rows: HistoryRow[]): string {
     `| ${COLUMNS.map(() => "---").join(" | ")} |`,
     ...rows.map((r) => `| ${COLUMNS.map(([key]) => markdownCell(r[key])).join(" | ")} |`),
   ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cutover phase order, online
+
+/** How many history entries the online phase check searches for the last successful update. */
+export const PHASE_HISTORY_DEPTH = 100;
+
+/**
+ * The online cutover phase check (src/config/phases.ts): the cutovers `next` deploys against those the stack's
+ * newest successful update recorded in its config — what its resources are now; a refresh or a failed update
+ * deployed no phase. Refusals name both phases and the runbook; empty when the order holds.
+ */
+export function phaseOrderProblems(
+  history: HistoryEntry[],
+  project: string,
+  next: readonly (TierCutover & { runbook?: string })[] | undefined,
+): string[] {
+  const last = history.find((e) => e.kind === "update" && e.result === "succeeded");
+  const what = last
+    ? `its last successful update, ${entryRef(last)}, commit ${last.environment["git.head"]?.slice(0, 7) ?? "-"}`
+    : "no successful update in its history";
+  const deployed = last ? recordedCutovers(last.config, project) : [];
+  if (typeof deployed === "string")
+    return [`cannot check the cutover phase order against ${what}: ${deployed}`];
+  return deployedPhaseProblems({ what, cutovers: deployed }, next);
 }

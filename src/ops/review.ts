@@ -48,7 +48,13 @@ export interface EngineEvent {
     severity?: string;
   };
   diagnosticEvent?: { urn?: string; message: string; severity: string; ephemeral?: boolean };
-  summaryEvent?: { resourceChanges?: Record<string, number>; result?: string; durationSeconds?: number };
+  summaryEvent?: {
+    resourceChanges?: Record<string, number>;
+    result?: string;
+    durationSeconds?: number;
+    /** Pack → version; PascalCase in the engine's JSON. A local pack's key is `name|local|path`. */
+    PolicyPacks?: Record<string, string>;
+  };
   errorEvent?: { error?: string };
   [other: string]: unknown;
 }
@@ -190,6 +196,28 @@ export interface PreviewResult {
   errors: string[];
   summary?: Record<string, number>;
   result?: string;
+  /** The policy packs the engine ran (the summaryEvent's), by name; `path` for a local pack. */
+  policyPacks: PolicyPackRun[];
+}
+
+export interface PolicyPackRun {
+  name: string;
+  version: string;
+  path?: string;
+}
+
+/**
+ * The summaryEvent's `PolicyPacks` keys as packs: the engine keys a local pack `name|local|path` (pulumi/pulumi
+ * `pkg/engine/update.go`, `LocalPolicyPack.NameForEvents`; split back by `GetLocalPolicyPackInfoFromEventName`),
+ * a pack the service enforces by its name.
+ */
+export function policyPackRuns(packs: Record<string, string> | undefined): PolicyPackRun[] {
+  return Object.entries(packs ?? {}).map(([key, version]) => {
+    const parts = key.split("|");
+    return parts.length === 3 && parts[1] === "local"
+      ? { name: parts[0]!, version, path: parts[2]! }
+      : { name: key, version };
+  });
 }
 
 /** Normalises a CLI enforcement level (older CLIs and the Node types say "warning" for advisory). */
@@ -209,6 +237,9 @@ const REPLACEMENT_COMPANIONS = new Set([
   "import-replacement",
 ]);
 
+/** A `read` only reads an existing resource into the state (`Resource.get`): nothing is changed, so it is no change. */
+const READ_ONLY = new Set(["read"]);
+
 export function summarizePreview(events: EngineEvent[]): PreviewResult {
   // One change per resource: its logical step, a companion step only standing in for a `replace` never seen.
   const byUrn = new Map<string, PreviewChange>();
@@ -218,6 +249,7 @@ export function summarizePreview(events: EngineEvent[]): PreviewResult {
   const errors: string[] = [];
   let summary: Record<string, number> | undefined;
   let result: string | undefined;
+  let policyPacks: PolicyPackRun[] = [];
   for (const e of events) {
     const step = e.resourcePreEvent?.metadata;
     if (step && step.op !== "same" && step.type !== "pulumi:pulumi:Stack") {
@@ -232,7 +264,7 @@ export function summarizePreview(events: EngineEvent[]): PreviewResult {
       if (step.new) planned.set(step.urn, state(step.new));
       const companion = REPLACEMENT_COMPANIONS.has(step.op);
       const seen = byUrn.get(step.urn);
-      if (!seen || !companion) {
+      if (!READ_ONLY.has(step.op) && (!seen || !companion)) {
         const { name } = parseUrn(step.urn);
         const inputs = step.new?.inputs ?? step.old?.inputs;
         byUrn.set(step.urn, {
@@ -265,6 +297,7 @@ export function summarizePreview(events: EngineEvent[]): PreviewResult {
     if (e.summaryEvent) {
       summary = e.summaryEvent.resourceChanges;
       result = e.summaryEvent.result;
+      policyPacks = policyPackRuns(e.summaryEvent.PolicyPacks);
     }
   }
   return {
@@ -274,6 +307,7 @@ export function summarizePreview(events: EngineEvent[]): PreviewResult {
     errors,
     summary,
     result,
+    policyPacks,
   };
 }
 
@@ -364,6 +398,13 @@ export interface ReviewInput {
   previewExitCode?: number;
   head?: PlanDocument;
   base?: PlanDocument;
+  /**
+   * Stateful or protected resources the preview deletes or replaces, each once (`dataAtRisk` and `riskSubject`
+   * of src/ops/rollback.ts, run on the same events by scripts/pr-comment.ts).
+   */
+  dataAtRisk?: { op: string; subject: string }[];
+  /** The preview ran against throwaway empty state: every resource is a create, so no data can show at risk. */
+  throwawayState?: boolean;
 }
 
 export interface Review {
@@ -408,11 +449,14 @@ export function renderReview(input: ReviewInput): Review {
   if (preview?.errors.length) reasons.push(`${preview.errors.length} preview error(s)`);
 
   const downgradeCount = reviewDowngrades(input).length;
+  const atRisk = (preview && input.dataAtRisk) || [];
   lines.push(
     (reasons.length
       ? `**Result: blocked** (${reasons.join("; ")})`
       : "**Result: ok** (no mandatory violation)") +
-      (downgradeCount ? `; **${downgradeCount} safety downgrade(s)** to approve (below)` : ""),
+      (downgradeCount ? `; **${downgradeCount} safety downgrade(s)** to approve (below)` : "") +
+      (atRisk.length ? `; **${atRisk.length} resource(s) with data at risk** (below)` : "") +
+      (preview && input.throwawayState ? "; previewed against **throwaway state**" : ""),
     "",
   );
   for (const cut of head?.cutovers ?? []) {
@@ -428,6 +472,20 @@ export function renderReview(input: ReviewInput): Review {
     lines.push("None: no protection is switched off.", "");
   } else {
     lines.push(...downgrades.map((d) => `- :warning: ${code(d.subject)}: ${md(d.change)}`), "");
+  }
+
+  lines.push("#### Data at risk", "");
+  if (!preview) {
+    lines.push("_The real preview did not run for this stack._", "");
+  } else if (input.throwawayState) {
+    lines.push(
+      ":warning: _Previewed against throwaway empty state (no state backend is set up): every resource shows as a create, so no deletion or replacement can show here. Set up the state backend (docs/runbooks/signoff.md)._",
+      "",
+    );
+  } else if (atRisk.length === 0) {
+    lines.push("None: the preview deletes or replaces no stateful or protected resource.", "");
+  } else {
+    lines.push(...atRisk.map((r) => `- :warning: **${r.op}** ${code(r.subject)}`), "");
   }
 
   lines.push("#### Policy violations", "");

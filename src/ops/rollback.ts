@@ -3,15 +3,18 @@
  * roll forward to the program and configuration an earlier update recorded (the `pulumi stack history --json` entries, pulumi/pulumi `updateInfoJSON`):
  * pick that update from the stack history, check out its `git.head` in a separate worktree (the user's checkout
  * is never touched), `npm ci`, build, compare its `Pulumi.<stack>.yaml` with the configuration the update
- * recorded, preview, and `up` only when asked to — with a message naming what it rolls back to.
+ * recorded, check that no cutover phase is skipped, preview (saving an update plan), and `up` only when asked to —
+ * held to that plan, with a message naming what it rolls back to.
  *
  * The decisions are pure functions; `executeRollback` runs them with injected git/npm runners and `StackOps`, so
  * tests never touch the real repository or a real CLI.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readStackFile, StackNotFoundError, type StackFile } from "../synth/stackFile";
-import { entryRef, isoTime, type HistoryEntry } from "./history";
+import { recordedCutovers } from "../config/phases";
+import { entryRef, isoTime, phaseOrderProblems, type HistoryEntry } from "./history";
 import {
   parseUrn,
   summarizePreview,
@@ -285,7 +288,7 @@ export async function executeRollback(req: RollbackRequest, deps: RollbackDeps):
     };
   }
   try {
-    return await inWorktree(req, deps, entry, dir);
+    return await inWorktree(req, deps, entry, dir, history);
   } finally {
     await deps.git(["worktree", "remove", "--force", dir], deps.repoRoot);
   }
@@ -296,6 +299,7 @@ async function inWorktree(
   deps: RollbackDeps,
   entry: RecordedEntry,
   dir: string,
+  history: RecordedEntry[],
 ): Promise<RollbackOutcome> {
   const commit = entry.environment["git.head"]!.slice(0, 7);
   const step = async (args: string[]) => {
@@ -330,10 +334,43 @@ async function inWorktree(
     };
   }
 
+  // A rollback moves a cutover like any update: from the phase the last successful update deployed, one step.
+  const target = recordedCutovers(entry.config, stackFile.project);
+  const phaseSkips =
+    typeof target === "string"
+      ? [`cannot check the cutover phase order: update ${entryRef(entry)}'s ${target}`]
+      : phaseOrderProblems(history, stackFile.project, target);
+  if (phaseSkips.length) {
+    return {
+      status: "refused",
+      reasons: [`rolling back to update ${entryRef(entry)} would skip a cutover phase:`, ...phaseSkips],
+      entry,
+      risky: [],
+    };
+  }
+
+  // The update plan the preview saves, and `up` is held to: what was previewed (and signed off) is what runs.
+  // Private: the plan file holds the stack's config.
+  const planDir = mkdtempSync(join(tmpdir(), "stackport-plan-"));
+  try {
+    return await previewAndUp(req, deps, entry, dir, join(planDir, "plan.json"));
+  } finally {
+    rmSync(planDir, { recursive: true, force: true });
+  }
+}
+
+async function previewAndUp(
+  req: RollbackRequest,
+  deps: RollbackDeps,
+  entry: RecordedEntry,
+  dir: string,
+  plan: string,
+): Promise<RollbackOutcome> {
+  const commit = entry.environment["git.head"]!.slice(0, 7);
   const ops = deps.opsIn(dir);
   const events: EngineEvent[] = [];
   deps.progress(`pulumi preview of ${req.stack} at ${commit}`);
-  await ops.preview(req.stack, { ...deps.policy, onEvent: (e) => events.push(e) });
+  await ops.preview(req.stack, { ...deps.policy, plan, onEvent: (e) => events.push(e) });
   const preview = summarizePreview(events);
   const risky = dataAtRisk(events);
   const base = { entry, preview, risky };
@@ -351,7 +388,7 @@ async function inWorktree(
   if (!req.yes) return { status: "previewed", reasons: ["re-run with --yes to apply this preview"], ...base };
   const message = rollbackMessage(entry);
   deps.progress(`pulumi up of ${req.stack}: ${message}`);
-  await ops.up(req.stack, { message, ...deps.policy });
+  await ops.up(req.stack, { message, ...deps.policy, plan });
   return { status: "rolled-back", reasons: [], message, ...base };
 }
 

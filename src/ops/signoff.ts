@@ -42,6 +42,8 @@ export interface SignoffInput {
   events?: EngineEvent[];
   /** Online mode: the preview itself failed (e.g. a mandatory violation makes the CLI exit non-zero). */
   previewFailure?: string;
+  /** Online mode: phase skips against the stack's last successful update (history.ts phaseOrderProblems). */
+  phaseProblems?: string[];
   /** Offline mode: the base ref and its plan (undefined when the base could not synthesize this stack). */
   offline?: { baseRef: string; base?: PlanDocument; baseProblem?: string };
   /** Append the whole stack's diagram (every resource), which the change diagram replaces by default. */
@@ -84,10 +86,11 @@ export function buildSignoffReport(input: SignoffInput): SignoffReport {
     : collectOnline(input.events ?? [], input.head);
   if (input.previewFailure) c.errors.push(input.previewFailure);
   const mandatory = c.findings.filter((f) => f.enforcementLevel === "mandatory");
-  // A cutover moves one phase per update (docs/runbooks/cutover-*.md); offline, the base plan says where it stood.
+  // A cutover moves one phase per update (docs/runbooks/cutover-*.md); offline, the base plan says where it stood,
+  // online the config the stack's last successful update recorded.
   const phaseSkips = input.offline
     ? cutoverStepProblems(input.offline.base?.cutovers, input.head.cutovers)
-    : [];
+    : (input.phaseProblems ?? []);
   const reasons = [
     ...(mandatory.length ? [`${mandatory.length} mandatory policy violation(s)`] : []),
     ...(c.errors.length ? [`${c.errors.length} preview error(s)`] : []),
@@ -178,9 +181,8 @@ function flagLine(ch: ResourceChange): string {
 
 function collectOnline(events: EngineEvent[], head: PlanDocument): Collected {
   const preview = summarizePreview(events);
-  const packs = events.find((e) => e.summaryEvent)?.summaryEvent as
-    { PolicyPacks?: Record<string, string> } | undefined;
-  const packList = Object.entries(packs?.PolicyPacks ?? {}).map(([name, version]) => `${name} ${version}`);
+  // By name: a local pack's key in the summaryEvent also carries `|local|<path>`.
+  const packList = preview.policyPacks.map((p) => `${p.name} ${p.version}`);
   const set = onlineChanges(events, head);
   const ops = new Map(set.changes.map((ch) => [ch.name, ch.op]));
   return {

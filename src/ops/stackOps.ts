@@ -2,7 +2,9 @@
  * `StackOps`: the three Pulumi operations the `stackport` command needs, behind a small port so every decision
  * above it is tested against an in-memory fake. `automationStackOps` is the thin adapter over the Automation API
  * (`LocalWorkspace` on a project directory); its own test drives it with a fake `pulumiCommand` that replays the
- * CLI's recorded JSON shapes (the Automation API's `events.d.ts` and `stack.d.ts` in @pulumi/pulumi).
+ * CLI's recorded JSON shapes (the Automation API's `events.d.ts` and `stack.d.ts` in @pulumi/pulumi). The SDK takes
+ * engine events from a CLI newer than 3.205.0 over a gRPC stream and from older ones through a file; the fake
+ * plays both.
  */
 import {
   LocalWorkspace,
@@ -22,6 +24,11 @@ export interface PreviewRequest {
   policyPackConfigs?: string[];
   /** Called with every engine event as the preview streams it. */
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * Save the engine's update plan here (`--save-plan`): an `up` given it (`UpRequest.plan`) does only what this
+   * preview showed. The file holds the stack's config (secrets encrypted): keep it in a private directory.
+   */
+  plan?: string;
 }
 
 /** The policy packs an operation runs under, and their configs. */
@@ -34,6 +41,12 @@ export interface UpRequest {
   policyPacks?: string[];
   policyPackConfigs?: string[];
   onEvent?: (event: EngineEvent) => void;
+  /**
+   * A plan a preview saved (`--plan`): the engine fails the update at the first step the plan does not allow
+   * ("… is not allowed by the plan", pulumi/pulumi `pkg/resource/deploy/step_generator.go`). The CLI takes it
+   * without PULUMI_EXPERIMENTAL (the flag is only hidden from --help; `pkg/cmd/pulumi/operations/up.go`).
+   */
+  plan?: string;
 }
 
 export interface StackOps {
@@ -116,6 +129,7 @@ export function automationStackOps(opts: StackOpsOptions): StackOps {
           policyPacks: req.policyPacks,
           policyPackConfigs: req.policyPackConfigs,
           onEvent: req.onEvent as ((e: unknown) => void) | undefined,
+          plan: req.plan,
         }),
       );
       return { changeSummary: result.changeSummary as Record<string, number> };
@@ -128,6 +142,7 @@ export function automationStackOps(opts: StackOpsOptions): StackOps {
           policyPacks: req.policyPacks,
           policyPackConfigs: req.policyPackConfigs,
           onEvent: req.onEvent as ((e: unknown) => void) | undefined,
+          plan: req.plan,
           // `up` reads back the newest history entry; without this it decrypts the config secrets into it.
           showSecrets: false,
         }),

@@ -14,8 +14,8 @@ describe("historyRows", () => {
   it("identifies file-backend entries by start time, and shows commit, dirty flag, result and changes", () => {
     const rows = historyRows(diy);
     expect(rows.map((r) => r.ref)).toEqual([
-      "2026-03-04T09:15:02.123Z",
-      "2026-03-03T18:02:11.500Z",
+      "2026-03-04T09:15:02.000Z",
+      "2026-03-03T18:02:11.000Z",
       "2026-03-02T12:00:00.000Z",
       "2026-03-01T08:30:00.000Z",
       "2026-02-27T21:00:00.000Z",
@@ -50,7 +50,7 @@ describe("rendering", () => {
     const [header, first] = text.split("\n");
     expect(header).toMatch(/^ref \(--to\) +kind +result +commit +dirty +changes +message$/);
     expect(first).toMatch(
-      /^2026-03-04T09:15:02\.123Z +update +succeeded +f00dfac +yes +update 1, same 14 +try a bigger shm$/,
+      /^2026-03-04T09:15:02\.000Z +update +succeeded +f00dfac +yes +update 1, same 14 +try a bigger shm$/,
     );
     expect(renderHistoryText(historyRows(cloud)).split("\n")[0]).toContain("started (UTC)");
     expect(renderHistoryText([])).toBe("no updates recorded for this stack");

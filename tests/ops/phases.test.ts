@@ -1,14 +1,25 @@
 /**
  * Cutover phases → placement: where the tier runs, where traffic goes, when writes are frozen, which copy runs,
- * and which phase changes are safe.
+ * and which phase changes are safe — offline (base plan → head plan) and online (the config the stack's last
+ * successful update recorded → the head), in sign-off and rollback.
  */
+import { join } from "node:path";
 import {
   cutoverProblems,
+  cutoverStepProblems,
+  deployedPhaseProblems,
   phaseChangeProblem,
   placementFor,
   PHASES,
+  recordedCutovers,
   type Phase,
 } from "../../src/config/phases";
+import { main } from "../../src/ops/cli";
+import { phaseOrderProblems } from "../../src/ops/history";
+import { planDocument, type PlanDocument } from "../../src/synth/render";
+import { synthesize } from "../../src/synth/run";
+import { readStackFile } from "../../src/synth/stackFile";
+import { cliWorld, eventsFixture, historyFixture, memoryStackOps } from "./fakePulumi";
 
 const move = (phase: Phase) => placementFor("homelab", { from: "homelab", to: "aws", phase });
 
@@ -85,5 +96,132 @@ describe("phaseChangeProblem", () => {
     expect(phaseChangeProblem("freeze", "replicate")).toBeUndefined();
     expect(phaseChangeProblem("backfill", "replicate")).toMatch(/one phase at a time/);
     expect(phaseChangeProblem("switch", "backfill")).toMatch(/reverse cutover/);
+  });
+});
+
+const db = (phase: Phase) => ({ tier: "database" as const, from: "homelab", to: "aws", phase });
+
+describe("cutoverStepProblems: ending a cutover", () => {
+  it("ends after decommission, or abandons before switch; ending at switch skips decommission", () => {
+    expect(cutoverStepProblems([db("decommission")], [])).toEqual([]);
+    expect(cutoverStepProblems([db("backfill")], [])).toEqual([]);
+    expect(cutoverStepProblems([db("switch")], [])).toEqual([
+      "database: cutover cannot end at switch: run decommission first, or go back with a reverse cutover (from aws to homelab); writes may have landed on aws",
+    ]);
+    // The way back after a switch is a reverse cutover, which starts at replicate.
+    expect(
+      cutoverStepProblems(
+        [db("switch")],
+        [{ tier: "database", from: "aws", to: "homelab", phase: "replicate" }],
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe("recordedCutovers: stackport:cutover as the history records it", () => {
+  const object = { database: { from: "homelab", to: "aws", phase: "freeze" } };
+  it("reads the object value, or the JSON in value, and [] when the key is absent", () => {
+    expect(recordedCutovers({ "stackport:cutover": { objectValue: object } }, "stackport")).toEqual([
+      db("freeze"),
+    ]);
+    expect(recordedCutovers({ "stackport:cutover": { value: JSON.stringify(object) } }, "stackport")).toEqual(
+      [db("freeze")],
+    );
+    expect(recordedCutovers({ "stackport:environment": { value: "staging" } }, "stackport")).toEqual([]);
+    expect(recordedCutovers({ "other:cutover": { objectValue: object } }, "stackport")).toEqual([]);
+  });
+
+  it("says why when it cannot read the phases: a secret, or not the config's shape", () => {
+    expect(recordedCutovers({ "stackport:cutover": { secret: true } }, "stackport")).toMatch(/secret/);
+    expect(recordedCutovers({ "stackport:cutover": { value: "[1]" } }, "stackport")).toMatch(
+      /not recorded as an object/,
+    );
+    expect(
+      recordedCutovers(
+        { "stackport:cutover": { objectValue: { database: { from: "a", to: "b", phase: "swap" } } } },
+        "stackport",
+      ),
+    ).toBe("stackport:cutover.database is not recorded as { from, to, phase } with a known phase");
+  });
+});
+
+describe("deployedPhaseProblems", () => {
+  it("names the phase deployed, the phase asked for, why, and the runbook", () => {
+    expect(
+      deployedPhaseProblems(
+        { what: "its last successful update, 12, commit abc1234", cutovers: [db("replicate")] },
+        [{ ...db("backfill"), runbook: "docs/runbooks/cutover-homelab-to-aws.md" }],
+      ),
+    ).toEqual([
+      'database: the stack is at replicate (its last successful update, 12, commit abc1234) and this change asks for backfill: cutover cannot go from replicate to backfill: run freeze first (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
+    ]);
+  });
+});
+
+describe("phaseOrderProblems: against the stack's history", () => {
+  const history = historyFixture("history-cutover.json");
+
+  it("starts from the newest successful update: a failed update deployed no phase, a refresh none either", () => {
+    // The newest entry is a failed update at switch; the phase deployed is backfill.
+    expect(phaseOrderProblems(history, "stackport", [db("switch")])).toEqual([]);
+    const skip = phaseOrderProblems(history, "stackport", [db("decommission")]);
+    expect(skip).toHaveLength(1);
+    expect(skip[0]).toContain(
+      "the stack is at backfill (its last successful update, 2026-05-04T09:00:00.000Z, commit e1e1e1e)",
+    );
+    expect(skip[0]).toContain(
+      "asks for decommission: cutover cannot go from backfill to decommission: run switch first",
+    );
+    expect(skip[0]).toContain("docs/runbooks/cutover-homelab-to-aws.md");
+  });
+
+  it("treats a stack with no successful update as having no cutover", () => {
+    expect(phaseOrderProblems([], "stackport", [db("freeze")])).toEqual([
+      'database: the stack is at no cutover (no successful update in its history) and this change asks for freeze: cutover cannot go from no cutover to freeze: run replicate first (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
+    ]);
+  });
+
+  it("refuses when the recorded phase cannot be read", () => {
+    const secret = structuredClone(history);
+    // Recorded without a value, as `pulumi stack history --json` writes a secret when not showing secrets.
+    Object.assign(secret[1]!.config!, { "stackport:cutover": { secret: true } });
+    expect(phaseOrderProblems(secret, "stackport", [db("switch")])).toEqual([
+      "cannot check the cutover phase order against its last successful update, 2026-05-04T09:00:00.000Z, commit e1e1e1e: stackport:cutover is recorded as a secret, so its phases cannot be read",
+    ]);
+  });
+});
+
+describe("online sign-off: the phase order from the stack's history", () => {
+  let head: PlanDocument;
+  beforeAll(async () => {
+    head = planDocument(await synthesize(readStackFile(join(__dirname, "..", ".."), "staging")));
+  });
+  const at = (phase: Phase): PlanDocument => ({
+    ...structuredClone(head),
+    cutovers: [{ ...db(phase), actions: [], runbook: "docs/runbooks/cutover-homelab-to-aws.md" }],
+  });
+  const signoff = async (phase: Phase) => {
+    const ops = memoryStackOps({
+      history: historyFixture("history-cutover.json"),
+      events: eventsFixture("preview-safe.ndjson"),
+    });
+    const w = cliWorld({ stackOps: () => ops, headPlan: async () => at(phase) });
+    return { code: await main(["signoff", "staging"], w.deps), w, ops };
+  };
+
+  it("is not ready to sign when the head skips the phase after the one deployed, naming both and the runbook", async () => {
+    const { code, w, ops } = await signoff("decommission");
+    expect(code).toBe(1);
+    expect(ops.calls.find((c) => c.op === "history")).toMatchObject({ stack: "staging" });
+    expect(w.stderr()).toContain(
+      "not ready to sign: database: the stack is at backfill (its last successful update, 2026-05-04T09:00:00.000Z, commit e1e1e1e) and this change asks for decommission: cutover cannot go from backfill to decommission: run switch first",
+    );
+    expect(w.stdout()).toContain("run switch first (see docs/runbooks/cutover-homelab-to-aws.md");
+  });
+
+  it("is ready for review for the next phase", async () => {
+    const { code, w } = await signoff("switch");
+    expect(w.stderr()).toContain("ready for review");
+    expect(code).toBe(0);
   });
 });

@@ -566,3 +566,92 @@ describe("scripts/pr-comment", () => {
     spy.mockRestore();
   });
 });
+
+describe("data at risk in the PR comment", () => {
+  const volume = urn("stackport:docker:Database$docker:index/volume:Volume", "database-data");
+  const container = urn("stackport:docker:Database$docker:index/container:Container", "database-server");
+  const pre = (op: string, u: string, type: string, old: Record<string, unknown>): EngineEvent => ({
+    resourcePreEvent: {
+      metadata: { op, urn: u, type, old: { inputs: {}, ...old }, new: { inputs: {} } },
+      planning: true,
+    },
+  });
+  const stream = [
+    // A replaced volume, as the engine previews it: three steps for one replacement.
+    ...["create-replacement", "replace", "delete-replaced"].map((op) =>
+      pre(op, volume, "docker:index/volume:Volume", { protect: true, retainOnDelete: true }),
+    ),
+    // A replaced container holds no data: not at risk.
+    pre("replace", container, "docker:index/container:Container", {}),
+    { summaryEvent: { resourceChanges: { replace: 2 }, result: "succeeded" } },
+  ];
+
+  function comment(extra: string[] = [], events: EngineEvent[] = stream) {
+    const dir = mkdtempSync(join(tmpdir(), "stackport-review-"));
+    writeFileSync(join(dir, "events.ndjson"), events.map((e) => JSON.stringify(e)).join("\n"));
+    writeFileSync(join(dir, "head.json"), JSON.stringify(plan([{ name: "a" }])));
+    const out = join(dir, "c.md");
+    const code = main([
+      "--stack",
+      "local",
+      "--events",
+      join(dir, "events.ndjson"),
+      "--head",
+      join(dir, "head.json"),
+      "--out",
+      out,
+      ...extra,
+    ]);
+    return { code, md: readFileSync(out, "utf8") };
+  }
+  const section = (md: string) => md.split("#### Data at risk\n\n")[1]!.split("\n####")[0]!.trim();
+
+  it("lists each stateful resource the preview replaces once, with its protections, and counts it in the result", () => {
+    const { code, md } = comment();
+    expect(code).toBe(0);
+    expect(section(md)).toBe(
+      "- :warning: **replace** `database-data (docker:index/volume:Volume; protected, retained on delete)`",
+    );
+    expect(md).toMatch(/\*\*Result: ok\*\*.*; \*\*1 resource\(s\) with data at risk\*\* \(below\)/);
+    // The Safety downgrades section stays, before it.
+    expect(md.indexOf("#### Safety downgrades")).toBeLessThan(md.indexOf("#### Data at risk"));
+  });
+
+  it("says none when no stateful resource is deleted or replaced", () => {
+    const md = renderReview({ stack: "local", preview: summarizePreview([]), dataAtRisk: [] }).markdown;
+    expect(section(md)).toBe("None: the preview deletes or replaces no stateful or protected resource.");
+  });
+
+  it("labels a preview against throwaway state: nothing can show at risk there", () => {
+    // Against empty state every step is a create.
+    const creates: EngineEvent[] = [
+      {
+        resourcePreEvent: {
+          metadata: { op: "create", urn: volume, type: "docker:index/volume:Volume", new: { inputs: {} } },
+        },
+      },
+      { summaryEvent: { resourceChanges: { create: 1 }, result: "succeeded" } },
+    ];
+    const { md } = comment(["--throwaway-state", "true"], creates);
+    expect(section(md)).toMatch(/^:warning: _Previewed against throwaway empty state/);
+    expect(md).toMatch(/previewed against \*\*throwaway state\*\*/);
+    expect(md).not.toMatch(/with data at risk/);
+  });
+
+  it("says the preview did not run when there are no events", () => {
+    expect(section(renderReview({ stack: "local" }).markdown)).toBe(
+      "_The real preview did not run for this stack._",
+    );
+  });
+
+  it("rejects a --throwaway-state that is not true or false (exit 64)", () => {
+    const stderr: string[] = [];
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation((s) => (stderr.push(String(s)), true));
+    try {
+      expect(main(["--stack", "local", "--throwaway-state", "yes"])).toBe(64);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr.join("")).toContain("--throwaway-state must be true or false, not 'yes'");
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { main } from "../../src/ops/cli";
 import {
   configDrift,
@@ -18,7 +18,18 @@ import {
   type Runner,
 } from "../../src/ops/rollback";
 import type { StackFile } from "../../src/synth/stackFile";
-import { cliWorld, eventsFixture, historyFixture, memoryStackOps, type MemoryStackOps } from "./fakePulumi";
+import { automationStackOps, StackOpsError } from "../../src/ops/stackOps";
+import {
+  cliWorld,
+  eventsFixture,
+  fakePulumi,
+  fixture,
+  historyFixture,
+  memoryStackOps,
+  type MemoryStackOps,
+} from "./fakePulumi";
+
+type FakePulumi = ReturnType<typeof fakePulumi>;
 
 const diy = historyFixture("history-diy.json");
 const cloud = historyFixture("history-cloud.json");
@@ -37,7 +48,7 @@ describe("pickEntry", () => {
   it("explains that a file backend has no versions and shows a start time to use instead", () => {
     const picked = pickEntry(diy, "3");
     expect("error" in picked && picked.error).toMatch(
-      /every update is version 0.*--to 2026-03-04T09:15:02.123Z/,
+      /every update is version 0.*--to 2026-03-04T09:15:02.000Z/,
     );
   });
 
@@ -175,13 +186,16 @@ interface World {
 function world(opts: {
   events: string;
   stackFile?: string;
+  history?: string;
+  /** Preview and up through the Automation API over this fake CLI instead of in-memory StackOps. */
+  cli?: FakePulumi;
   failNpm?: string;
   failCheckout?: boolean;
 }): World {
   const root = mkdtempSync(join(tmpdir(), "stackport-rollback-"));
   const worktree = join(root, "worktree");
   const calls: MemoryStackOps["calls"] = [];
-  const history = diy;
+  const history = opts.history ? historyFixture(opts.history) : diy;
   const events = eventsFixture(opts.events);
   const w: Partial<World> & Pick<World, "gitCalls" | "npmCalls" | "progress"> = {
     gitCalls: [],
@@ -217,7 +231,10 @@ function world(opts: {
         { stack: "staging", to: GOOD_TIME, yes: false, allowDataLoss: false, ...req },
         {
           ops: memoryStackOps({ history }, root, calls),
-          opsIn: (dir) => memoryStackOps({ history, events }, dir, calls),
+          opsIn: (dir) =>
+            opts.cli
+              ? automationStackOps({ workDir: dir, pulumiCommand: opts.cli.command })
+              : memoryStackOps({ history, events }, dir, calls),
           git,
           npm,
           repoRoot: root,
@@ -232,7 +249,7 @@ function world(opts: {
 describe("executeRollback", () => {
   it("refuses a dirty update before touching git", async () => {
     const w = world({ events: "preview-safe.ndjson" });
-    const outcome = await w.run({ to: "2026-03-04T09:15:02.123Z", yes: true });
+    const outcome = await w.run({ to: "2026-03-04T09:15:02.000Z", yes: true });
     expect(outcome.status).toBe("refused");
     expect(outcome.reasons.join()).toMatch(/uncommitted changes/);
     expect(w.gitCalls).toEqual([]);
@@ -250,7 +267,7 @@ describe("executeRollback", () => {
       ["ci --no-audit --no-fund", w.worktree],
       ["run build", w.worktree],
     ]);
-    // Under today's policy pack and the stack's config, like any new update.
+    // Under today's policy pack and the stack's config, like any new update; saving an update plan.
     expect(w.calls.filter((c) => c.op !== "history")).toEqual([
       {
         op: "preview",
@@ -258,6 +275,7 @@ describe("executeRollback", () => {
         workDir: w.worktree,
         policyPacks: [POLICY_PACK],
         policyPackConfigs: [POLICY_CONFIG],
+        plan: expect.stringMatching(/stackport-plan-[^/]+\/plan\.json$/),
       },
     ]);
     expect(w.gitCalls.at(-1)!.args).toEqual(["worktree", "remove", "--force", w.worktree]);
@@ -270,6 +288,7 @@ describe("executeRollback", () => {
     const outcome = await w.run({ yes: true });
     expect(outcome.status).toBe("rolled-back");
     const up = w.calls.find((c) => c.op === "up");
+    const plan = w.calls.find((c) => c.op === "preview")!.plan!;
     expect(up).toEqual({
       op: "up",
       stack: "staging",
@@ -277,7 +296,11 @@ describe("executeRollback", () => {
       message: `rollback to 1234567 (history entry started ${GOOD_TIME}: database: 4 GiB | shm 256 MiB)`,
       policyPacks: [POLICY_PACK],
       policyPackConfigs: [POLICY_CONFIG],
+      // Held to the plan its own preview saved: it does what was previewed.
+      plan,
     });
+    // The plan file (it holds the stack's config) does not outlive the rollback.
+    expect(existsSync(dirname(plan))).toBe(false);
     expect(renderRollbackOutcome("staging", outcome)).toContain("rolled back: rollback to 1234567");
   });
 
@@ -321,11 +344,87 @@ describe("executeRollback", () => {
   });
 });
 
+describe("executeRollback: up held to the preview's update plan, through the CLI", () => {
+  const safe = fixture("preview-safe.ndjson");
+  const cliWorldFor = (upEvents?: string) => {
+    const cli = fakePulumi({
+      stacks: ["staging"],
+      history: fixture("history-diy.json"),
+      events: safe,
+      upEvents,
+    });
+    return { cli, w: world({ events: "preview-safe.ndjson", cli }) };
+  };
+  const flag = (cli: FakePulumi, command: string, name: string) => {
+    const args = cli.calls.find((c) => c.args[0] === command)!.args;
+    return args[args.indexOf(name) + 1];
+  };
+
+  it("passes the plan file the preview saved to up", async () => {
+    const { cli, w } = cliWorldFor();
+    expect((await w.run({ yes: true })).status).toBe("rolled-back");
+    const saved = flag(cli, "preview", "--save-plan");
+    expect(saved).toMatch(/plan\.json$/);
+    expect(flag(cli, "up", "--plan")).toBe(saved);
+    expect(existsSync(saved!)).toBe(false);
+  });
+
+  it("fails, with the engine's message, when up would do other than what was previewed", async () => {
+    const { w } = cliWorldFor(safe.replace('"op": "update"', '"op": "replace"'));
+    const run = w.run({ yes: true });
+    await expect(run).rejects.toBeInstanceOf(StackOpsError);
+    await expect(run).rejects.toThrow(
+      "error: replace is not allowed by the plan: this resource is constrained to update",
+    );
+    expect(w.gitCalls.at(-1)!.args[1]).toBe("remove");
+  });
+});
+
+describe("executeRollback: cutover phase order", () => {
+  // The commit's stack file at a phase, as the update at that phase recorded it (history-cutover.json).
+  const stackAt = (phase: string) => `config:
+  stackport:environment: staging
+  stackport:database:
+    on: homelab
+  stackport:adminPassword:
+    secure: v1:abc:def
+  stackport:cutover:
+    database: { from: homelab, to: aws, phase: ${phase} }
+`;
+
+  it("rolls back one phase (backfill → freeze) while the source still serves", async () => {
+    const w = world({
+      events: "preview-safe.ndjson",
+      history: "history-cutover.json",
+      stackFile: stackAt("freeze"),
+    });
+    const outcome = await w.run({ to: "2026-05-03T09:00:00.000Z" });
+    expect(outcome.reasons).toEqual(["re-run with --yes to apply this preview"]);
+    expect(outcome.status).toBe("previewed");
+  });
+
+  it("refuses to skip back two phases, before any preview, naming both phases and the runbook", async () => {
+    const w = world({
+      events: "preview-safe.ndjson",
+      history: "history-cutover.json",
+      stackFile: stackAt("replicate"),
+    });
+    const outcome = await w.run({ to: "2026-05-02T09:00:00.000Z", yes: true });
+    expect(outcome.status).toBe("refused");
+    expect(outcome.reasons).toEqual([
+      "rolling back to update 2026-05-02T09:00:00.000Z would skip a cutover phase:",
+      'database: the stack is at backfill (its last successful update, 2026-05-04T09:00:00.000Z, commit e1e1e1e) and this change asks for replicate: cutover goes back one phase at a time (backfill → freeze) (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
+    ]);
+    expect(w.calls.filter((c) => c.op !== "history")).toEqual([]);
+    expect(w.gitCalls.at(-1)!.args[1]).toBe("remove");
+  });
+});
+
 describe("stackport rollback", () => {
   it("exits 1 and says why when the update is refused", async () => {
     const w = cliWorld({ stackOps: () => memoryStackOps({ history: diy }) });
-    expect(await main(["rollback", "staging", "--to", "2026-03-03T18:02:11.500Z", "--yes"], w.deps)).toBe(1);
-    expect(w.stdout()).toContain("refused:\n  update 2026-03-03T18:02:11.500Z: it failed");
+    expect(await main(["rollback", "staging", "--to", "2026-03-03T18:02:11.000Z", "--yes"], w.deps)).toBe(1);
+    expect(w.stdout()).toContain("refused:\n  update 2026-03-03T18:02:11.000Z: it failed");
   });
 
   it("requires --to", async () => {
