@@ -448,13 +448,13 @@ export function renderReview(input: ReviewInput): Review {
   }
   if (preview?.errors.length) reasons.push(`${preview.errors.length} preview error(s)`);
 
-  const downgradeCount = reviewDowngrades(input).length;
+  const downgrades = reviewDowngrades(input);
   const atRisk = (preview && input.dataAtRisk) || [];
   lines.push(
     (reasons.length
       ? `**Result: blocked** (${reasons.join("; ")})`
       : "**Result: ok** (no mandatory violation)") +
-      (downgradeCount ? `; **${downgradeCount} safety downgrade(s)** to approve (below)` : "") +
+      (downgrades.length ? `; **${downgrades.length} safety downgrade(s)** to approve (below)` : "") +
       (atRisk.length ? `; **${atRisk.length} resource(s) with data at risk** (below)` : "") +
       (preview && input.throwawayState ? "; previewed against **throwaway state**" : ""),
     "",
@@ -466,7 +466,6 @@ export function renderReview(input: ReviewInput): Review {
     );
   }
 
-  const downgrades = reviewDowngrades(input);
   lines.push("#### Safety downgrades", "");
   if (downgrades.length === 0) {
     lines.push("None: no protection is switched off.", "");

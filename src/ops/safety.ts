@@ -18,7 +18,6 @@ export type SafetyResource = Pick<PlanResource, "type" | "name" | "inputs"> & {
   protect?: boolean;
   retainOnDelete?: boolean;
 };
-type Resource = SafetyResource;
 
 /** One side of the comparison. */
 export interface SafetyView {
@@ -161,7 +160,7 @@ function trustsAnyHost(sshOpts: unknown): boolean {
 }
 
 /** Resources whose removal takes a guard away (and is not shown as data at risk, since they hold no data). */
-const GUARD_RESOURCES: [(r: Resource) => boolean, string][] = [
+const GUARD_RESOURCES: [(r: SafetyResource) => boolean, string][] = [
   [
     (r) => r.type === "aws:ec2/flowLog:FlowLog",
     "VPC flow log removed: network traffic is no longer recorded",
@@ -184,14 +183,14 @@ const GUARD_RESOURCES: [(r: Resource) => boolean, string][] = [
   [(r) => tierLabel(r) === "backups", "backup job removed"],
 ];
 
-function tierLabel(r: Resource): string | undefined {
+function tierLabel(r: SafetyResource): string | undefined {
   const labels = r.inputs?.["labels"];
   if (!Array.isArray(labels)) return undefined;
   return labels.find((l) => l?.label === "stackport.tier")?.value;
 }
 
-const subjectOf = (r: Resource) => `${r.name} (${r.type})`;
-const key = (r: Resource) => `${r.type}::${r.name}`;
+const subjectOf = (r: SafetyResource) => `${r.name} (${r.type})`;
+const key = (r: SafetyResource) => `${r.type}::${r.name}`;
 
 /** Every protection `head` has less of than `base`. `base` undefined: nothing to compare (a new stack). */
 export function safetyDowngrades(base: SafetyView | undefined, head: SafetyView): SafetyDowngrade[] {
@@ -242,7 +241,7 @@ function ruleSettings(config: PolicyPackConfig, rule: string): Record<string, un
   return Object.fromEntries(Object.entries(own).filter(([k]) => k !== "enforcementLevel"));
 }
 
-function resourceDowngrades(base: Resource[], head: Resource[]): SafetyDowngrade[] {
+function resourceDowngrades(base: SafetyResource[], head: SafetyResource[]): SafetyDowngrade[] {
   const after = new Map(head.map((r) => [key(r), r]));
   const out: SafetyDowngrade[] = [];
   for (const old of base) {

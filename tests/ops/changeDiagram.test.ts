@@ -6,6 +6,7 @@
 import { changeDiagram, MAX_PER_TIER, mermaidText, SPLIT_AT } from "../../src/ops/changeDiagram";
 import { offlineChanges } from "../../src/ops/changeSet";
 import type { PlanDocument } from "../../src/synth/render";
+import { planOf } from "./plans";
 import { parseMermaid, type ParsedDiagram } from "./mermaid";
 import { productionChange } from "./productionChange";
 
@@ -19,14 +20,6 @@ const res = (type: string, name: string, parent: string | null = null, inputs = 
   protect: false,
   retainOnDelete: false,
   dependsOn: [],
-});
-const plan = (resources: R[]): PlanDocument => ({
-  stack: "s",
-  project: "stackport",
-  summary: { resources: resources.length, byType: {} },
-  resources,
-  outputs: [],
-  violations: [],
 });
 
 /** Every diagram parses, and every node's class is one the diagram defines (Mermaid accepts undefined ones). */
@@ -91,11 +84,11 @@ describe("the production change of #17 (a service added, a bucket and a schedule
 describe("names that are Mermaid syntax", () => {
   it("escapes quotes, markup and keywords in names and tiers", () => {
     const nasty = ['say "hi"', "end", "a<br>b", "#1 & `x`", "subgraph", "style"];
-    const head = plan([
+    const head = planOf([
       res("stackport:aws:Database", "database"),
       ...nasty.map((n) => res("aws:s3/bucket:Bucket", n, "database", { tags: { "stackport.tier": "end" } })),
     ]);
-    const set = offlineChanges(plan([]), head);
+    const set = offlineChanges(planOf([]), head);
     const { diagrams } = changeDiagram(set.changes, set.resources);
     const [p] = parseAll(diagrams.map((d) => d.mermaid));
     expect(p!.vertices).toHaveLength(nasty.length + 1);

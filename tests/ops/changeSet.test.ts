@@ -6,6 +6,7 @@ import { describeValue, losesData, offlineChanges, onlineChanges, redact } from 
 import { changeEffect, dataOf, fieldEffect, PROVIDER_FACTS } from "../../src/ops/providerEffects";
 import type { EngineEvent } from "../../src/ops/review";
 import type { PlanDocument } from "../../src/synth/render";
+import { planOf } from "./plans";
 
 type R = PlanDocument["resources"][number];
 const res = (type: string, name: string, inputs: Record<string, unknown> = {}, more: Partial<R> = {}): R => ({
@@ -18,14 +19,6 @@ const res = (type: string, name: string, inputs: Record<string, unknown> = {}, m
   retainOnDelete: false,
   dependsOn: [],
   ...more,
-});
-const plan = (resources: R[]): PlanDocument => ({
-  stack: "s",
-  project: "stackport",
-  summary: { resources: resources.length, byType: {} },
-  resources,
-  outputs: [],
-  violations: [],
 });
 const RDS = "aws:rds/instance:Instance";
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -112,14 +105,14 @@ describe("values", () => {
 });
 
 describe("offline outcomes", () => {
-  const base = plan([
+  const base = planOf([
     res(BUCKET, "storage-logs", { bucket: "logs" }, { protect: false, retainOnDelete: true }),
     res(BUCKET, "storage-raw", { bucket: "raw" }, { protect: true, retainOnDelete: true }),
     res("aws:cloudwatch/logGroup:LogGroup", "job-logs", { retentionInDays: 30 }),
     res(RDS, "database-instance", { instanceClass: "db.t4g.medium", storageEncrypted: true }),
     res("aws:iam/role:Role", "job-role"),
   ]);
-  const head = plan([
+  const head = planOf([
     res(RDS, "database-instance", { instanceClass: "db.r6g.large", storageEncrypted: true }),
   ]);
   const byName = () => new Map(offlineChanges(base, head).changes.map((c) => [c.name, c]));
@@ -151,7 +144,7 @@ describe("offline outcomes", () => {
     expect(losesData(db)).toBe(false);
     const encrypted = offlineChanges(
       head,
-      plan([res(RDS, "database-instance", { instanceClass: "db.r6g.large", storageEncrypted: false })]),
+      planOf([res(RDS, "database-instance", { instanceClass: "db.r6g.large", storageEncrypted: false })]),
     ).changes[0]!;
     expect(encrypted.op).toBe("replaced");
     expect(losesData(encrypted)).toBe(true);
@@ -199,7 +192,7 @@ describe("online outcomes (the engine's steps)", () => {
         },
       ),
     ];
-    const byName = new Map(onlineChanges(events, plan([])).changes.map((c) => [c.name, c]));
+    const byName = new Map(onlineChanges(events, planOf([])).changes.map((c) => [c.name, c]));
     expect(byName.get("db")).toMatchObject({ op: "changed", outcome: { kind: "restart", predicted: false } });
     expect(byName.get("db")!.values[0]).toMatchObject({ before: '"a"', after: '"b"' });
     expect(byName.get("old")!.outcome.kind).toBe("left-behind");
