@@ -13,11 +13,12 @@
 
 // ---- The target
 export { AwsTarget, SECURITY_GROUP_ROLES } from "./targets/aws";
-export type { AwsTargetArgs, SecurityGroupRole } from "./targets/aws";
+export type { AwsTargetArgs, AwsTargetNetworkNodes, SecurityGroupRole } from "./targets/aws";
 
 // ---- Tiers
 export { S3Storage } from "./storage/s3Storage";
 export type { S3BucketNodes, S3StorageArgs } from "./storage/s3Storage";
+export type { ReplicaNodes, S3ReplicationArgs } from "./storage/s3Replication";
 
 export { RdsDatabase } from "./database/rdsDatabase";
 export type { RdsDatabaseArgs } from "./database/rdsDatabase";
@@ -29,7 +30,10 @@ export type { AlbUpstream } from "./proxy/albRules";
 
 export { EcsIngestion } from "./ingestion/ecsIngestion";
 export type { EcsIngestionArgs } from "./ingestion/ecsIngestion";
-export type { EcsBrokerArgs, EcsServiceArgs } from "./ingestion/settings";
+export type { EcsBrokerArgs, EcsPublishedPortArgs, EcsServiceArgs } from "./ingestion/settings";
+export type { AppSecrets } from "./ingestion/appSecrets";
+export type { PublishedPorts } from "./ingestion/nlb";
+export type { DataFileSystem } from "./shared/efs";
 
 export { EcsBasemap } from "./basemap/ecsBasemap";
 export type { EcsBasemapArgs } from "./basemap/ecsBasemap";
@@ -38,7 +42,16 @@ export type { EcsBasemapArgs } from "./basemap/ecsBasemap";
 export type { FargateSizingArgs } from "./shared/fargateSizing";
 // The Fargate building block behind EcsIngestion's services and EcsBasemap: its type names `EcsIngestion.services`
 // and `EcsBasemapArgs.transform`; the class itself is not (yet) public.
-export type { AttachedTargetGroup, FargateService, FargateServiceArgs } from "./shared/fargateService";
+export type {
+  AttachedTargetGroup,
+  EfsMount,
+  FargateService,
+  FargateServiceArgs,
+  PublishedTargetPort,
+  SecretRefArgs,
+  ServiceConnectArgs,
+} from "./shared/fargateService";
+export type { PortMappingSpec } from "./shared/containerDefinitions";
 
 // ---- Observability
 export { CloudWatchObservability } from "./observability/cloudwatch";

@@ -26,13 +26,20 @@ export type { DockerObjectStorageArgs } from "./storage/dockerObjectStorage";
 
 export { DockerDatabase } from "./database/dockerDatabase";
 export type { DockerDatabaseArgs } from "./database/dockerDatabase";
+export type { WalArchiveArgs } from "./database/walServer";
 
 export { DockerProxy } from "./proxy/dockerProxy";
 export type { DockerProxyArgs } from "./proxy/dockerProxy";
 
 export { DockerIngestion } from "./ingestion/dockerIngestion";
 export type { DockerIngestionArgs, ServiceAddress } from "./ingestion/dockerIngestion";
-export type { DockerBrokerArgs, DockerServiceArgs } from "./ingestion/settings";
+export type {
+  DockerBrokerArgs,
+  DockerMountArgs,
+  DockerPublishedPortArgs,
+  DockerServiceArgs,
+} from "./ingestion/settings";
+export { DOCKER_SOCKET_REASON_LABEL } from "./ingestion/dockerIngestion";
 
 export { DockerBasemap } from "./basemap/dockerBasemap";
 export type { DockerBasemapArgs } from "./basemap/dockerBasemap";
@@ -45,5 +52,7 @@ export type { HostBinding } from "./shared/docker";
 // ---- Observability and backups
 export { DockerObservability } from "./observability/dockerObservability";
 export type { DockerObservabilityArgs } from "./observability/dockerObservability";
+export { POSTGRES_EXPORTER_IMAGE } from "./observability/postgresExporter";
+export type { PostgresExporterArgs, PostgresMonitoringConnection } from "./observability/postgresExporter";
 export { DockerBackups } from "./backups/dockerBackups";
 export type { BackupLogin, BackupSource, DockerBackupsArgs } from "./backups/dockerBackups";

@@ -42,8 +42,21 @@ export {
 } from "./storage/settings";
 
 // ---- Database
-export { DATABASE_ROLES } from "./database/contract";
-export type { DatabaseConnection, DatabaseRole, RoleConnection } from "./database/contract";
+export {
+  DATABASE_ACCESS_ROLES,
+  DATABASE_ROLES,
+  databaseRoleName,
+  extraDatabaseConnection,
+} from "./database/contract";
+export type {
+  DatabaseAccessRole,
+  DatabaseConnection,
+  DatabaseRole,
+  DatabaseRoleRef,
+  RoleConnection,
+} from "./database/contract";
+export type { ExtraDatabaseOptions, SchemaAccess, SchemaGrant } from "./database/bootstrapSql";
+export type { DatabaseBootstrapArgs } from "./database/settings";
 export {
   DATABASE_HOST,
   DATABASE_PORT,
@@ -68,7 +81,14 @@ export {
 export { validateAlbProxyArgs } from "./proxy/albRules";
 
 // ---- Ingestion
-export type { IngestionServiceArgs, ServiceConnections, ServiceDatabaseRole } from "./ingestion/settings";
+export type {
+  AppSecretSource,
+  IngestionServiceArgs,
+  PublishedPortArgs,
+  ServiceConnections,
+  ServiceDatabase,
+  ServiceDatabaseRole,
+} from "./ingestion/settings";
 export {
   BROKER_HOST,
   BROKER_PORT,
@@ -80,6 +100,8 @@ export {
   bucketEnvName,
   ingestionUpstreams,
   replicaAlias,
+  serviceDatabaseConnection,
+  writesDatabase,
   validateDockerIngestionArgs,
   validateEcsIngestionArgs,
 } from "./ingestion/settings";
@@ -129,6 +151,8 @@ export type {
   ObservabilityAlerts,
   ObservabilityAlertsArgs,
 } from "./observability/settings";
+export { POSTGRES_ALERT_DEFAULTS, POSTGRES_ALERTS } from "./observability/postgresAlerts";
+export type { PostgresAlerts, PostgresAlertsArgs } from "./observability/postgresAlerts";
 export { dockerStorageScrapeTargets } from "./storage/settings";
 export { ingestionScrapeTargets } from "./ingestion/settings";
 export { basemapScrapeTargets } from "./basemap/settings";
@@ -140,4 +164,4 @@ export {
   backupsScrapeTargets,
   validateDockerBackupsArgs,
 } from "./backups/settings";
-export type { BackupDestination, BackupRetention } from "./backups/settings";
+export type { BackupDestination, BackupRetention, OffHostArgs, WalBackupArgs } from "./backups/settings";

@@ -4,11 +4,12 @@
 # PostgreSQL 15 + PostGIS (bootstrap SQL, backup/restore, cutover copy), caddy (Caddyfile validation), prometheus
 # (promtool), shellcheck (every rendered shell script), nginx (the basemap's tile cache), redis-server and
 # redis-tools (the broker's start and health scripts), gcc + libc6-dev (a stub Redis module, so the Redis 8
-# entrypoint's appended --loadmodule loads for real). .ci/run runs this first; tests/unit/install-tools.test.ts
+# entrypoint's appended --loadmodule loads for real), busybox (the Docker schedule runner in BusyBox ash, as on
+# Alpine images), restic (the off-host backup's copy and restore). .ci/run runs this first; tests/unit/install-tools.test.ts
 # keeps this list equal to what the tests ask for and to the README's.
 set -euo pipefail
 
-DEBIAN_PACKAGES=(postgresql-15 postgresql-15-postgis-3 caddy prometheus shellcheck nginx redis-server redis-tools gcc libc6-dev)
+DEBIAN_PACKAGES=(postgresql-15 postgresql-15-postgis-3 caddy prometheus shellcheck nginx redis-server redis-tools gcc libc6-dev busybox restic)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,10 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { DockerPlacement } from "../shared/placement";
 import { type StatefulSafety, type Transform, transformed } from "../shared/component";
 import { assertValidArgs } from "../shared/errors";
 import {
   attachNetworks,
+  cacheVolume,
   containerName,
   passLoopContainer,
   pullImage,
@@ -35,8 +37,26 @@ import {
   METRICS_PORT,
   type BackupDestination,
   type BackupRetention,
+  type OffHostArgs,
+  type WalBackupArgs,
   validateDockerBackupsArgs,
 } from "./settings";
+import { WAL_ARCHIVE_DIR } from "../database/settings";
+import {
+  BASE_BACKUP_SCRIPT_PATH,
+  PITR_RESTORE_SCRIPT_PATH,
+  renderBaseBackupScript,
+  renderPitrRestoreScript,
+  staleHealthcheck,
+} from "./walScripts";
+import {
+  OBJECTS_DIR,
+  OBJECTS_MIRROR_SCRIPT_PATH,
+  OBJECTS_MC_ALIAS,
+  OFFHOST_SCRIPT_PATH,
+  renderObjectsMirrorScript,
+  renderOffHostScript,
+} from "./offHost";
 
 /** A role's login. The password stays a Pulumi secret: it only reaches a container's environment. */
 export interface BackupLogin {
@@ -109,6 +129,32 @@ export interface DockerBackupsArgs {
   storage?: StorageConnection;
   /** Resources the bucket sync waits for, e.g. the bucket bootstrap job. @default none */
   storageDependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * Point-in-time recovery: base backups (`pg_basebackup`, into `/backups/base`) on a schedule, retention of them
+   * and of the WAL archive, and the restore tool `/stackport/pitr-restore.sh`, in a runner that connects as
+   * `database.restore` (replication needs a superuser here). The database must archive (`DockerDatabase`'s
+   * `walArchive`). See docs/runbooks/point-in-time-recovery.md. @default off
+   * @example { archiveVolume: database.walArchiveVolume!, retentionDays: 14 }
+   */
+  wal?: WalBackupArgs;
+  /**
+   * An encrypted copy off the host (restic): the backup volume, the WAL archive (with `wal`) and, with
+   * `offHost.objects`, a mirror of every bucket of `objectsStorage`. @default off
+   * @example { repository: "/mnt/backup-drive/stackport", objects: true }
+   */
+  offHost?: OffHostArgs;
+  /**
+   * The restic repository password. Whoever restores needs it, from outside the host: keep a copy (password
+   * manager). @default generated, exposed as `offHostPassword`
+   */
+  offHostPassword?: pulumi.Input<string>;
+  /** Credentials of an `s3:` repository (its own, never the object store's). @default none */
+  offHostCredentials?: { accessKeyId: pulumi.Input<string>; secretAccessKey: pulumi.Input<string> };
+  /**
+   * What the object mirror reads with: read (list, get) on every bucket, nothing else. Needed for `offHost.objects`.
+   * @default none
+   */
+  objectsStorage?: StorageConnection;
   /** Per-child escape hatches. @default none */
   transform?: {
     volume?: Transform<docker.VolumeArgs>;
@@ -116,6 +162,10 @@ export interface DockerBackupsArgs {
     drill?: Transform<docker.ContainerArgs>;
     metrics?: Transform<docker.ContainerArgs>;
     sync?: Transform<docker.ContainerArgs>;
+    wal?: Transform<docker.ContainerArgs>;
+    offHost?: Transform<docker.ContainerArgs>;
+    objects?: Transform<docker.ContainerArgs>;
+    objectsVolume?: Transform<docker.VolumeArgs>;
   };
 }
 
@@ -161,10 +211,22 @@ export class DockerBackups extends pulumi.ComponentResource {
     runner: docker.Container;
     drill: docker.Container;
     metrics: docker.Container;
-    /** Only for the bucket destination. */
+    /** Only for the bucket destination or the object mirror. */
     clientImage?: docker.RemoteImage;
     sync?: docker.Container;
+    /** Only with `wal`. */
+    wal?: docker.Container;
+    /** Only with `offHost`; the password only when generated, the objects only with `offHost.objects`. */
+    offHost?: {
+      image: docker.RemoteImage;
+      container: docker.Container;
+      password?: random.RandomPassword;
+      objectsVolume?: docker.Volume;
+      objects?: docker.Container;
+    };
   };
+  /** The off-host repository's password (secret); only with `offHost`. */
+  readonly offHostPassword?: pulumi.Output<string>;
 
   constructor(name: string, args: DockerBackupsArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate and render before super(): bad input must fail before anything is registered.
@@ -289,9 +351,16 @@ export class DockerBackups extends pulumi.ComponentResource {
     const metrics = new docker.Container(`${name}-metrics`, metricsArgs, metricsOpts);
 
     this.nodes = { image, volume, runner, drill, metrics };
-    if (bucket) {
-      const clientImage = pullImage(`${name}-client-image`, bucket.clientImage, this, placement);
-      this.nodes.clientImage = clientImage;
+    const needsClient = bucket || config.offHost?.objects;
+    const clientImage =
+      needsClient && pullImage(`${name}-client-image`, config.clientImage!, this, placement);
+    if (clientImage) this.nodes.clientImage = clientImage;
+    if (config.wal) this.nodes.wal = this.walRunner(name, args, config.wal, image, volume);
+    if (config.offHost) {
+      this.nodes.offHost = this.offHostCopy(name, args, config, volume, clientImage || undefined);
+      this.offHostPassword = pulumi.secret(args.offHostPassword ?? this.nodes.offHost.password!.result);
+    }
+    if (bucket && clientImage) {
       this.nodes.sync = passLoopContainer(`${name}-sync`, this, {
         tier: "backups",
         role: "sync",
@@ -318,7 +387,176 @@ export class DockerBackups extends pulumi.ComponentResource {
       volumeName: volume.name,
       destination: config.destination.kind,
       metricsAddress: `${METRICS_HOST}:${METRICS_PORT}`,
+      pointInTimeRecovery: config.wal !== undefined,
+      offHost: config.offHost !== undefined,
     });
+  }
+
+  /** The base-backup runner: superuser login (replication), the backup volume and the archive read-write. */
+  private walRunner(
+    name: string,
+    args: DockerBackupsArgs,
+    wal: Required<Omit<WalBackupArgs, "archiveVolume">>,
+    image: docker.RemoteImage,
+    volume: docker.Volume,
+  ): docker.Container {
+    const [runnerArgs, runnerOpts] = transformed<docker.ContainerArgs>(
+      args.transform?.wal,
+      {
+        name: containerName("backups", "wal"),
+        image: image.imageId,
+        entrypoints: ["/bin/sh"],
+        command: [BASE_BACKUP_SCRIPT_PATH],
+        uploads: [
+          {
+            file: BASE_BACKUP_SCRIPT_PATH,
+            content: renderBaseBackupScript({
+              intervalSeconds: wal.baseBackupIntervalHours * 3600,
+              retentionDays: wal.retentionDays,
+              archiveMaxLagSeconds: wal.archiveMaxLagSeconds,
+            }),
+            executable: true,
+          },
+          { file: PITR_RESTORE_SCRIPT_PATH, content: renderPitrRestoreScript(), executable: true },
+        ],
+        envs: [...libpqEnvs(args.database, args.database.restore), `WAL_ARCHIVE_DIR=${WAL_ARCHIVE_DIR}`],
+        // Read-write: it prunes base backups and, after them, the archive.
+        volumes: [
+          { volumeName: volume.name, containerPath: BACKUP_DIR },
+          { volumeName: args.wal!.archiveVolume, containerPath: WAL_ARCHIVE_DIR },
+        ],
+        networksAdvanced: [{ name: args.placement.backendNetwork }],
+        restart: "unless-stopped",
+        healthcheck: staleHealthcheck(BASE_BACKUP_SCRIPT_PATH),
+        // A base backup in progress is a dot-directory the next run removes; let the current one finish if it can.
+        stopTimeout: 60,
+        destroyGraceSeconds: 60,
+        memory: args.memoryMb ?? BACKUP_DEFAULTS.memoryMb,
+        labels: dockerLabels("backups", { "stackport.role": "wal" }),
+      },
+      { parent: this, provider: args.placement.provider, dependsOn: args.database.dependsOn ?? [] },
+    );
+    return new docker.Container(`${name}-wal`, runnerArgs, runnerOpts);
+  }
+
+  /** The restic loop, and the object mirror that feeds it. */
+  private offHostCopy(
+    name: string,
+    args: DockerBackupsArgs,
+    config: ReturnType<typeof normalize>,
+    volume: docker.Volume,
+    clientImage: docker.RemoteImage | undefined,
+  ) {
+    const off = config.offHost!;
+    const { placement, transform } = args;
+    const image = pullImage(`${name}-offhost-image`, off.image, this, placement);
+    const password =
+      args.offHostPassword === undefined
+        ? new random.RandomPassword(
+            `${name}-offhost-password`,
+            { length: 48, special: false },
+            { parent: this },
+          )
+        : undefined;
+    const s3 = off.repository.startsWith("s3:");
+    let objectsVolume: docker.Volume | undefined;
+    let objects: docker.Container | undefined;
+    if (off.objects && clientImage && args.objectsStorage) {
+      const storage = args.objectsStorage;
+      // A copy MinIO can always give again: never protected, and not a backup on its own.
+      objectsVolume = cacheVolume(`${name}-objects-data`, this, {
+        placement,
+        tier: "backups",
+        parts: ["backups", "objects"],
+        transform: transform?.objectsVolume,
+      });
+      objects = passLoopContainer(`${name}-objects`, this, {
+        tier: "backups",
+        role: "objects",
+        placement,
+        image: clientImage.imageId,
+        scriptPath: OBJECTS_MIRROR_SCRIPT_PATH,
+        script: renderObjectsMirrorScript({ pollSeconds: 900 }),
+        envs: [
+          pulumi.interpolate`MC_HOST_${OBJECTS_MC_ALIAS}=${mcHost(storage, `${name}: the object mirror`)}`,
+          pulumi
+            .all(Object.entries(storage.buckets).map(([key, bucket]) => pulumi.interpolate`${key}=${bucket}`))
+            .apply((pairs) => `BUCKETS=${pairs.sort().join(" ")}`),
+          `OBJECTS_DIR=${OBJECTS_DIR}`,
+        ],
+        volumes: [{ volumeName: objectsVolume.name, containerPath: OBJECTS_DIR }],
+        memoryMb: SYNC_MEMORY_MB,
+        dependsOn: args.storageDependsOn ?? [],
+        ...(transform?.objects && { transform: transform.objects }),
+      });
+    }
+    const paths = [
+      BACKUP_DIR,
+      ...(args.wal ? [WAL_ARCHIVE_DIR] : []),
+      ...(objectsVolume ? [OBJECTS_DIR] : []),
+    ];
+    const repositoryPath = "/repository";
+    const secret = args.offHostPassword ?? password!.result;
+    const credentials = args.offHostCredentials;
+    const [offArgs, offOpts] = transformed<docker.ContainerArgs>(
+      transform?.offHost,
+      {
+        name: containerName("backups", "offhost"),
+        image: image.imageId,
+        // The image's entrypoint runs restic itself; the loop calls it.
+        entrypoints: ["/bin/sh"],
+        command: [OFFHOST_SCRIPT_PATH],
+        uploads: [
+          {
+            file: OFFHOST_SCRIPT_PATH,
+            content: renderOffHostScript({
+              paths,
+              intervalSeconds: off.intervalHours * 3600,
+              retentionDays: off.retentionDays,
+            }),
+            executable: true,
+          },
+        ],
+        envs: [
+          `RESTIC_REPOSITORY=${s3 ? off.repository : repositoryPath}`,
+          pulumi.secret(pulumi.interpolate`RESTIC_PASSWORD=${secret}`),
+          ...(credentials
+            ? [
+                pulumi.secret(pulumi.interpolate`AWS_ACCESS_KEY_ID=${credentials.accessKeyId}`),
+                pulumi.secret(pulumi.interpolate`AWS_SECRET_ACCESS_KEY=${credentials.secretAccessKey}`),
+              ]
+            : []),
+          `BACKUP_DIR=${BACKUP_DIR}`,
+        ],
+        // The backup volume read-write only for the loop's own state and metrics files, which it never copies.
+        volumes: [
+          { volumeName: volume.name, containerPath: BACKUP_DIR },
+          ...(args.wal
+            ? [{ volumeName: args.wal.archiveVolume, containerPath: WAL_ARCHIVE_DIR, readOnly: true }]
+            : []),
+          ...(objectsVolume
+            ? [{ volumeName: objectsVolume.name, containerPath: OBJECTS_DIR, readOnly: true }]
+            : []),
+          ...(s3 ? [] : [{ hostPath: off.repository, containerPath: repositoryPath }]),
+        ],
+        networksAdvanced: [{ name: placement.backendNetwork }],
+        restart: "unless-stopped",
+        healthcheck: staleHealthcheck(OFFHOST_SCRIPT_PATH),
+        stopTimeout: 60,
+        destroyGraceSeconds: 60,
+        memory: config.memoryMb,
+        labels: dockerLabels("backups", { "stackport.role": "offhost" }),
+      },
+      { parent: this, provider: placement.provider },
+    );
+    const container = new docker.Container(`${name}-offhost`, offArgs, offOpts);
+    return {
+      image,
+      container,
+      ...(password && { password }),
+      ...(objectsVolume && { objectsVolume }),
+      ...(objects && { objects }),
+    };
   }
 }
 
@@ -345,7 +583,26 @@ function normalize(args: DockerBackupsArgs) {
     drillIntervalHours: args.drillIntervalHours ?? d.drillIntervalHours,
     destination,
     image: args.image ?? d.image,
-    ...(destination.kind === "bucket" && { clientImage: args.clientImage ?? d.clientImage }),
+    ...((destination.kind === "bucket" || args.offHost?.objects) && {
+      clientImage: args.clientImage ?? d.clientImage,
+    }),
     memoryMb: args.memoryMb ?? d.memoryMb,
+    // Recorded only when on, so a plan without them stays as it was.
+    ...(args.wal && {
+      wal: {
+        baseBackupIntervalHours: args.wal.baseBackupIntervalHours ?? d.wal.baseBackupIntervalHours,
+        retentionDays: args.wal.retentionDays ?? d.wal.retentionDays,
+        archiveMaxLagSeconds: args.wal.archiveMaxLagSeconds ?? d.wal.archiveMaxLagSeconds,
+      },
+    }),
+    ...(args.offHost && {
+      offHost: {
+        repository: args.offHost.repository,
+        intervalHours: args.offHost.intervalHours ?? d.offHost.intervalHours,
+        retentionDays: args.offHost.retentionDays ?? d.offHost.retentionDays,
+        objects: args.offHost.objects ?? d.offHost.objects,
+        image: args.offHost.image ?? d.offHost.image,
+      },
+    }),
   };
 }

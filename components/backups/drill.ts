@@ -10,7 +10,7 @@
 import { assertSqlIdentifier } from "../shared/formats";
 import { PAUSE_AND_STOP, SECONDS_UNTIL_DUE, scriptHeader, shQuote } from "../shared/shell";
 import { BACKUP_DIR, RESTORE_SCRIPT_PATH, dumpGlob } from "./scripts";
-import { BACKUP_METRICS, METRICS_PORT } from "./settings";
+import { BACKUP_METRICS, METRICS_PORT, RECORD_SUCCESS, failFunction } from "./settings";
 
 /** Where the drill script is uploaded in the drill container. */
 export const DRILL_SCRIPT_PATH = "/stackport/drill.sh";
@@ -91,12 +91,7 @@ export function renderDrillScript(opts: DrillScriptOptions): string {
     "",
     'drop_scratch() { admin "DROP DATABASE IF EXISTS \\"$SCRATCH\\"" >/dev/null; }',
     "",
-    "fail() {",
-    '  date +%s >"$LAST_FAILURE"',
-    "  write_metrics || true",
-    '  log "FAILED: $*"',
-    "  return 1",
-    "}",
+    ...failFunction(),
     "",
     "# Returns 0 passed, 1 failed, 3 no dump yet: not recorded as a failure (the backup alerts cover a runner that",
     "# never dumps), so a fresh stack does not alert while its first backup runs.",
@@ -151,7 +146,7 @@ export function renderDrillScript(opts: DrillScriptOptions): string {
     '  if [ "$mismatches" -gt 0 ]; then',
     '    fail "$mismatches of $tables table(s) of $dump restored with other row counts than the dump holds"; return 1',
     "  fi",
-    '  { date +%s >"$LAST_SUCCESS.tmp" && mv "$LAST_SUCCESS.tmp" "$LAST_SUCCESS"; } || { fail "cannot record success"; return 1; }',
+    RECORD_SUCCESS,
     "  write_metrics || true",
     '  log "ok: $dump restored into $SCRATCH and checked ($tables tables, $rows rows, $(($(date +%s) - started))s); $SCRATCH dropped"',
     "}",

@@ -6,7 +6,7 @@
  */
 import { assertSqlIdentifier } from "../shared/formats";
 import { LAST_PASS_HEALTH, PAUSE_AND_STOP, SECONDS_UNTIL_DUE, scriptHeader, shQuote } from "../shared/shell";
-import { BACKUP_METRICS } from "./settings";
+import { BACKUP_METRICS, failFunction } from "./settings";
 
 /** Where the backup volume is mounted in the containers; the scripts take `BACKUP_DIR` to override it (tests). */
 export const BACKUP_DIR = "/backups";
@@ -132,13 +132,7 @@ export function renderBackupScript(opts: BackupScriptOptions): string {
     "}",
     "",
     "# A failed run keeps every older dump: retention only runs after a verified success.",
-    "fail() {",
-    '  rm -f "$partial" "$partial_sum"',
-    '  date +%s >"$LAST_FAILURE"',
-    "  write_metrics || true",
-    '  log "FAILED: $*; older backups untouched"',
-    "  return 1",
-    "}",
+    ...failFunction({ cleanup: 'rm -f "$partial" "$partial_sum"', untouched: "older backups" }),
     "",
     "# Called where `set -e` is off (an if condition), so every step is checked explicitly.",
     "backup_once() {",

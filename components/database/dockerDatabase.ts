@@ -16,6 +16,8 @@ import { assertValidArgs } from "../shared/errors";
 import { dockerLabels } from "../shared/labels";
 import type { DockerPlacement } from "../shared/placement";
 import { type AdminJobArgs, libpqEnv, renderAdminJobScript } from "../shared/adminJob";
+import { validateWalArchiveArgs } from "./walArchive";
+import { type WalArchiveArgs, walArchiveServer } from "./walServer";
 import {
   BACKUP_ROLE,
   MONITORING_ROLE,
@@ -23,8 +25,16 @@ import {
   passwordEnv,
   renderBootstrapScript,
 } from "./bootstrapSql";
-import { DATABASE_ROLES, type DatabaseConnection, type DatabaseRole, type RoleConnection } from "./contract";
 import {
+  DATABASE_ACCESS_ROLES,
+  DATABASE_ROLES,
+  type DatabaseConnection,
+  type DatabaseRole,
+  type RoleConnection,
+  databaseRoleName,
+} from "./contract";
+import {
+  type DatabaseBootstrapArgs,
   DATABASE_HOST,
   DATABASE_PORT,
   DOCKER_DATABASE_DEFAULTS,
@@ -34,7 +44,7 @@ import {
   validateDockerDatabaseArgs,
 } from "./settings";
 
-export interface DockerDatabaseArgs {
+export interface DockerDatabaseArgs extends DatabaseBootstrapArgs {
   /** The Docker target the containers run on (`DockerTarget.placement`). */
   placement: DockerPlacement;
   /**
@@ -48,13 +58,24 @@ export interface DockerDatabaseArgs {
   database?: string;
   /** Publish PostgreSQL on the Docker host. @default not published (backend network only) */
   publish?: HostBinding;
-  /** Create a `monitoring` role with `pg_monitor`. @default false */
+  /**
+   * Create a `monitoring` role with `pg_monitor` (server statistics, no data), exposed as `monitoring` for a
+   * PostgreSQL exporter (`DockerObservability`'s `postgresExporter`). @default false
+   */
   monitoringUser?: boolean;
   /**
    * Create the read-only `db_backup` role (`pg_read_all_data`, row security bypassed, sessions read-only) for
    * `DockerBackups` to dump as, instead of the superuser. Exposed as `backup`. @default false
    */
   backupUser?: boolean;
+  /**
+   * Continuous WAL archiving for point-in-time recovery (`DockerBackups`' `wal` takes the base backups and prunes
+   * the archive): every finished segment is copied, atomically, to a protected archive volume (`walArchiveVolume`),
+   * and the superuser may connect for replication (`pg_basebackup`). Turning it on or off replaces the server
+   * container; the data volume stays. @default off
+   * @example { archiveTimeoutSeconds: 300 }
+   */
+  walArchive?: WalArchiveArgs;
   /** Memory limit of the server, in MB. @default 2048 */
   memoryMb?: number;
   /** `shm_size` of the container, in MB (parallel queries need more than Docker's 64). @default 256 */
@@ -72,6 +93,7 @@ export interface DockerDatabaseArgs {
   /** Per-child escape hatches. @default none */
   transform?: {
     volume?: Transform<docker.VolumeArgs>;
+    walArchive?: Transform<docker.VolumeArgs>;
     server?: Transform<docker.ContainerArgs>;
     bootstrap?: Transform<docker.ContainerArgs>;
     migrations?: Transform<docker.ContainerArgs>;
@@ -94,6 +116,8 @@ export class DockerDatabase extends pulumi.ComponentResource {
   readonly monitoring?: RoleConnection;
   /** How the read-only `db_backup` role connects; only when `backupUser` is enabled. */
   readonly backup?: RoleConnection;
+  /** Physical name of the WAL archive volume; only with `walArchive`. */
+  readonly walArchiveVolume?: pulumi.Output<string>;
   readonly nodes: {
     image: docker.RemoteImage;
     superuserPassword: random.RandomPassword;
@@ -103,11 +127,16 @@ export class DockerDatabase extends pulumi.ComponentResource {
     server: docker.Container;
     bootstrap: docker.Container;
     migrations?: { image: docker.RemoteImage; job: docker.Container };
+    /** Only with `walArchive`. */
+    walArchive?: docker.Volume;
   };
 
   constructor(name: string, args: DockerDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before super(): bad input must fail before anything is registered.
-    assertValidArgs(`stackport:docker:Database '${name}'`, validateDockerDatabaseArgs(args));
+    assertValidArgs(`stackport:docker:Database '${name}'`, [
+      ...validateDockerDatabaseArgs(args),
+      ...validateWalArchiveArgs(args.walArchive),
+    ]);
     const d = DOCKER_DATABASE_DEFAULTS;
     const config = {
       image: args.image ?? d.image,
@@ -115,12 +144,17 @@ export class DockerDatabase extends pulumi.ComponentResource {
       ...(args.publish && { publish: args.publish }),
       monitoringUser: args.monitoringUser ?? false,
       backupUser: args.backupUser ?? false,
+      ...(args.walArchive && { walArchive: args.walArchive }),
+      // Recorded only when given, so a plan without them stays as it was.
+      ...(args.extensions?.length && { extensions: args.extensions }),
+      ...(args.schemas && Object.keys(args.schemas).length > 0 && { schemas: args.schemas }),
+      ...(args.databases && Object.keys(args.databases).length > 0 && { databases: args.databases }),
       memoryMb: args.memoryMb ?? d.memoryMb,
       shmSizeMb: args.shmSizeMb ?? d.shmSizeMb,
       ...(args.migrations && { migrations: args.migrations }),
       safety: args.safety ?? { protect: true, retainOnDelete: true },
     };
-    const mountPath = dataMountPath(postgresMajor(config.image)!);
+    const mountPath = dataMountPath(postgresMajor(config.image)!, config.image);
     super("stackport:docker:Database", name, config, opts);
     const { placement, transform } = args;
     const { safety } = config;
@@ -135,7 +169,7 @@ export class DockerDatabase extends pulumi.ComponentResource {
         { parent: this },
       );
     const superuserPassword = password("superuser");
-    const roles = bootstrapRoles(config.monitoringUser, config.backupUser);
+    const roles = bootstrapRoles(config);
     const passwords = Object.fromEntries(roles.map((role) => [role, password(role)]));
 
     const volume = statefulVolume(`${name}-data`, this, {
@@ -146,6 +180,15 @@ export class DockerDatabase extends pulumi.ComponentResource {
       transform: transform?.volume,
     });
 
+    const wal =
+      config.walArchive &&
+      walArchiveServer(`${name}-wal-archive`, this, {
+        ...config.walArchive,
+        placement,
+        safety,
+        replicationRole: SUPERUSER,
+        transform: transform?.walArchive,
+      });
     const [serverArgs, serverOpts] = transformed<docker.ContainerArgs>(
       transform?.server,
       {
@@ -156,7 +199,9 @@ export class DockerDatabase extends pulumi.ComponentResource {
           pulumi.interpolate`POSTGRES_PASSWORD=${superuserPassword.result}`,
           `POSTGRES_DB=${config.database}`,
         ],
-        volumes: [{ volumeName: volume.name, containerPath: mountPath }],
+        volumes: [{ volumeName: volume.name, containerPath: mountPath }, ...(wal ? [wal.mount] : [])],
+        // Archiving: the image's entrypoint behind a wrapper, `postgres -c archive_mode=on …`, and its uploads.
+        ...(wal && wal.container),
         networksAdvanced: attachNetworks(placement, DATABASE_HOST),
         ports: publishedPorts(DATABASE_PORT, config.publish),
         // Over TCP: on first start the image runs a socket-only temporary server for its init scripts, which a
@@ -192,6 +237,9 @@ export class DockerDatabase extends pulumi.ComponentResource {
         database: config.database,
         monitoringUser: config.monitoringUser,
         backupUser: config.backupUser,
+        extensions: config.extensions,
+        schemas: config.schemas,
+        databases: config.databases,
       }),
       envs: [
         `PGHOST=${DATABASE_HOST}`,
@@ -208,17 +256,21 @@ export class DockerDatabase extends pulumi.ComponentResource {
     });
 
     // User and URL wait for `ready`, so a consumer of a role's connection also waits for the role (and schema).
-    const roleConnection = (role: string, ready: pulumi.Output<boolean>): RoleConnection => {
+    const roleConnection = (
+      role: string,
+      ready: pulumi.Output<boolean>,
+      database: string = config.database,
+    ): RoleConnection => {
       const pw = passwords[role]!.result;
       const user = ready.apply(() => role);
       return {
         host: pulumi.output(DATABASE_HOST),
         port: pulumi.output(DATABASE_PORT),
-        database: pulumi.output(config.database),
+        database: pulumi.output(database),
         user,
         password: pulumi.secret(pw),
         url: pulumi.secret(
-          pulumi.interpolate`postgresql://${user}:${pw}@${DATABASE_HOST}:${DATABASE_PORT}/${config.database}`,
+          pulumi.interpolate`postgresql://${user}:${pw}@${DATABASE_HOST}:${DATABASE_PORT}/${database}`,
         ),
       };
     };
@@ -238,15 +290,26 @@ export class DockerDatabase extends pulumi.ComponentResource {
       server,
       bootstrap,
       ...(migrations && { migrations: { image: migrations.image, job: migrations.job } }),
+      ...(wal && { walArchive: wal.volume }),
     };
     this.connection = {
       roles: Object.fromEntries(DATABASE_ROLES.map((role) => [role, roleConnection(role, ready)])) as Record<
         DatabaseRole,
         RoleConnection
       >,
+      // Ready with the bootstrap: the migrations job migrates the application database only.
+      databases: Object.fromEntries(
+        Object.keys(config.databases ?? {}).map((db) => [
+          db,
+          Object.fromEntries(
+            DATABASE_ACCESS_ROLES.map((r) => [r, roleConnection(databaseRoleName(db, r), succeeded, db)]),
+          ) as Record<(typeof DATABASE_ACCESS_ROLES)[number], RoleConnection>,
+        ]),
+      ),
     };
     if (config.monitoringUser) this.monitoring = roleConnection(MONITORING_ROLE, ready);
     if (config.backupUser) this.backup = roleConnection(BACKUP_ROLE, ready);
+    if (wal) this.walArchiveVolume = wal.volume.name;
     this.registerOutputs({
       host: DATABASE_HOST,
       port: DATABASE_PORT,

@@ -21,16 +21,21 @@ export const BOOTSTRAP_CONTAINER = "bootstrap";
 const WAIT_ROUNDS = 3;
 
 /**
- * Bootstrap options for RDS. The RDS master user is not a superuser (it has `rds_superuser`), and the shared SQL
- * does three things only a superuser may: `SET LOCAL log_statement`, `ALTER ROLE … NOSUPERUSER NOREPLICATION
- * NOBYPASSRLS`, and `CREATE SCHEMA … AUTHORIZATION db_admin` without being a member of db_admin. Until
- * bootstrapSql.ts has an option for managed servers (see docs/aws.md), the SQL is the Docker tier's unchanged.
+ * Bootstrap options for RDS. The RDS master user is not a superuser (it has `rds_superuser`): `managedServer` leaves
+ * out what only a superuser may do (`SET LOCAL log_statement`, `NOSUPERUSER NOREPLICATION NOBYPASSRLS`) and makes
+ * the master a member of each owner role it hands schemas and databases to.
  */
-export function rdsBootstrapOptions(args: {
-  database: string;
-  monitoringUser: boolean;
-}): BootstrapSqlOptions {
-  return { database: args.database, monitoringUser: args.monitoringUser, managedServer: true };
+export function rdsBootstrapOptions(
+  args: Pick<BootstrapSqlOptions, "database" | "monitoringUser" | "extensions" | "schemas" | "databases">,
+): BootstrapSqlOptions {
+  return {
+    database: args.database,
+    monitoringUser: args.monitoringUser,
+    ...(args.extensions?.length && { extensions: args.extensions }),
+    ...(args.schemas && { schemas: args.schemas }),
+    ...(args.databases && { databases: args.databases }),
+    managedServer: true,
+  };
 }
 
 /**
@@ -92,7 +97,7 @@ export function renderRunTaskScript(): string {
   );
 }
 
-export interface RdsBootstrapArgs {
+export interface RdsBootstrapArgs extends Pick<BootstrapSqlOptions, "extensions" | "schemas" | "databases"> {
   /** The application database. */
   database: string;
   /** Create the `monitoring` role too. */
@@ -131,7 +136,7 @@ export function createRdsBootstrap(
   const { placement, instance, tags } = args;
   const child = { parent, provider: placement.provider };
   const script = renderBootstrapScript(rdsBootstrapOptions(args));
-  const roles = bootstrapRoles(args.monitoringUser);
+  const roles = bootstrapRoles(args);
 
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,

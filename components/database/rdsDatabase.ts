@@ -6,12 +6,21 @@ import { type StatefulSafety, type Transform, statefulOptions, transformed } fro
 import { assertValidArgs } from "../shared/errors";
 import { standardLabels } from "../shared/labels";
 import type { AwsPlacement } from "../shared/placement";
-import { awsName } from "../shared/awsNames";
+import { arnPartition, awsName } from "../shared/awsNames";
 import type { DatabaseAlarmInputs } from "../observability/contract";
 import { MONITORING_ROLE, bootstrapRoles } from "./bootstrapSql";
-import { DATABASE_ROLES, type DatabaseConnection, type DatabaseRole, type RoleConnection } from "./contract";
+import {
+  DATABASE_ACCESS_ROLES,
+  DATABASE_ROLES,
+  type DatabaseAccessRole,
+  type DatabaseConnection,
+  type DatabaseRole,
+  type RoleConnection,
+  databaseRoleName,
+} from "./contract";
 import { type RdsBootstrap, createRdsBootstrap } from "./rdsBootstrap";
 import {
+  type DatabaseBootstrapArgs,
   DEFAULT_DATABASE,
   DEFAULT_POSTGIS_IMAGE,
   RDS_DATABASE_DEFAULTS,
@@ -19,7 +28,7 @@ import {
   validateRdsDatabaseArgs,
 } from "./settings";
 
-export interface RdsDatabaseArgs {
+export interface RdsDatabaseArgs extends DatabaseBootstrapArgs {
   /** The AWS target: the instance goes into its private subnets behind its `database` security group. */
   placement: AwsPlacement;
   /** The application database, created and bootstrapped. Changing it replaces the instance. @default "platform" */
@@ -36,8 +45,20 @@ export interface RdsDatabaseArgs {
   multiAz?: boolean;
   /** Days of automated backups, 0 to 35 (0 turns them off). @default 7 */
   backupRetentionDays?: number;
-  /** Performance Insights, 7 days (the free tier). @default false */
+  /** Performance Insights (query load by wait event and statement); turning it on or off is an in-place change. @default false */
   performanceInsights?: boolean;
+  /** Days Performance Insights keeps its data: 7 (the free tier) or a multiple of 31 up to 731. @default 7 */
+  performanceInsightsRetentionDays?: number;
+  /**
+   * Enhanced Monitoring: OS metrics every N seconds (1, 5, 10, 15, 30 or 60) through an IAM role RDS assumes; 0 is
+   * off. An in-place change. @default 0
+   */
+  enhancedMonitoringSeconds?: number;
+  /**
+   * `max_connections` in the parameter group (applied at the next reboot), and what the connections alarm compares
+   * with. @default RDS's own, estimated from the instance class's memory
+   */
+  maxConnections?: number;
   /** Create a `monitoring` role with `pg_monitor`. @default false */
   monitoringUser?: boolean;
   /**
@@ -61,6 +82,15 @@ export interface RdsDatabaseArgs {
     bootstrapTask?: Transform<aws.ecs.TaskDefinitionArgs>;
     bootstrapRun?: Transform<command.local.CommandArgs>;
   };
+  /**
+   * An existing RDS instance to manage instead of creating one: Pulumi `import`s it by identifier (the plan shows an
+   * import, never a create). Every input this component sets must match the instance (class, engine version, storage,
+   * subnet group, security group, parameter group, master user settings…) or the import fails: `pulumi preview` names
+   * each difference. The subnet group, parameter group and security-group rule are this component's own, so an
+   * instance is adoptable once it runs in the target's VPC with them (docs/runbooks/cutover-s3-to-minio.md, "Adopting").
+   * @default none: the instance is created
+   */
+  adopt?: { dbInstanceIdentifier: string };
 }
 
 export const RDS_PORT = 5432;
@@ -106,6 +136,10 @@ export class RdsDatabase extends pulumi.ComponentResource {
       multiAz: args.multiAz ?? d.multiAz,
       backupRetentionDays: args.backupRetentionDays ?? d.backupRetentionDays,
       performanceInsights: args.performanceInsights ?? d.performanceInsights,
+      performanceInsightsRetentionDays:
+        args.performanceInsightsRetentionDays ?? d.performanceInsightsRetentionDays,
+      enhancedMonitoringSeconds: args.enhancedMonitoringSeconds ?? d.enhancedMonitoringSeconds,
+      ...(args.maxConnections !== undefined && { maxConnections: args.maxConnections }),
       monitoringUser: args.monitoringUser ?? false,
       disposable: args.disposable ?? false,
       clientImage: args.clientImage ?? DEFAULT_POSTGIS_IMAGE,
@@ -118,7 +152,7 @@ export class RdsDatabase extends pulumi.ComponentResource {
     const tags = standardLabels("database");
     const local = config.disposable;
     const major = engineMajor(config.engineVersion);
-    const identifier = awsName(["database"]);
+    const identifier = args.adopt?.dbInstanceIdentifier ?? awsName(["database"]);
 
     const subnetGroup = new aws.rds.SubnetGroup(
       `${name}-subnets`,
@@ -134,6 +168,15 @@ export class RdsDatabase extends pulumi.ComponentResource {
         parameters: [
           { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
           { name: "log_min_duration_statement", value: "500", applyMethod: "immediate" },
+          ...(config.maxConnections !== undefined
+            ? [
+                {
+                  name: "max_connections",
+                  value: String(config.maxConnections),
+                  applyMethod: "pending-reboot",
+                },
+              ]
+            : []),
         ],
         tags,
       },
@@ -154,6 +197,10 @@ export class RdsDatabase extends pulumi.ComponentResource {
       },
       child,
     );
+
+    // Enhanced Monitoring: RDS publishes OS metrics to CloudWatch Logs through a role it assumes.
+    const monitoringRole =
+      config.enhancedMonitoringSeconds > 0 ? this.enhancedMonitoringRole(name, placement, tags) : undefined;
 
     const [instanceArgs, instanceOpts] = transformed<aws.rds.InstanceArgs>(
       transform?.instance,
@@ -187,16 +234,33 @@ export class RdsDatabase extends pulumi.ComponentResource {
         deleteAutomatedBackups: local,
         copyTagsToSnapshot: true,
         enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+        // Both in-place updates of aws.rds.Instance (neither forces a new instance).
         performanceInsightsEnabled: config.performanceInsights,
-        ...(config.performanceInsights && { performanceInsightsRetentionPeriod: 7 }),
+        ...(config.performanceInsights && {
+          performanceInsightsRetentionPeriod: config.performanceInsightsRetentionDays,
+        }),
+        ...(monitoringRole && {
+          monitoringInterval: config.enhancedMonitoringSeconds,
+          monitoringRoleArn: monitoringRole.arn,
+        }),
         tags,
       },
-      statefulOptions(this, safety, { provider: placement.provider }),
+      statefulOptions(this, safety, {
+        provider: placement.provider,
+        ...(args.adopt && { import: args.adopt.dbInstanceIdentifier }),
+      }),
     );
     const instance = new aws.rds.Instance(`${name}-instance`, instanceArgs, instanceOpts);
 
+    // An extra database's roles connect to it; every other role to the application database.
+    const extraOf = Object.fromEntries(
+      Object.keys(args.databases ?? {}).flatMap((db) =>
+        DATABASE_ACCESS_ROLES.map((r) => [databaseRoleName(db, r), db] as const),
+      ),
+    );
+    const databaseOf = (role: string): string => extraOf[role] ?? config.database;
     // Alphanumeric only: the passwords go into URLs unescaped.
-    const roles = bootstrapRoles(config.monitoringUser);
+    const roles = bootstrapRoles({ monitoringUser: config.monitoringUser, databases: args.databases ?? {} });
     const passwords: Record<string, random.RandomPassword> = {};
     const secrets: Record<string, aws.secretsmanager.Secret> = {};
     const secretValues: aws.secretsmanager.SecretVersion[] = [];
@@ -229,7 +293,7 @@ export class RdsDatabase extends pulumi.ComponentResource {
                 password: password.result,
                 host: instance.address,
                 port: RDS_PORT,
-                dbname: config.database,
+                dbname: databaseOf(role),
                 engine: "postgres",
               }),
             ),
@@ -244,6 +308,9 @@ export class RdsDatabase extends pulumi.ComponentResource {
     const bootstrap = createRdsBootstrap(`${name}-bootstrap`, this, {
       database: config.database,
       monitoringUser: config.monitoringUser,
+      ...(args.extensions && { extensions: args.extensions }),
+      ...(args.schemas && { schemas: args.schemas }),
+      ...(args.databases && { databases: args.databases }),
       placement,
       instance,
       masterUsername: MASTER_USERNAME,
@@ -264,14 +331,15 @@ export class RdsDatabase extends pulumi.ComponentResource {
     const roleConnection = (role: string): RoleConnection => {
       const pw = passwords[role]!.result;
       const user = bootstrapped.apply(() => role);
+      const database = databaseOf(role);
       return {
         host: instance.address,
         port: pulumi.output(RDS_PORT),
-        database: pulumi.output(config.database),
+        database: pulumi.output(database),
         user,
         password: pulumi.secret(pw),
         url: pulumi.secret(
-          pulumi.interpolate`postgresql://${user}:${pw}@${instance.address}:${RDS_PORT}/${config.database}?sslmode=require`,
+          pulumi.interpolate`postgresql://${user}:${pw}@${instance.address}:${RDS_PORT}/${database}?sslmode=require`,
         ),
       };
     };
@@ -290,14 +358,55 @@ export class RdsDatabase extends pulumi.ComponentResource {
       instanceIdentifier: instance.identifier,
       allocatedStorageGb: config.allocatedStorageGb,
       instanceClass: config.instanceClass,
+      ...(config.maxConnections !== undefined && { maxConnections: config.maxConnections }),
     };
     this.connection = {
       roles: Object.fromEntries(DATABASE_ROLES.map((role) => [role, roleConnection(role)])) as Record<
         DatabaseRole,
         RoleConnection
       >,
+      databases: Object.fromEntries(
+        Object.keys(args.databases ?? {}).map((db) => [
+          db,
+          Object.fromEntries(
+            DATABASE_ACCESS_ROLES.map((r) => [r, roleConnection(databaseRoleName(db, r))]),
+          ) as Record<DatabaseAccessRole, RoleConnection>,
+        ]),
+      ),
     };
     if (config.monitoringUser) this.monitoring = roleConnection(MONITORING_ROLE);
     this.registerOutputs({ host: instance.address, port: RDS_PORT, database: config.database, identifier });
+  }
+
+  /** The role RDS assumes to publish Enhanced Monitoring metrics (AWS's managed policy for it). */
+  private enhancedMonitoringRole(name: string, placement: AwsPlacement, tags: Record<string, string>) {
+    const child = { parent: this, provider: placement.provider };
+    const role = new aws.iam.Role(
+      `${name}-monitoring-role`,
+      {
+        description: "RDS Enhanced Monitoring: publish the database's OS metrics to CloudWatch Logs",
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "monitoring.rds.amazonaws.com" },
+              Action: "sts:AssumeRole",
+            },
+          ],
+        }),
+        tags,
+      },
+      child,
+    );
+    new aws.iam.RolePolicyAttachment(
+      `${name}-monitoring-policy`,
+      {
+        role: role.name,
+        policyArn: `arn:${arnPartition(placement.region)}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole`,
+      },
+      child,
+    );
+    return role;
   }
 }

@@ -10,15 +10,20 @@ import { dockerLabels } from "../shared/labels";
 import type { DockerPlacement } from "../shared/placement";
 import type { StorageConnection } from "../storage/contract";
 import type { ScrapeTarget } from "../observability/contract";
+import { scheduledContainer } from "./schedule";
 import { serviceEnv } from "./serviceEnv";
 import {
+  type AppSecretSource,
   BROKER_HOST,
   BROKER_PORT,
   DOCKER_BROKER_DEFAULTS,
   DOCKER_SERVICE_DEFAULTS,
+  DOCKER_SOCKET_PATH,
   type DockerBrokerArgs,
   type DockerServiceArgs,
+  GENERATED_SECRET_LENGTH,
   type IngestionServiceArgs,
+  dockerPortBinding,
   ingestionScrapeTargets,
   ingestionUpstreams,
   replicaAlias,
@@ -54,13 +59,31 @@ export interface DockerIngestionArgs {
    * @example { api: storage.connectionFor("api") }
    */
   serviceStorage?: Record<string, StorageConnection>;
-  /** `protect` / `retainOnDelete` of the data volumes (the broker's, each service's `data`). @default { protect: true, retainOnDelete: true } */
+  /**
+   * The tier's application secrets by name, for the services' `secrets` (variable → secret name): a stack secret
+   * (`{ value }`, kept a Pulumi secret) or a random value generated once and kept in state (`{ generate }`), shared by
+   * every service that names it. Every generated secret is created, used or not: a value that came and went with its
+   * last user would be a new value when it comes back. A change of value replaces the containers that use it.
+   * @default {}
+   * @example { "jwt-signing-key": { generate: { length: 64 } }, "oauth-client-secret": { value: config.requireSecret("oauth") } }
+   */
+  secrets?: Record<string, AppSecretSource>;
+  /**
+   * Named volumes services share through `mounts: [{ volume, path }]` (`<stack>-ingestion-shared-<name>`). They hold
+   * data: protected by `safety` like every data volume.
+   * @default {}
+   * @example { uploads: {} }
+   */
+  volumes?: Record<string, Record<string, never>>;
+  /** `protect` / `retainOnDelete` of the data volumes (the broker's, each service's `data`, the shared `volumes`). @default { protect: true, retainOnDelete: true } */
   safety?: StatefulSafety;
   /** Per-child escape hatches. @default none */
   transform?: {
     brokerVolume?: Transform<docker.VolumeArgs>;
     /** By service name: the `data` volume of that service. */
     serviceData?: Record<string, Transform<docker.VolumeArgs>>;
+    /** By volume name: the shared `volumes`. */
+    volumes?: Record<string, Transform<docker.VolumeArgs>>;
     broker?: Transform<docker.ContainerArgs>;
     /** By service name; applied to every replica of that service. */
     services?: Record<string, Transform<docker.ContainerArgs>>;
@@ -113,6 +136,44 @@ export function serviceHealthTest(
   ];
 }
 
+/** The label that carries a service's reviewed Docker socket exemption (its reason). */
+export const DOCKER_SOCKET_REASON_LABEL = "stackport.docker-socket-reason";
+
+/** Every secret's value as a Pulumi secret: the stack secret given, or the generated password's result. */
+function secretValues(
+  sources: Record<string, AppSecretSource>,
+  generated: Record<string, random.RandomPassword>,
+): Record<string, pulumi.Output<string>> {
+  return Object.fromEntries(
+    Object.entries(sources).map(([n, s]) => [
+      n,
+      pulumi.secret(s.value !== undefined ? pulumi.output(s.value) : generated[n]!.result),
+    ]),
+  );
+}
+
+/**
+ * A service's `mounts` and socket as Docker volumes: host paths always read-only, shared volumes read-write unless
+ * `readOnly`, the socket (when exempted) read-write, as the tools that need it (Portainer) manage containers.
+ */
+function serviceMounts(
+  service: DockerServiceArgs,
+  volumes: Record<string, docker.Volume>,
+): docker.types.input.ContainerVolume[] {
+  const mounts: docker.types.input.ContainerVolume[] = (service.mounts ?? []).map((m) =>
+    "hostPath" in m && m.hostPath !== undefined
+      ? { hostPath: m.hostPath, containerPath: m.path, readOnly: true }
+      : {
+          volumeName: volumes[(m as { volume: string }).volume]!.name,
+          containerPath: m.path,
+          readOnly: (m as { readOnly?: boolean }).readOnly ?? false,
+        },
+  );
+  if (service.dockerSocket)
+    mounts.push({ hostPath: DOCKER_SOCKET_PATH, containerPath: DOCKER_SOCKET_PATH, readOnly: false });
+  return mounts;
+}
+
 /** Where a service is reachable on the backend network. */
 export interface ServiceAddress {
   /** The alias every replica answers to (Docker DNS round-robin). */
@@ -158,6 +219,10 @@ export class DockerIngestion extends pulumi.ComponentResource {
     containers: Record<string, docker.Container[]>;
     /** By service name, for the services with `data`. */
     dataVolumes: Record<string, docker.Volume>;
+    /** The shared `volumes`, by name. */
+    volumes: Record<string, docker.Volume>;
+    /** The generated application secrets, by name. */
+    secrets: Record<string, random.RandomPassword>;
   };
 
   constructor(name: string, args: DockerIngestionArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -166,6 +231,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
       `stackport:docker:Ingestion '${name}'`,
       validateDockerIngestionArgs(args, offeredBy(args), args.serviceStorage),
     );
+    const appSecrets = args.secrets ?? {};
     const d = DOCKER_SERVICE_DEFAULTS;
     const config = {
       broker: args.broker === false ? (false as const) : { ...DOCKER_BROKER_DEFAULTS, ...args.broker },
@@ -186,6 +252,16 @@ export class DockerIngestion extends pulumi.ComponentResource {
         ]),
       ),
       safety: args.safety ?? { protect: true, retainOnDelete: true },
+      ...(args.volumes && Object.keys(args.volumes).length > 0 && { volumes: args.volumes }),
+      // Where each secret comes from, never its value: the component's inputs are in the plan.
+      ...(Object.keys(appSecrets).length > 0 && {
+        secrets: Object.fromEntries(
+          Object.entries(appSecrets).map(([n, s]) => [
+            n,
+            s.value !== undefined ? "stack secret" : "generated",
+          ]),
+        ),
+      }),
     };
     super("stackport:docker:Ingestion", name, config, opts);
     const { placement, transform } = args;
@@ -199,6 +275,23 @@ export class DockerIngestion extends pulumi.ComponentResource {
       broker &&
       pulumi.secret(pulumi.interpolate`redis://:${broker.password.result}@${BROKER_HOST}:${BROKER_PORT}/0`);
 
+    const secrets = this.appSecrets(name, appSecrets);
+    const volumes = Object.fromEntries(
+      Object.keys(args.volumes ?? {})
+        .sort()
+        .map((vol) => [
+          vol,
+          statefulVolume(`${name}-shared-${vol}`, this, {
+            placement,
+            safety: config.safety,
+            tier: "ingestion",
+            parts: ["ingestion", "shared", vol],
+            role: "shared",
+            transform: transform?.volumes?.[vol],
+          }),
+        ]),
+    );
+
     const images: Record<string, docker.RemoteImage> = {};
     const containers: Record<string, docker.Container[]> = {};
     const addresses: Record<string, ServiceAddress> = {};
@@ -206,7 +299,7 @@ export class DockerIngestion extends pulumi.ComponentResource {
     for (const svc of Object.keys(config.services).sort()) {
       const service = config.services[svc]!;
       const image = pullImage(`${name}-${svc}-image`, service.image, this, placement);
-      let dataMount: docker.ContainerArgs["volumes"];
+      let dataMount: docker.types.input.ContainerVolume[] = [];
       if (service.data) {
         const data = statefulVolume(`${name}-${svc}-data`, this, {
           placement,
@@ -219,8 +312,15 @@ export class DockerIngestion extends pulumi.ComponentResource {
         dataVolumes[svc] = data;
         dataMount = [{ volumeName: data.name, containerPath: service.data.path }];
       }
+      const mounts = [...dataMount, ...serviceMounts(service, volumes)];
       const storage = args.serviceStorage?.[svc] ?? args.storage;
-      const envs = serviceEnv(svc, service, { database: args.database, storage, brokerUrl });
+      const envs = serviceEnv(svc, service, {
+        database: args.database,
+        storage,
+        brokerUrl,
+        secrets: secretValues(appSecrets, secrets),
+      });
+      const ports = (service.ports ?? []).map(dockerPortBinding);
       const health = serviceHealthTest(service);
       const dependsOn = service.connections.broker && broker ? [broker.container] : [];
       const replicas = Array.from({ length: service.replicas }, (_, i) => i + 1);
@@ -230,9 +330,13 @@ export class DockerIngestion extends pulumi.ComponentResource {
           {
             name: containerName("ingestion", svc, String(n)),
             image: image.imageId,
-            ...(service.command && { command: service.command }),
+            // A scheduled service is a job: the schedule runner is its entrypoint, its command the job (schedule.ts).
+            ...(service.schedule !== undefined
+              ? scheduledContainer(service.schedule, service.command!)
+              : service.command && { command: service.command }),
             envs,
-            ...(dataMount && { volumes: dataMount }),
+            ...(mounts.length > 0 && { volumes: mounts }),
+            ...(ports.length > 0 && { ports }),
             // Only routed services are on the edge network; egress works from the backend network (not internal
             // unless the target sets isolateBackend, which the config check refuses for egress services).
             networksAdvanced: attachNetworks(placement, svc, { edge: service.routed }).map((net) => ({
@@ -252,6 +356,10 @@ export class DockerIngestion extends pulumi.ComponentResource {
               "stackport.service": svc,
               "stackport.replica": String(n),
               "stackport.egress": String(service.egress),
+              // The reviewed exemption the docker-no-socket-mount policy and the sign-off report read.
+              ...(service.dockerSocket && { [DOCKER_SOCKET_REASON_LABEL]: service.dockerSocket.reason }),
+              // A job, not a server: `docker ps --filter label=stackport.schedule` lists them; the plan shows it.
+              ...(service.schedule !== undefined && { "stackport.schedule": service.schedule }),
             }),
           },
           { parent: this, provider, dependsOn },
@@ -268,11 +376,28 @@ export class DockerIngestion extends pulumi.ComponentResource {
 
     this.addresses = addresses;
     if (brokerUrl) this.brokerUrl = brokerUrl;
-    this.nodes = { ...(broker && { broker }), images, containers, dataVolumes };
+    this.nodes = { ...(broker && { broker }), images, containers, dataVolumes, volumes, secrets };
     this.registerOutputs({
       addresses,
       broker: broker ? { host: BROKER_HOST, port: BROKER_PORT } : undefined,
     });
+  }
+
+  /** One random password per generated secret, alphanumeric (it may end up in a URL or a header unescaped). */
+  private appSecrets(name: string, secrets: Record<string, AppSecretSource>) {
+    return Object.fromEntries(
+      Object.entries(secrets)
+        .filter(([, s]) => s.generate !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([n, s]) => [
+          n,
+          new random.RandomPassword(
+            `${name}-secret-${n}`,
+            { length: s.generate!.length ?? GENERATED_SECRET_LENGTH.default, special: false },
+            { parent: this },
+          ),
+        ]),
+    );
   }
 
   private broker(

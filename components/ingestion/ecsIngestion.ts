@@ -4,19 +4,25 @@ import * as random from "@pulumi/random";
 import type { DatabaseConnection } from "../database/contract";
 import type { AlarmSpec } from "../observability/contract";
 import { assertValidArgs } from "../shared/errors";
+import { type DataFileSystem, createDataFileSystem } from "../shared/efs";
+import { withSchedule } from "../shared/fargateSizing";
+import { type AppSecrets, createAppSecrets } from "./appSecrets";
+import { type PublishedPorts, publishPorts, resolvePort } from "./nlb";
 import { offeredBy } from "../shared/offered";
 import { type AttachedTargetGroup, FargateService, type FargateServiceArgs } from "../shared/fargateService";
-import { type Transform, transformed } from "../shared/component";
+import { type StatefulSafety, type Transform, transformed } from "../shared/component";
 import { standardLabels } from "../shared/labels";
 import type { AwsPlacement } from "../shared/placement";
 import { type StorageConnection, bucketArnOf } from "../storage/contract";
 import { awsName } from "../shared/awsNames";
 import {
+  type AppSecretSource,
   BROKER_PORT,
   ECS_BROKER_DEFAULTS,
   type EcsBrokerArgs,
   type EcsServiceArgs,
   serviceContainer,
+  serviceDatabaseConnection,
   validateEcsIngestionArgs,
 } from "./settings";
 
@@ -39,6 +45,16 @@ export interface EcsIngestionArgs {
   targetGroups?: Record<string, AttachedTargetGroup>;
   /** Retention of the services' log groups, in days. @default 30 */
   logRetentionDays?: number;
+  /**
+   * The tier's application secrets by name, mapped to variables by each service's `secrets`. Each one a service uses
+   * becomes one Secrets Manager secret, shared by the services that use it and injected through the task
+   * definition's `secrets` (never `environment`), pinned to its current version: a new value rolls those services.
+   * @default {}
+   * @example { "jwt-signing-key": { generate: { length: 64 } }, "oauth-client-secret": { value: cfg.requireSecret("oauthSecret") } }
+   */
+  secrets?: Record<string, AppSecretSource>;
+  /** `protect` / `retainOnDelete` of the data file system (services with `data`). @default { protect: true, retainOnDelete: true } */
+  safety?: StatefulSafety;
   /** Per-child escape hatches: `services` applies to every service's children. @default none */
   transform?: {
     services?: FargateServiceArgs["transform"];
@@ -63,10 +79,15 @@ export class EcsIngestion extends pulumi.ComponentResource {
   readonly services: Record<string, FargateService>;
   /** CPU/memory for every service; 5xx/unhealthy hosts for routed ones. */
   readonly alarmSpecs: AlarmSpec[];
+  /** The published ports' load balancer: its DNS name, when a service has `ports`. */
+  readonly publishedAddress?: pulumi.Output<string>;
   readonly nodes: {
     brokerToken?: random.RandomPassword;
     brokerSubnets?: aws.elasticache.SubnetGroup;
     broker?: aws.elasticache.ReplicationGroup;
+    secrets?: AppSecrets["nodes"];
+    published?: PublishedPorts;
+    data?: DataFileSystem;
   } = {};
 
   constructor(name: string, args: EcsIngestionArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -88,6 +109,8 @@ export class EcsIngestion extends pulumi.ComponentResource {
 
     const brokerUrl =
       usesBroker && config.broker !== false ? this.createBroker(name, config.broker, args, child) : undefined;
+    const extras = this.createServiceExtras(name, args);
+    if (this.nodes.published) this.publishedAddress = this.nodes.published.loadBalancer.dnsName;
 
     this.services = Object.fromEntries(
       Object.keys(services)
@@ -98,9 +121,10 @@ export class EcsIngestion extends pulumi.ComponentResource {
             `${name}-${svc}`,
             {
               ...plans[svc]!,
+              ...extras(svc),
               placement,
               secretValues: {
-                ...(role && { DATABASE_URL: args.database!.roles[role].url }),
+                ...(role && { DATABASE_URL: serviceDatabaseConnection(args.database!, role).url }),
                 ...(broker && brokerUrl && { BROKER_URL: brokerUrl }),
               },
               logRetentionDays: config.logRetentionDays,
@@ -112,7 +136,125 @@ export class EcsIngestion extends pulumi.ComponentResource {
         }),
     );
     this.alarmSpecs = Object.values(this.services).flatMap((s) => s.alarmSpecs);
-    this.registerOutputs({ services: Object.keys(this.services) });
+    this.registerOutputs({
+      services: Object.keys(this.services),
+      ...(this.publishedAddress && { publishedAddress: this.publishedAddress }),
+    });
+  }
+
+  /**
+   * What services get beyond their container: the application secrets they use (one Secrets Manager secret each),
+   * the NLB target groups of their published ports, their EFS access point, and Service Connect (every long-running
+   * service a client; one with a TCP port also a server under its own name, as on Docker's network).
+   */
+  private createServiceExtras(
+    name: string,
+    args: EcsIngestionArgs,
+  ): (svc: string) => Pick<FargateServiceArgs, "secretRefs" | "publishedPorts" | "data" | "serviceConnect"> {
+    const { placement } = args;
+    const services = args.services ?? {};
+    const used = Object.values(services).flatMap((s) => Object.values(s.secrets ?? {}));
+    const secrets =
+      used.length > 0
+        ? createAppSecrets(this, name, {
+            provider: placement.provider,
+            sources: args.secrets ?? {},
+            used,
+            tier: "ingestion",
+          })
+        : undefined;
+    const ports = Object.fromEntries(
+      Object.entries(services)
+        .filter(([, s]) => s.ports?.length)
+        .map(([svc, s]) => [svc, s.ports!.map((p) => resolvePort(p, s.port))]),
+    );
+    const published = Object.keys(ports).length > 0 ? publishPorts(this, name, placement, ports) : undefined;
+    const paths = Object.fromEntries(
+      Object.entries(services)
+        .filter(([, s]) => s.data)
+        .map(([svc, s]) => [svc, s.data!.path]),
+    );
+    const data =
+      Object.keys(paths).length > 0
+        ? createDataFileSystem(this, name, {
+            placement,
+            tier: "ingestion",
+            safety: args.safety ?? { protect: true, retainOnDelete: true },
+            paths,
+          })
+        : undefined;
+    const namespace = placement.serviceConnect?.namespaceArn;
+    const servers = namespace && this.serviceConnectServers(name, args);
+    Object.assign(this.nodes, {
+      ...(secrets && { secrets: secrets.nodes }),
+      ...(published && { published }),
+      ...(data && { data }),
+    });
+    return (svc) => {
+      const s = services[svc]!;
+      const refs = Object.entries(s.secrets ?? {}).map(([env, secret]) => [env, secrets!.refs[secret]!]);
+      const scheduled = withSchedule(s.sizing, s.schedule)?.schedule !== undefined;
+      return {
+        ...(refs.length > 0 && { secretRefs: Object.fromEntries(refs) }),
+        ...(published?.byService[svc] && { publishedPorts: published.byService[svc] }),
+        ...(data?.mounts[svc] && { data: data.mounts[svc] }),
+        ...(namespace && !scheduled && { serviceConnect: { namespace, servers: servers![svc] ?? [] } }),
+      };
+    };
+  }
+
+  /**
+   * Each long-running service's TCP ports under its bare name (`redpanda:9092`), and the services group opened to
+   * itself on exactly those ports (a client's Service Connect proxy connects to the server task's address).
+   */
+  private serviceConnectServers(
+    name: string,
+    args: EcsIngestionArgs,
+  ): Record<string, { portName: string; port: number; dnsName: string }[]> {
+    const { placement } = args;
+    const out: Record<string, { portName: string; port: number; dnsName: string }[]> = {};
+    for (const [svc, s] of Object.entries(args.services ?? {})) {
+      if (withSchedule(s.sizing, s.schedule)?.schedule !== undefined) continue;
+      const tcp = [
+        ...(s.port !== undefined ? [s.port] : []),
+        ...(s.ports ?? []).filter((p) => (p.protocol ?? "tcp") === "tcp").map((p) => p.port),
+      ];
+      const unique = [...new Set(tcp)].sort((a, b) => a - b);
+      if (unique.length > 0)
+        out[svc] = unique.map((port) => ({ portName: `${svc}-${port}`, port, dnsName: svc }));
+    }
+    const child = { parent: this, provider: placement.provider };
+    const tags = standardLabels("ingestion");
+    const ports = [...new Set(Object.values(out).flatMap((l) => l.map((x) => x.port)))].sort((a, b) => a - b);
+    for (const port of ports) {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-services-from-services-${port}`,
+        {
+          securityGroupId: placement.securityGroups.services,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          referencedSecurityGroupId: placement.securityGroups.services,
+          description: `Service Connect: services to services on ${port}`,
+          tags,
+        },
+        child,
+      );
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-services-to-services-${port}`,
+        {
+          securityGroupId: placement.securityGroups.services,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          referencedSecurityGroupId: placement.securityGroups.services,
+          description: `Service Connect: services to services on ${port}`,
+          tags,
+        },
+        child,
+      );
+    }
+    return out;
   }
 
   /**
@@ -196,7 +338,9 @@ function planService(svc: string, service: EcsServiceArgs, args: EcsIngestionArg
   return {
     tier: "ingestion",
     service: svc,
-    ...(service.sizing && { sizing: service.sizing }),
+    ...(withSchedule(service.sizing, service.schedule) && {
+      sizing: withSchedule(service.sizing, service.schedule)!,
+    }),
     container: serviceContainer(service, region, storage),
     ...(storage && {
       buckets: Object.fromEntries(

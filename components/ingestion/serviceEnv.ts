@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseConnection } from "../database/contract";
 import { argPath } from "../shared/errors";
 import type { StorageConnection } from "../storage/contract";
-import { SERVICE_DATABASE_ROLES, type ServiceConnections, bucketEnvName } from "./settings";
+import { type ServiceConnections, bucketEnvName, serviceDatabaseConnection } from "./settings";
 
 /** What the platform can offer a service; each is used only if the service declares it. */
 export interface AvailableConnections {
@@ -14,6 +14,8 @@ export interface AvailableConnections {
   storage?: StorageConnection | undefined;
   /** `redis://:<password>@broker:6379/0` (secret). */
   brokerUrl?: pulumi.Output<string> | undefined;
+  /** The tier's application secrets by name (each a Pulumi secret). */
+  secrets?: Record<string, pulumi.Input<string>> | undefined;
 }
 
 const secretEnv = (name: string, value: pulumi.Input<string>) =>
@@ -21,15 +23,22 @@ const secretEnv = (name: string, value: pulumi.Input<string>) =>
 
 /**
  * The `KEY=VALUE` list for one service: its plain `environment`, then one group per declared connection:
- * - `database: <role>` → `DATABASE_URL` of that role (`db_admin` is impossible: refused here as well as by the schema);
+ * - `database: <role>` → `DATABASE_URL` of that role, or of an extra database's writer/reader (`db_admin` is refused
+ *   here as well as by the schema);
  * - `storage: [buckets]` → `STORAGE_ENDPOINT`, `STORAGE_REGION`, `STORAGE_FORCE_PATH_STYLE`, `STORAGE_ACCESS_KEY_ID`,
  *   `STORAGE_SECRET_ACCESS_KEY` and `STORAGE_BUCKET_<NAME>` for the declared buckets only;
- * - `broker: true` → `BROKER_URL`.
- * @throws naming the arg path when a declared connection is not available (`validateServices` refuses that first)
+ * - `broker: true` → `BROKER_URL`;
+ * then one variable per entry of its `secrets` (variable → secret name), each a Pulumi secret.
+ * @throws naming the arg path when a declared connection or secret is not available (`validateServices` refuses
+ *   that first)
  */
 export function serviceEnv(
   svc: string,
-  service: { environment: Record<string, string>; connections: ServiceConnections },
+  service: {
+    environment: Record<string, string>;
+    connections: ServiceConnections;
+    secrets?: Record<string, string> | undefined;
+  },
   available: AvailableConnections,
 ): pulumi.Input<string>[] {
   const key = (...path: PropertyKey[]) => argPath("services", svc, "connections", ...path);
@@ -39,14 +48,13 @@ export function serviceEnv(
   const { database: role, storage: buckets, broker } = service.connections;
 
   if (role !== undefined) {
-    // The type already excludes db_admin; this guards callers that bypass the schema.
-    if (!(SERVICE_DATABASE_ROLES as readonly string[]).includes(role)) {
-      throw new Error(
-        `${key("database")}: '${role}' is not a service role (allowed: ${SERVICE_DATABASE_ROLES.join(", ")})`,
-      );
+    let connection;
+    try {
+      connection = serviceDatabaseConnection(available.database, role);
+    } catch (e) {
+      throw new Error(`${key("database")}: ${(e as Error).message}`);
     }
-    if (!available.database) throw new Error(`${key("database")}: no database connection was given`);
-    envs.push(secretEnv("DATABASE_URL", available.database.roles[role].url));
+    envs.push(secretEnv("DATABASE_URL", connection.url));
   }
 
   if (buckets !== undefined) {
@@ -70,6 +78,17 @@ export function serviceEnv(
   if (broker) {
     if (!available.brokerUrl) throw new Error(`${key("broker")}: the broker is disabled`);
     envs.push(secretEnv("BROKER_URL", available.brokerUrl));
+  }
+
+  for (const [env, name] of Object.entries(service.secrets ?? {}).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  )) {
+    const value = available.secrets?.[name];
+    if (value === undefined)
+      throw new Error(
+        `${argPath("services", svc, "secrets", env)}: '${name}' is not one of the tier's secrets`,
+      );
+    envs.push(secretEnv(env, value));
   }
   return envs;
 }

@@ -89,11 +89,15 @@ export function alarmSpecs(inputs: {
       {
         ...rds,
         key: "database-connections",
-        description: `Database connections above 80 % of the estimated maximum for ${db.instanceClass}`,
+        // The same saturation the Prometheus rule watches on Docker (connections / max_connections).
+        description:
+          db.maxConnections === undefined
+            ? `Database connections above 80 % of the estimated maximum for ${db.instanceClass}`
+            : `Database connections above 80 % of max_connections (${db.maxConnections})`,
         metricName: "DatabaseConnections",
         statistic: "Maximum",
         evaluationPeriods: 3,
-        threshold: Math.floor(estimatedMaxConnections(db.instanceClass) * 0.8),
+        threshold: Math.floor((db.maxConnections ?? estimatedMaxConnections(db.instanceClass)) * 0.8),
         comparisonOperator: "GreaterThanThreshold",
       },
     );

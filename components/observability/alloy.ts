@@ -3,6 +3,7 @@
  * Only this stack's stackport-managed containers are read: other containers on a shared homelab host, and other
  * stacks' containers, are none of this stack's business.
  */
+import { SCHEDULE_LOG } from "../ingestion/settings";
 import { MANAGED_BY } from "../shared/labels";
 
 export interface AlloyConfigInput {
@@ -22,6 +23,41 @@ const metaLabel = (label: string) => `__meta_docker_container_label_${label.repl
 
 /** Regex matching exactly one literal value (RE2, anchored by Prometheus relabeling). */
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * The gauges Alloy makes of the schedule runner's run-end lines (components/ingestion/schedule.ts `SCHEDULE_LOG`):
+ * the Unix time of each scheduled container's last failed and last successful run, on Alloy's own `/metrics`
+ * (Prometheus scrapes it as job `alloy`). Alloy prefixes custom metrics with `loki_process_custom_` unless a
+ * `prefix` is given; ours is `stackport_`. The labels are the log stream's (stack, tier, role, container, service).
+ */
+export const SCHEDULE_RUN_METRICS = {
+  lastFailure: "stackport_schedule_last_failure_timestamp_seconds",
+  lastSuccess: "stackport_schedule_last_success_timestamp_seconds",
+} as const;
+
+/**
+ * The `stage.regex` expressions (Go RE2) that pick the end time out of a failed and a successful run's line. Each
+ * names one capture, so a line sets only its own gauge. Not anchored at the start: a job whose last output has no
+ * final newline shares its line with the runner's.
+ */
+export const SCHEDULE_RUN_EXPRESSIONS = {
+  failed: `${literal(`${SCHEDULE_LOG.prefix} ${SCHEDULE_LOG.end}`)}failed exit=[0-9]+ duration=[0-9]+s at=(?P<stackport_failed_at>[0-9]+) `,
+  ok: `${literal(`${SCHEDULE_LOG.prefix} ${SCHEDULE_LOG.end}`)}ok exit=0 duration=[0-9]+s at=(?P<stackport_ok_at>[0-9]+) `,
+} as const;
+
+/** The gauges live until Alloy restarts: a failed daily run must still alert the next morning. */
+const SCHEDULE_METRIC_IDLE = "8760h";
+
+function scheduleGauge(metric: string, source: string, description: string): string {
+  return `    metric.gauge {
+      name              = ${str(metric.replace(/^stackport_/, ""))}
+      prefix            = "stackport_"
+      description       = ${str(description)}
+      source            = ${str(source)}
+      action            = "set"
+      max_idle_duration = ${str(SCHEDULE_METRIC_IDLE)}
+    }`;
+}
 
 export function renderAlloyConfig(input: AlloyConfigInput): string {
   const socket = str(`unix://${DOCKER_SOCKET}`);
@@ -58,6 +94,10 @@ discovery.relabel "stackport" {
     target_label  = "role"
   }
   rule {
+    source_labels = [${str(metaLabel("stackport.service"))}]
+    target_label  = "service"
+  }
+  rule {
     source_labels = ["__meta_docker_container_name"]
     regex         = "/(.*)"
     target_label  = "container"
@@ -67,7 +107,24 @@ discovery.relabel "stackport" {
 loki.source.docker "containers" {
   host       = ${socket}
   targets    = discovery.relabel.stackport.output
+  forward_to = [loki.process.schedules.receiver]
+}
+
+// Runs of scheduled services: the runner's run-end lines become gauges on Alloy's /metrics. The lines themselves
+// reach Loki unchanged.
+loki.process "schedules" {
   forward_to = [loki.write.local.receiver]
+
+  stage.regex {
+    expression = ${str(SCHEDULE_RUN_EXPRESSIONS.failed)}
+  }
+  stage.regex {
+    expression = ${str(SCHEDULE_RUN_EXPRESSIONS.ok)}
+  }
+  stage.metrics {
+${scheduleGauge(SCHEDULE_RUN_METRICS.lastFailure, "stackport_failed_at", "Unix time the last failed run of a scheduled service ended.")}
+${scheduleGauge(SCHEDULE_RUN_METRICS.lastSuccess, "stackport_ok_at", "Unix time the last successful run of a scheduled service ended.")}
+  }
 }
 
 loki.write "local" {

@@ -53,6 +53,8 @@ export interface DatabaseAlarmInputs {
   instanceIdentifier: pulumi.Input<string>;
   allocatedStorageGb: number;
   instanceClass: string;
+  /** The instance's `max_connections` when set explicitly. @default estimated from `instanceClass` */
+  maxConnections?: number;
 }
 
 /** What CloudWatch alarms need to watch a service. */

@@ -44,6 +44,14 @@ import {
   validateDockerObservabilityArgs,
 } from "./settings";
 import type { Upstream } from "../proxy/contract";
+import {
+  POSTGRES_EXPORTER_IMAGE,
+  type PostgresExporterArgs,
+  createPostgresExporter,
+  postgresExporterIssues,
+  postgresExporterScrapeTarget,
+} from "./postgresExporter";
+import { resolvePostgresAlerts } from "./postgresAlerts";
 
 export interface DockerObservabilityArgs {
   /** The Docker target the containers run on (`DockerTarget.placement`). */
@@ -83,6 +91,14 @@ export interface DockerObservabilityArgs {
    * @default {}
    */
   scrapeSecrets?: Record<string, pulumi.Input<string>>;
+  /**
+   * A PostgreSQL exporter (prometheus-community's, pinned) logged in as the database's `monitoring` role
+   * (`DockerDatabase.monitoring`), scraped as job `postgres`, with alerts on connection saturation, long
+   * transactions and an unreachable server. The database must be on the same target (its backend network).
+   * @default none
+   * @example { connection: database.monitoring!, alerts: { connectionsPercent: 85 } }
+   */
+  postgresExporter?: PostgresExporterArgs;
   /** Per-child escape hatches. @default none */
   transform?: {
     prometheusData?: Transform<docker.VolumeArgs>;
@@ -139,6 +155,8 @@ export class DockerObservability extends pulumi.ComponentResource {
     lokiData?: docker.Volume;
     loki?: docker.Container;
     alloy?: docker.Container;
+    /** The PostgreSQL exporter and its image, when `postgresExporter` is given. */
+    postgresExporter?: { image: docker.RemoteImage; container: docker.Container };
     /** The volume holding `scrapeSecrets` and the job that writes them (when there are any). */
     secrets?: { volume: docker.Volume; job: docker.Container };
   };
@@ -147,18 +165,27 @@ export class DockerObservability extends pulumi.ComponentResource {
     assertValidArgs(`stackport:docker:Observability '${name}'`, [
       ...validateDockerObservabilityArgs(args),
       ...scrapeSecretIssues(args.targets ?? [], args.scrapeSecrets ?? {}),
+      ...postgresExporterIssues("postgresExporter", args.postgresExporter),
     ]);
     const { placement, transform } = args;
     const config = normalize(args);
     const safety = args.safety ?? { protect: true, retainOnDelete: true };
     // Every file is rendered before anything is registered: a duplicate job name or a bad address fails here.
-    const targets = [...config.targets, ...ownScrapeTargets(config.logs)];
+    const exporter = args.postgresExporter;
+    const targets = [
+      ...config.targets,
+      ...ownScrapeTargets(config.logs),
+      ...(exporter ? [postgresExporterScrapeTarget()] : []),
+    ];
     const prometheusYml = renderPrometheusConfig({
       scrapeIntervalSeconds: config.scrapeIntervalSeconds,
       targets,
       ruleFiles: [RULES_FILE],
     });
-    const rules = renderAlertRules(config.alerts);
+    const rules = renderAlertRules({
+      ...config.alerts,
+      ...(exporter && { postgres: resolvePostgresAlerts(exporter.alerts) }),
+    });
     const lokiUrl = `http://${LOKI.host}:${LOKI.port}`;
     const prometheusUrl = `http://${PROM.host}:${PROM.port}`;
     const datasources = renderGrafanaDatasources({
@@ -169,7 +196,20 @@ export class DockerObservability extends pulumi.ComponentResource {
     const dashboard = renderPlatformDashboard({ jobs: targets.map((t) => t.job), logs: config.logs });
 
     const { targets: otherTargets, ...settings } = config;
-    super("stackport:docker:Observability", name, { config: settings, targets: otherTargets }, opts);
+    // The exporter's settings, not its connection (a secret).
+    const exporterSettings = exporter && {
+      image: exporter.image ?? POSTGRES_EXPORTER_IMAGE,
+      alerts: resolvePostgresAlerts(exporter.alerts),
+    };
+    super(
+      "stackport:docker:Observability",
+      name,
+      {
+        config: { ...settings, ...(exporterSettings && { postgresExporter: exporterSettings }) },
+        targets: otherTargets,
+      },
+      opts,
+    );
     const provider = placement.provider;
     const stack = pulumi.getStack();
     const labels = (role: string) => dockerLabels(OBSERVABILITY_TIER, { "stackport.role": role });
@@ -372,8 +412,11 @@ export class DockerObservability extends pulumi.ComponentResource {
       );
     }
 
+    const postgresExporter = exporter && createPostgresExporter(name, this, placement, exporter);
+
     this.nodes = {
       images,
+      ...(postgresExporter && { postgresExporter }),
       ...(secrets && { secrets }),
       grafanaAdminPassword,
       prometheusData,

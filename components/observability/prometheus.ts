@@ -6,6 +6,8 @@
  * - bucket freshness: MinIO's `minio_bucket_usage_object_total{bucket}` (from `/minio/v2/metrics/bucket`);
  * - ingest staleness / failures: the ingest metrics contract in docs/observability.md
  *   (`stackport_ingest_last_success_timestamp_seconds`, `stackport_ingest_failures_total`);
+ * - failed runs of scheduled services on Docker: gauges Alloy makes of the schedule runner's log lines
+ *   (`SCHEDULE_RUN_METRICS`, components/observability/alloy.ts);
  * - disk filling: MinIO's usable capacity (from `/minio/v2/metrics/cluster`) — no node_exporter is deployed, and the
  *   object store's drive is where the platform's data grows;
  * - backups and restore drills: the backup tier's metrics endpoint (`stackport_backup_*`, see
@@ -13,6 +15,9 @@
  */
 import { stringify } from "yaml";
 import { BACKUP_METRICS } from "../backups/settings";
+import { PITR_ALERTS, pitrRuleGroup } from "./pitrAlerts";
+import { SCHEDULE_RUN_METRICS } from "./alloy";
+import { POSTGRES_ALERTS, postgresRuleGroup } from "./postgresAlerts";
 import type { ScrapeTarget } from "./contract";
 import { OBSERVABILITY_SERVICES, type ObservabilityAlerts } from "./settings";
 
@@ -126,9 +131,12 @@ export interface AlertRule {
 
 /** Alert names, exported for tests and docs. */
 export const ALERTS = {
+  ...POSTGRES_ALERTS,
+  ...PITR_ALERTS,
   bucketStale: "StackportBucketStale",
   ingestStale: "StackportIngestStale",
   ingestFailures: "StackportIngestFailures",
+  scheduledRunFailed: "StackportScheduledRunFailed",
   targetDown: "StackportTargetDown",
   storageFilling: "StackportStorageFilling",
   backupStale: "StackportBackupStale",
@@ -152,6 +160,26 @@ function scheduledJobRules(m: {
   return {
     stale: `time() - (${m.lastSuccess} > 0 or ${m.started} > 0) > ${m.maxAge}`,
     failing: `${m.lastFailure} > ${m.lastSuccess}`,
+  };
+}
+
+/**
+ * A scheduled service's last run failed: its last failure is newer than its last success (or it never succeeded
+ * since Alloy started). Fires at the failed run's end and resolves with the next successful run, like the backup
+ * runner's `failing` rule; a Docker host's every job at once (by stack, service and container).
+ */
+function scheduledRunFailedRule(): AlertRule {
+  const by = "max by (stack, service, container)";
+  const { lastFailure, lastSuccess } = SCHEDULE_RUN_METRICS;
+  return {
+    alert: ALERTS.scheduledRunFailed,
+    expr: `${by} (${lastFailure}) > (${by} (${lastSuccess}) or ${by} (${lastFailure}) * 0)`,
+    labels: { severity: "warning" },
+    annotations: {
+      summary: "A scheduled run failed",
+      description:
+        "The last run of scheduled service {{ $labels.service }} ({{ $labels.container }}) failed; the runner goes on with the next one. See its log: the run-end line has the exit code (docs/schedules.md).",
+    },
   };
 }
 
@@ -197,6 +225,7 @@ export function renderAlertRules(alerts: ObservabilityAlerts): string {
         description: `Job {{ $labels.job }} recorded {{ $value | humanize }} failed ingests in the last ${windowMinutes} minutes.`,
       },
     },
+    scheduledRunFailedRule(),
   ];
 
   const availability: AlertRule[] = [
@@ -288,6 +317,10 @@ export function renderAlertRules(alerts: ObservabilityAlerts): string {
     { name: "stackport-availability", rules: availability },
     { name: "stackport-capacity", rules: capacity },
     { name: "stackport-backups", rules: backups },
+    // WAL archiving, base backups and the off-host copy (pitrAlerts.ts); silent without them.
+    pitrRuleGroup(),
+    // Helper D: the PostgreSQL exporter's rules (postgresAlerts.ts), when one is deployed.
+    ...(alerts.postgres ? [postgresRuleGroup(alerts.postgres)] : []),
   ];
   return stringify({ groups }, { lineWidth: 0 });
 }

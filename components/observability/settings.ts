@@ -5,6 +5,7 @@
  */
 import { type ArgsIssue, argPath } from "../shared/errors";
 import type { Upstream } from "../proxy/contract";
+import type { PostgresAlerts } from "./postgresAlerts";
 
 /** The tier's services: DNS alias on the backend network (Grafana also on edge when routed) and port. */
 export const OBSERVABILITY_SERVICES = {
@@ -45,6 +46,8 @@ export interface ObservabilityAlerts {
   ingestFailures: { maxPerWindow: number; windowMinutes: number };
   /** Free object-storage capacity below this percentage. */
   diskFreePercent: number;
+  /** PostgreSQL connection saturation and long transactions (postgresAlerts.ts), when an exporter is deployed. */
+  postgres?: PostgresAlerts;
 }
 
 /** The thresholds as args: every field optional. */

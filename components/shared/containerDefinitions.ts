@@ -14,6 +14,26 @@ export interface SecretRef {
   secretArn: string;
   /** A key of the secret's JSON value (`password`, `DATABASE_URL`); the whole value when absent. */
   jsonKey?: string;
+  /**
+   * Pin one version of the secret (its `VersionId`): a new value is a new version, so the task definition changes and
+   * the service rolls onto it. The current version (`AWSCURRENT`) when absent.
+   */
+  versionId?: string;
+}
+
+/** A port the container listens on besides `port`: published through a Network Load Balancer. */
+export interface PortMappingSpec {
+  port: number;
+  protocol: "tcp" | "udp";
+  /** The mapping's name, what an ECS Service Connect server refers to. @default unnamed */
+  name?: string;
+}
+
+/** A volume of the task mounted into the container (an EFS access point). */
+export interface MountSpec {
+  /** The task definition volume's `name`. */
+  sourceVolume: string;
+  containerPath: string;
 }
 
 export interface ContainerSpec {
@@ -23,8 +43,14 @@ export interface ContainerSpec {
   /** Overrides the image's ENTRYPOINT. */
   entryPoint?: string[];
   command?: string[];
-  /** The one port the service listens on (TCP). */
+  /** The port the service listens on (TCP): HTTP for routed services. */
   port?: number;
+  /** The name of `port`'s mapping, what an ECS Service Connect server refers to. @default unnamed */
+  portName?: string;
+  /** More ports it listens on (published ports). A port equal to `port` (TCP) shares its mapping. @default [] */
+  ports?: PortMappingSpec[];
+  /** Task volumes mounted into the container. @default [] */
+  mounts?: MountSpec[];
   /** Plain configuration. A name or value that looks secret is refused (see `looksSecret`). */
   environment: Record<string, string>;
   /** Variables injected from Secrets Manager, by variable name. */
@@ -51,9 +77,15 @@ export function looksSecret(name: string, value = ""): boolean {
   return SECRET_NAME.test(name) || URL_WITH_CREDENTIALS.test(value);
 }
 
-/** ECS `valueFrom`: the ARN, or `<arn>:<json-key>::` (JSON-key injection, Fargate platform ≥ 1.4.0). */
+/**
+ * ECS `valueFrom`: the ARN, or `<arn>:<json-key>:<version-stage>:<version-id>` (JSON key and version need Fargate
+ * platform ≥ 1.4.0; AWS docs "Pass Secrets Manager secrets through Amazon ECS environment variables" — an empty field
+ * means the whole value, resp. `AWSCURRENT`). The stage is never given: a version id alone pins the version.
+ */
 export const valueFrom = (ref: SecretRef) =>
-  ref.jsonKey ? `${ref.secretArn}:${ref.jsonKey}::` : ref.secretArn;
+  ref.jsonKey || ref.versionId
+    ? `${ref.secretArn}:${ref.jsonKey ?? ""}::${ref.versionId ?? ""}`
+    : ref.secretArn;
 
 /** The secret ARNs a container reads (what its execution role must be allowed to read), sorted and unique. */
 export const referencedSecretArns = (secrets: Record<string, SecretRef>) =>
@@ -78,7 +110,7 @@ export function containerIssues(
         path,
         message:
           "looks like a secret, and environment values are stored in plain text in the task definition; " +
-          "use the service's connections (database, storage, broker) or a secret reference instead",
+          "use the service's connections (database, storage, broker) or its `secrets` (the tier's application secrets) instead",
       },
     ];
   });
@@ -103,7 +135,10 @@ export function renderContainerDefinitions(spec: ContainerSpec): string {
     essential: true,
     ...(spec.entryPoint && { entryPoint: spec.entryPoint }),
     ...(spec.command && { command: spec.command }),
-    ...(spec.port !== undefined && { portMappings: [{ containerPort: spec.port, protocol: "tcp" }] }),
+    ...(portMappings(spec).length > 0 && { portMappings: portMappings(spec) }),
+    ...(spec.mounts?.length && {
+      mountPoints: spec.mounts.map((m) => ({ ...m, readOnly: false })),
+    }),
     environment: byName(spec.environment).map(([name, value]) => ({ name, value })),
     secrets: byName(spec.secrets).map(([name, ref]) => ({ name, valueFrom: valueFrom(ref) })),
     logConfiguration: {
@@ -119,6 +154,23 @@ export function renderContainerDefinitions(spec: ContainerSpec): string {
     linuxParameters: { initProcessEnabled: true },
   };
   return JSON.stringify([container]);
+}
+
+/** `port` first (as before published ports existed), then each other port once, by port and protocol. */
+function portMappings(spec: ContainerSpec): { containerPort: number; protocol: string; name?: string }[] {
+  const out: { containerPort: number; protocol: string; name?: string }[] = [];
+  if (spec.port !== undefined) {
+    out.push({ containerPort: spec.port, protocol: "tcp", ...(spec.portName && { name: spec.portName }) });
+  }
+  for (const p of spec.ports ?? []) {
+    const same = out.find((m) => m.containerPort === p.port && m.protocol === p.protocol);
+    if (same) {
+      if (!same.name && p.name) same.name = p.name;
+      continue;
+    }
+    out.push({ containerPort: p.port, protocol: p.protocol, ...(p.name && { name: p.name }) });
+  }
+  return out;
 }
 
 const HEALTH_TIMING = { interval: 30, timeout: 5, retries: 3, startPeriod: 60 };
@@ -163,6 +215,25 @@ export function secretsReadPolicy(secretArns: string[]): PolicyDocument {
         Effect: "Allow",
         Action: ["secretsmanager:GetSecretValue"],
         Resource: [...new Set(secretArns)].sort(),
+      },
+    ],
+  };
+}
+
+/**
+ * The task role's access to its data directory: mount and write the file system only through its own access point
+ * (EFS checks `elasticfilesystem:AccessPointArn` on every NFS mount made with IAM authorization).
+ */
+export function efsClientPolicy(fileSystemArn: string, accessPointArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "MountOwnAccessPoint",
+        Effect: "Allow",
+        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        Resource: [fileSystemArn],
+        Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": accessPointArn } },
       },
     ],
   };

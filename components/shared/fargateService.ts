@@ -5,8 +5,10 @@ import { type BucketGrant, bucketAccessPolicy } from "../storage/contract";
 import { arnPartition, awsName } from "./awsNames";
 import { type Transform, transformed } from "./component";
 import {
+  type PortMappingSpec,
   type SecretRef,
   assumeRolePolicy,
+  efsClientPolicy,
   referencedSecretArns,
   renderContainerDefinitions,
   runTaskPolicy,
@@ -30,6 +32,36 @@ export interface AttachedTargetGroup {
   arnSuffix: pulumi.Input<string>;
   /** `app/<name>/<id>` of the load balancer, the CloudWatch dimension. */
   loadBalancerArnSuffix: pulumi.Input<string>;
+}
+
+/** A secret reference whose ARN and version may be outputs. */
+export interface SecretRefArgs {
+  secretArn: pulumi.Input<string>;
+  jsonKey?: string;
+  versionId?: pulumi.Input<string>;
+}
+
+/** A published port and the Network Load Balancer target group the tasks register in for it. */
+export interface PublishedTargetPort extends PortMappingSpec {
+  targetGroupArn: pulumi.Input<string>;
+}
+
+/** An EFS access point mounted into the container. */
+export interface EfsMount {
+  fileSystemId: pulumi.Input<string>;
+  fileSystemArn: pulumi.Input<string>;
+  accessPointId: pulumi.Input<string>;
+  accessPointArn: pulumi.Input<string>;
+  /** Absolute path in the container. */
+  path: string;
+}
+
+/** What a service does in its Service Connect namespace. */
+export interface ServiceConnectArgs {
+  /** The Cloud Map namespace's ARN (the target's, `AwsPlacement.serviceConnect`). */
+  namespace: pulumi.Input<string>;
+  /** Ports it serves, each under `dnsName:port` (TCP; the port mapping is named `portName`). @default none: client only */
+  servers?: { portName: string; port: number; dnsName: string }[];
 }
 
 export interface FargateServiceArgs {
@@ -58,13 +90,32 @@ export interface FargateServiceArgs {
     healthCommand?: string[];
   };
   /**
+   * Ports published through a Network Load Balancer: each gets a container port mapping and registers the tasks in
+   * its target group (ip targets). @default []
+   */
+  publishedPorts?: PublishedTargetPort[];
+  /**
+   * A directory of its own on EFS: the access point's volume mounted at `path`, over TLS with IAM authorization; the
+   * task role may mount and write through this access point only. @default none
+   */
+  data?: EfsMount;
+  /**
+   * ECS Service Connect: the task joins `namespace` as a client (other services' aliases resolve in it) and serves
+   * each of `servers` under its alias (`redpanda:9092`). Long-running services only: a scheduled task started by
+   * EventBridge cannot join Service Connect (it is configured on ECS services), so it is refused here. @default none
+   */
+  serviceConnect?: ServiceConnectArgs;
+  /**
    * Secret values this service needs that exist only as Pulumi secrets (a role's `DATABASE_URL`, the broker URL):
    * stored as one JSON secret in Secrets Manager owned by this service, injected by key.
    * @default {}
    */
   secretValues?: Record<string, pulumi.Input<string>>;
-  /** Variables injected from secrets that already exist (e.g. an RDS-managed secret's `password` key). @default {} */
-  secretRefs?: Record<string, { secretArn: pulumi.Input<string>; jsonKey?: string }>;
+  /**
+   * Variables injected from secrets that already exist (e.g. an RDS-managed secret's `password` key, an application
+   * secret pinned to its `versionId` so a new value rolls the service). @default {}
+   */
+  secretRefs?: Record<string, SecretRefArgs>;
   /** Buckets the task role may use (ARN and access), by bucket key. No static keys exist. @default {} */
   buckets?: Record<string, { arn: pulumi.Input<string>; access: BucketGrant["access"] }>;
   /** Register tasks in this target group (routed services). @default not routed */
@@ -88,7 +139,8 @@ export interface FargateServiceArgs {
  * and `GetSecretValue` on exactly the referenced secrets), the task role (only the declared buckets), the task
  * definition, and then either an ECS service in private subnets (no public IP, circuit breaker with rollback,
  * CPU target-tracking autoscaling, optional target group) or — with `schedule` — an EventBridge rule that runs the
- * task.
+ * task. Optionally: published ports registered in Network Load Balancer target groups, an EFS data directory (one
+ * task, and a deployment stops the old task before starting the new one), and ECS Service Connect.
  */
 export class FargateService extends pulumi.ComponentResource {
   readonly logGroupName: string;
@@ -112,7 +164,7 @@ export class FargateService extends pulumi.ComponentResource {
   constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     assertValidArgs(`stackport:aws:Service '${name}'`, validateFargateServiceArgs(args));
     const { placement, container, tier, service } = args;
-    const sizing = resolveFargateSizing(args.sizing);
+    const sizing = sizingOf(args);
     const tag = sizing.ecrRepository ? ecrTag(container.image) : undefined;
 
     super("stackport:aws:Service", name, { tier, service, sizing }, opts);
@@ -154,9 +206,7 @@ export class FargateService extends pulumi.ComponentResource {
     // Secret values live in one Secrets Manager secret per service (JSON, one key per variable): ECS cannot
     // assemble a DATABASE_URL from parts, and the values must never enter the task definition.
     let secret: aws.secretsmanager.Secret | undefined;
-    const refs: Record<string, { secretArn: pulumi.Input<string>; jsonKey?: string }> = {
-      ...args.secretRefs,
-    };
+    const refs: Record<string, SecretRefArgs> = { ...args.secretRefs };
     const values = args.secretValues ?? {};
     if (Object.keys(values).length > 0) {
       secret = new aws.secretsmanager.Secret(
@@ -203,6 +253,19 @@ export class FargateService extends pulumi.ComponentResource {
       child,
     );
     const buckets = Object.entries(args.buckets ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    if (args.data) {
+      const { fileSystemArn, accessPointArn } = args.data;
+      new aws.iam.RolePolicy(
+        `${name}-task-role-data`,
+        {
+          role: taskRole.id,
+          policy: pulumi
+            .all([fileSystemArn, accessPointArn])
+            .apply(([fs, ap]) => JSON.stringify(efsClientPolicy(fs, ap))),
+        },
+        child,
+      );
+    }
     if (buckets.length > 0) {
       new aws.iam.RolePolicy(
         `${name}-task-role-buckets`,
@@ -220,6 +283,18 @@ export class FargateService extends pulumi.ComponentResource {
       );
     }
 
+    // Service Connect servers refer to named port mappings; published ports add their own mappings.
+    const servers = args.serviceConnect?.servers ?? [];
+    const nameOf = (port: number, protocol: string) =>
+      protocol === "tcp" ? servers.find((x) => x.port === port)?.portName : undefined;
+    const portName = container.port !== undefined ? nameOf(container.port, "tcp") : undefined;
+    const ports: PortMappingSpec[] = [
+      ...(args.publishedPorts ?? []).map(({ port, protocol }) => ({ port, protocol })),
+      ...servers.map(({ port }) => ({ port, protocol: "tcp" as const })),
+    ].map((p) => {
+      const n = nameOf(p.port, p.protocol);
+      return { ...p, ...(n !== undefined && { name: n }) };
+    });
     const environment = pulumi.all(container.environment ?? {});
     const containerDefinitions = pulumi.all([image, environment, resolvedRefs]).apply(([img, env, secrets]) =>
       renderContainerDefinitions({
@@ -229,6 +304,9 @@ export class FargateService extends pulumi.ComponentResource {
         ...(container.command && { command: container.command }),
         ...(container.healthCommand && { healthCommand: container.healthCommand }),
         ...(container.port !== undefined && { port: container.port }),
+        ...(portName !== undefined && { portName }),
+        ...(ports.length > 0 && { ports }),
+        ...(args.data && { mounts: [{ sourceVolume: DATA_VOLUME, containerPath: args.data.path }] }),
         ...(container.healthPath !== undefined && { healthPath: container.healthPath }),
         environment: env,
         secrets,
@@ -247,6 +325,19 @@ export class FargateService extends pulumi.ComponentResource {
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
         containerDefinitions,
+        ...(args.data && {
+          volumes: [
+            {
+              name: DATA_VOLUME,
+              efsVolumeConfiguration: {
+                fileSystemId: args.data.fileSystemId,
+                // TLS to the mount target, and the task role's IAM identity checked against the file system policy.
+                transitEncryption: "ENABLED",
+                authorizationConfig: { accessPointId: args.data.accessPointId, iam: "ENABLED" },
+              },
+            },
+          ],
+        }),
         tags,
       },
       { ...child, dependsOn: [logGroup] },
@@ -285,9 +376,25 @@ export class FargateService extends pulumi.ComponentResource {
     tags: Record<string, string>,
   ): aws.ecs.Service {
     const { placement } = args;
-    const sizing = resolveFargateSizing(args.sizing);
+    const sizing = sizingOf(args);
     const child = { parent: this, provider: placement.provider };
     const autoscaling = sizing.maxTasks > sizing.minTasks;
+    const loadBalancers: aws.types.input.ecs.ServiceLoadBalancer[] = [
+      ...(args.targetGroup
+        ? [
+            {
+              targetGroupArn: args.targetGroup.arn,
+              containerName: args.service,
+              containerPort: args.container.port!,
+            },
+          ]
+        : []),
+      ...(args.publishedPorts ?? []).map((p) => ({
+        targetGroupArn: p.targetGroupArn,
+        containerName: args.service,
+        containerPort: p.port,
+      })),
+    ];
     const [serviceArgs, serviceOpts] = transformed<aws.ecs.ServiceArgs>(
       args.transform?.service,
       {
@@ -298,17 +405,22 @@ export class FargateService extends pulumi.ComponentResource {
         desiredCount: sizing.minTasks,
         networkConfiguration: network,
         deploymentCircuitBreaker: { enable: true, rollback: true },
-        deploymentMinimumHealthyPercent: 100,
-        deploymentMaximumPercent: 200,
-        ...(args.targetGroup && {
-          loadBalancers: [
-            {
-              targetGroupArn: args.targetGroup.arn,
-              containerName: args.service,
-              containerPort: args.container.port!,
-            },
-          ],
-          healthCheckGracePeriodSeconds: 60,
+        // One writer of a data directory: a deployment stops the old task before the new one starts.
+        deploymentMinimumHealthyPercent: args.data ? 0 : 100,
+        deploymentMaximumPercent: args.data ? 100 : 200,
+        ...(loadBalancers.length > 0 && { loadBalancers, healthCheckGracePeriodSeconds: 60 }),
+        ...(args.serviceConnect && {
+          serviceConnectConfiguration: {
+            enabled: true,
+            namespace: args.serviceConnect.namespace,
+            ...(args.serviceConnect.servers?.length && {
+              services: args.serviceConnect.servers.map((x) => ({
+                portName: x.portName,
+                discoveryName: x.portName,
+                clientAlias: [{ port: x.port, dnsName: x.dnsName }],
+              })),
+            }),
+          },
         }),
         // A deployment that the circuit breaker rolls back fails `pulumi up` instead of reporting success.
         waitForSteadyState: true,
@@ -414,19 +526,32 @@ export class FargateService extends pulumi.ComponentResource {
   }
 }
 
-/** Secret references with every ARN resolved, for the renderer and the execution-role policy. */
-function resolveRefs(
-  refs: Record<string, { secretArn: pulumi.Input<string>; jsonKey?: string }>,
-): pulumi.Output<Record<string, SecretRef>> {
+/** The sizing with its defaults; a service with a data directory runs one task (`validateFargateServiceArgs`). */
+const sizingOf = (args: FargateServiceArgs) =>
+  resolveFargateSizing(args.data ? { minTasks: 1, maxTasks: 1, ...args.sizing } : args.sizing);
+
+/** The task definition volume an `EfsMount` becomes. */
+const DATA_VOLUME = "data";
+
+/** Secret references with every ARN (and pinned version) resolved, for the renderer and the execution-role policy. */
+function resolveRefs(refs: Record<string, SecretRefArgs>): pulumi.Output<Record<string, SecretRef>> {
   const names = Object.keys(refs).sort();
   return pulumi
-    .all(names.map((n) => refs[n]!.secretArn))
-    .apply((arns) =>
+    .all(names.map((n) => pulumi.all([refs[n]!.secretArn, refs[n]!.versionId])))
+    .apply((resolved) =>
       Object.fromEntries(
-        names.map((n, i) => [
-          n,
-          { secretArn: arns[i]!, ...(refs[n]!.jsonKey !== undefined && { jsonKey: refs[n]!.jsonKey }) },
-        ]),
+        names.map((n, i) => {
+          const [secretArn, versionId] = resolved[i]!;
+          const { jsonKey } = refs[n]!;
+          return [
+            n,
+            {
+              secretArn,
+              ...(jsonKey !== undefined && { jsonKey }),
+              ...(versionId !== undefined && { versionId }),
+            },
+          ];
+        }),
       ),
     );
 }

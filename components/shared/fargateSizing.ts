@@ -56,6 +56,17 @@ export interface FargateSizingArgs {
   ecrRepository?: boolean;
 }
 
+/**
+ * A service's sizing with its service-level `schedule` (both backends take it there) as `sizing.schedule`, which it
+ * replaces. Undefined when there is neither.
+ */
+export function withSchedule(
+  sizing: FargateSizingArgs | undefined,
+  schedule: string | undefined,
+): FargateSizingArgs | undefined {
+  return schedule === undefined ? sizing : { ...sizing, schedule };
+}
+
 /** A sizing with its defaults applied. */
 export interface FargateSizing {
   cpu: number;
@@ -145,6 +156,9 @@ export interface FargateServiceShape {
   secretValues?: Record<string, unknown> | undefined;
   secretRefs?: Record<string, unknown> | undefined;
   targetGroup?: unknown;
+  publishedPorts?: unknown[] | undefined;
+  data?: unknown;
+  serviceConnect?: { servers?: unknown[] | undefined } | undefined;
 }
 
 /**
@@ -171,6 +185,30 @@ export function validateFargateServiceArgs(args: FargateServiceShape): ArgsIssue
   }
   if (sizing.schedule !== undefined && args.targetGroup) {
     issues.push({ path: "sizing.schedule", message: "a scheduled task cannot be routed; remove its route" });
+  }
+  if (sizing.schedule !== undefined && args.publishedPorts?.length) {
+    issues.push({
+      path: "sizing.schedule",
+      message:
+        "a scheduled task cannot take published ports (nothing listens between runs); remove its ports",
+    });
+  }
+  if (sizing.schedule !== undefined && args.serviceConnect) {
+    issues.push({
+      path: "sizing.schedule",
+      message:
+        "a scheduled task cannot join ECS Service Connect (EventBridge starts standalone tasks, Service Connect is configured on services)",
+    });
+  }
+  if (args.data) {
+    for (const key of ["minTasks", "maxTasks"] as const) {
+      if ((sizing[key] ?? 1) > 1) {
+        issues.push({
+          path: argPath("sizing", key),
+          message: `a service with a data directory runs one task (two would write one directory at once); got ${sizing[key]}. Keep shared state in the database or a bucket`,
+        });
+      }
+    }
   }
   if (args.targetGroup && container.port === undefined) {
     issues.push({ path: "container.port", message: "a routed service needs a port" });

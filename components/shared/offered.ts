@@ -5,6 +5,8 @@
  */
 export interface OfferedConnections {
   database: boolean;
+  /** The database connection's extra databases; undefined when unknown (the program checks them by config key). */
+  databases?: string[] | undefined;
   /** The storage connection's bucket keys; undefined without storage. */
   buckets: string[] | undefined;
   broker: boolean;
@@ -12,12 +14,13 @@ export interface OfferedConnections {
 
 /** The connections in a component's args (a broker unless it is `false`). */
 export function offeredBy(args: {
-  database?: unknown;
+  database?: { databases?: Record<string, unknown> | undefined } | undefined;
   storage?: { buckets: Record<string, unknown> } | undefined;
   broker?: unknown;
 }): OfferedConnections {
   return {
     database: args.database !== undefined,
+    databases: args.database && Object.keys(args.database.databases ?? {}),
     buckets: args.storage && Object.keys(args.storage.buckets),
     broker: args.broker !== false,
   };

@@ -45,6 +45,12 @@ export interface AwsPlacement {
   };
   /** The ECS cluster (Container Insights on) shared by services, scheduled tasks and one-off jobs. */
   cluster: { arn: pulumi.Output<string>; name: pulumi.Output<string> };
+  /**
+   * The cluster's ECS Service Connect namespace (Cloud Map, HTTP): services that join it reach each other by the
+   * names they have on Docker (`redpanda:9092`). Absent: a hand-made placement without one; services then get no
+   * service discovery.
+   */
+  serviceConnect?: { namespaceArn: pulumi.Output<string> };
   /** Tags applied to every resource (also set as provider default tags). */
   tags: Record<string, string>;
 }

@@ -9,6 +9,9 @@ import type { AwsPlacement } from "../shared/placement";
 import { awsDnsSuffix } from "../shared/awsNames";
 import { type PolicyStatement, type StorageConnection, bucketArn } from "./contract";
 import { type Bucket, type BucketArgs, normalizeBuckets, validateS3StorageArgs } from "./settings";
+import { bucketGuards } from "./bucketGuards";
+import { type ReplicaNodes, createReplication } from "./s3Replication";
+import { type S3ReplicationArgs, replicatedBuckets, validateS3Replication } from "./replicationSettings";
 
 export interface S3StorageArgs {
   /** The AWS target the buckets live in (`AwsTarget.placement`). */
@@ -31,6 +34,25 @@ export interface S3StorageArgs {
   nameSeed?: string;
   /** `protect` / `retainOnDelete` of the buckets. @default { protect: true, retainOnDelete: true } */
   safety?: StatefulSafety;
+  /**
+   * Existing buckets to manage instead of creating them: bucket key → the bucket's name. Each is adopted with Pulumi's
+   * `import` (the plan shows an import, never a create, and the bucket keeps its name and objects); its side resources
+   * (public access block, ownership, encryption, versioning, lifecycle, TLS-only policy) are created and replace the
+   * bucket's own settings of those kinds. The import fails unless the bucket's inputs match it: its tags must be the
+   * ones this component sets (`stackport.tier: storage`, `stackport.bucket: <key>`…, shown by `pulumi preview`), and
+   * `forceDestroy` false. Check with `pulumi preview` before `pulumi up`.
+   * @default none: every bucket is created
+   * @example { raw: "goes-raw-prod-2019" }
+   */
+  adopt?: Record<string, string>;
+  /**
+   * Cross-region replication (backups that survive a region): a replica bucket in `region` per replicated bucket
+   * (versioned, private, SSE-S3, TLS-only, the source's lifecycle, protected like the sources), every new version
+   * and delete marker replicated by S3 through a role that may do nothing else. Not with `kmsKeyArn`.
+   * @default none
+   * @example { region: "eu-central-1", buckets: ["raw", "derived"] }
+   */
+  replication?: S3ReplicationArgs;
   /** Per-child escape hatches. @default none */
   transform?: {
     bucket?: Transform<aws.s3.BucketArgs>;
@@ -162,16 +184,39 @@ export class S3Storage extends pulumi.ComponentResource {
   readonly bucketArns: Record<string, string>;
   /** Physical name of the bucket ALB access logs go to; undefined when the bucket set has no `logs` bucket. */
   readonly accessLogsBucket?: pulumi.Output<string>;
-  readonly nodes: { buckets: Record<string, S3BucketNodes> };
+  readonly nodes: {
+    buckets: Record<string, S3BucketNodes>;
+    /** Only with `replication`. */
+    replication?: {
+      provider: aws.Provider;
+      role: aws.iam.Role;
+      rolePolicy: aws.iam.RolePolicy;
+      replicas: Record<string, ReplicaNodes>;
+    };
+  };
 
   constructor(name: string, args: S3StorageArgs, opts?: pulumi.ComponentResourceOptions) {
-    assertValidArgs(`stackport:aws:ObjectStorage '${name}'`, validateS3StorageArgs(args));
+    assertValidArgs(`stackport:aws:ObjectStorage '${name}'`, [
+      ...validateS3StorageArgs(args),
+      ...validateS3Replication(args.replication, {
+        region: args.placement?.region,
+        buckets: normalizeBuckets(args.buckets),
+        kmsKeyArn: args.kmsKeyArn,
+      }),
+    ]);
     const config = {
       buckets: normalizeBuckets(args.buckets),
       ...(args.kmsKeyArn !== undefined && { kmsKeyArn: args.kmsKeyArn }),
       forceDestroy: args.forceDestroy ?? false,
       ...(args.nameSeed !== undefined && { nameSeed: args.nameSeed }),
       safety: args.safety ?? { protect: true, retainOnDelete: true },
+      ...(args.replication && {
+        replication: {
+          region: args.replication.region,
+          buckets: replicatedBuckets(args.replication, normalizeBuckets(args.buckets)),
+          storageClass: args.replication.storageClass ?? "STANDARD_IA",
+        },
+      }),
     };
     super("stackport:aws:ObjectStorage", name, config, opts);
     const { placement, transform } = args;
@@ -183,52 +228,22 @@ export class S3Storage extends pulumi.ComponentResource {
     const buckets: Record<string, S3BucketNodes> = {};
     const names: Record<string, string> = {};
     for (const [key, bucketConfig] of Object.entries(config.buckets)) {
-      const physical = bucketPhysicalName(region, key, config.nameSeed);
+      const adopted = args.adopt?.[key];
+      const physical = adopted ?? bucketPhysicalName(region, key, config.nameSeed);
       names[key] = physical;
       const base = `${name}-${key}`;
 
       const [bucketArgs, bucketOpts] = transformed<aws.s3.BucketArgs>(
         transform?.bucket,
         { bucket: physical, forceDestroy: config.forceDestroy, tags: { ...tags, "stackport.bucket": key } },
-        statefulOptions(this, safety, { provider: placement.provider }),
+        statefulOptions(this, safety, { provider: placement.provider, ...(adopted && { import: adopted }) }),
       );
       const bucket = new aws.s3.Bucket(base, bucketArgs, bucketOpts);
       // Side resources take the bucket *name* from the bucket's output, which also records the dependency.
       const ref = { bucket: bucket.bucket };
 
-      const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
-        `${base}-public-access-block`,
-        {
-          ...ref,
-          blockPublicAcls: true,
-          blockPublicPolicy: true,
-          ignorePublicAcls: true,
-          restrictPublicBuckets: true,
-        },
-        child,
-      );
-      const ownership = new aws.s3.BucketOwnershipControls(
-        `${base}-ownership`,
-        { ...ref, rule: { objectOwnership: "BucketOwnerEnforced" } },
-        child,
-      );
       const kms = key !== ACCESS_LOGS_BUCKET ? config.kmsKeyArn : undefined;
-      const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
-        `${base}-encryption`,
-        {
-          ...ref,
-          rules: [
-            kms
-              ? {
-                  applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kms },
-                  // One data key per bucket instead of per object: far fewer (billed) KMS calls.
-                  bucketKeyEnabled: true,
-                }
-              : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
-          ],
-        },
-        child,
-      );
+      const { publicAccessBlock, ownership, encryption } = bucketGuards(base, ref.bucket, kms, child);
       const versioning = new aws.s3.BucketVersioning(
         `${base}-versioning`,
         // Suspended, not Disabled: a bucket that was ever versioned cannot go back to Disabled.
@@ -274,6 +289,29 @@ export class S3Storage extends pulumi.ComponentResource {
     }
 
     this.nodes = { buckets };
+    if (args.replication && config.replication) {
+      const replication = args.replication;
+      this.nodes.replication = createReplication(name, this, {
+        replication,
+        safety,
+        sources: Object.fromEntries(
+          config.replication.buckets.map((key) => [
+            key,
+            {
+              bucket: buckets[key]!.bucket,
+              versioning: buckets[key]!.versioning,
+              config: config.buckets[key]!,
+              replicaName: bucketPhysicalName(replication.region, `${key}-replica`, config.nameSeed),
+              arn: bucketArn(region, names[key]!),
+            },
+          ]),
+        ),
+        sourceProvider: placement.provider,
+        tags: placement.tags,
+        policyDocument: (arn) => bucketPolicyDocument(arn, { acceptsAlbLogs: false }),
+        lifecycleRules,
+      });
+    }
     this.bucketArns = Object.fromEntries(Object.entries(names).map(([k, n]) => [k, bucketArn(region, n)]));
     const logs = buckets[ACCESS_LOGS_BUCKET];
     // The bucket's output (not the plain name) so a consumer also waits for the bucket and its policy to exist.

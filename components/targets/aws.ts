@@ -1,12 +1,13 @@
 /**
  * An AWS account and region stackport deploys to: the explicit provider (default tags, optional assumed role), the
- * VPC every AWS tier lives in, four empty per-tier security groups and the shared ECS cluster — everything the
- * `AwsPlacement` contract promises. Loaded lazily by the program (src/platform/context.ts), so stacks without AWS never load `@pulumi/aws`.
+ * VPC every AWS tier lives in, four empty per-tier security groups and the shared ECS cluster with its Service
+ * Connect namespace — everything the `AwsPlacement` contract promises. Without `network` only the provider: for
+ * tiers that need no VPC (S3 buckets, CloudWatch). Loaded lazily by the program (src/platform/context.ts), so stacks without AWS never load `@pulumi/aws`.
  */
 import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type Transform, transformed } from "../shared/component";
-import { assertValidArgs } from "../shared/errors";
+import { ArgsError, assertValidArgs } from "../shared/errors";
 import { awsName } from "../shared/awsNames";
 import { standardLabels } from "../shared/labels";
 import type { AwsPlacement } from "../shared/placement";
@@ -41,6 +42,14 @@ const BROKER_PORT = 6379;
 export interface AwsTargetArgs {
   /** The region every resource of the target lives in. @example "eu-west-1" */
   region: string;
+  /**
+   * Create the VPC (subnets, NAT gateways, flow logs), the tier security groups and the ECS cluster. `false` for a
+   * target that only holds what needs no network (S3 buckets, CloudWatch alarms): no NAT gateway to pay for, and a
+   * tier that needs the network fails at once naming this arg. The stackport program sets it from the tiers placed
+   * on the target. Turning it off on a target that has a network deletes that network.
+   * @default true
+   */
+  network?: boolean;
   /** A role to assume for every AWS call of this target. @default the caller's credentials */
   assumeRoleArn?: string;
   /** The VPC. @default { cidr: "10.40.0.0/16", availabilityZones: 2, natGateways: "single", flowLogs: false } */
@@ -56,7 +65,20 @@ export interface AwsTargetArgs {
     securityGroup?: Transform<aws.ec2.SecurityGroupArgs>;
     flowLog?: Transform<aws.ec2.FlowLogArgs>;
     cluster?: Transform<aws.ecs.ClusterArgs>;
+    serviceNamespace?: Transform<aws.servicediscovery.HttpNamespaceArgs>;
   };
+}
+
+/** The network parts of a target (absent with `network: false`). */
+export interface AwsTargetNetworkNodes {
+  vpc: aws.ec2.Vpc;
+  publicSubnets: Record<string, aws.ec2.Subnet>;
+  privateSubnets: Record<string, aws.ec2.Subnet>;
+  natGateways: Record<string, aws.ec2.NatGateway>;
+  securityGroups: Record<SecurityGroupRole, aws.ec2.SecurityGroup>;
+  flowLog?: aws.ec2.FlowLog;
+  cluster: aws.ecs.Cluster;
+  serviceNamespace: aws.servicediscovery.HttpNamespace;
 }
 
 /**
@@ -67,29 +89,25 @@ export interface AwsTargetArgs {
  *   endpoints to pull images and read secrets);
  * - VPC flow logs to CloudWatch when `vpc.flowLogs` is set;
  * - the four tier security groups, empty but for least-privilege egress rules;
- * - the ECS cluster with Container Insights.
+ * - the ECS cluster with Container Insights, and a Cloud Map HTTP namespace as its Service Connect default (services
+ *   reach each other by name, as on Docker).
+ * With `network: false`, only the provider: `placement` then refuses every network field with an error naming the
+ * target.
  * @example
  * const cloud = new AwsTarget("cloud", { region: "eu-west-1", vpc: { natGateways: "perAz", flowLogs: true } });
  * const database = new RdsDatabase("database", { placement: cloud.placement });
  */
 export class AwsTarget extends pulumi.ComponentResource {
   readonly placement: AwsPlacement;
-  readonly nodes: {
-    provider: aws.Provider;
-    vpc: aws.ec2.Vpc;
-    publicSubnets: Record<string, aws.ec2.Subnet>;
-    privateSubnets: Record<string, aws.ec2.Subnet>;
-    natGateways: Record<string, aws.ec2.NatGateway>;
-    securityGroups: Record<SecurityGroupRole, aws.ec2.SecurityGroup>;
-    flowLog?: aws.ec2.FlowLog;
-    cluster: aws.ecs.Cluster;
-  };
+  readonly nodes: { provider: aws.Provider } & Partial<AwsTargetNetworkNodes>;
 
   constructor(name: string, args: AwsTargetArgs, opts?: pulumi.ComponentResourceOptions) {
     assertValidArgs(`stackport:aws:Target '${name}'`, validateAwsTargetArgs(args));
     const vpcDefaults = AWS_TARGET_DEFAULTS.vpc;
     const config = {
       region: args.region,
+      // Recorded only when off: a target with a network keeps the inputs it always had.
+      ...(args.network === false && { network: false as const }),
       ...(args.assumeRoleArn !== undefined && { assumeRoleArn: args.assumeRoleArn }),
       vpc: {
         cidr: args.vpc?.cidr ?? vpcDefaults.cidr,
@@ -115,6 +133,12 @@ export class AwsTarget extends pulumi.ComponentResource {
       { parent: this },
     );
     const provider = new aws.Provider(`${name}-aws`, providerArgs, providerOpts);
+    if (args.network === false) {
+      this.nodes = { provider };
+      this.placement = withoutNetwork({ targetName: name, provider, region: config.region, tags });
+      this.registerOutputs({ network: false });
+      return;
+    }
     const child = { parent: this, provider };
     const named = (role: string) => ({ ...tags, Name: awsName([name, role]) });
 
@@ -232,11 +256,27 @@ export class AwsTarget extends pulumi.ComponentResource {
     ) as Record<SecurityGroupRole, aws.ec2.SecurityGroup>;
     this.egressRules(name, config.vpc.cidr, securityGroups, child, tags);
 
+    const [namespaceArgs, namespaceOpts] = transformed<aws.servicediscovery.HttpNamespaceArgs>(
+      transform?.serviceNamespace,
+      {
+        name: awsName([name]),
+        description: `stackport ${pulumi.getStack()} ${name}: ECS Service Connect names`,
+        tags,
+      },
+      { ...child },
+    );
+    // Service Connect needs no DNS: an HTTP namespace is enough, and it creates no Route 53 zone to pay for.
+    const serviceNamespace = new aws.servicediscovery.HttpNamespace(
+      `${name}-services`,
+      namespaceArgs,
+      namespaceOpts,
+    );
     const [clusterArgs, clusterOpts] = transformed<aws.ecs.ClusterArgs>(
       transform?.cluster,
       {
         name: awsName([name]),
         settings: [{ name: "containerInsights", value: "enabled" }],
+        serviceConnectDefaults: { namespace: serviceNamespace.arn },
         tags,
       },
       { ...child },
@@ -252,6 +292,7 @@ export class AwsTarget extends pulumi.ComponentResource {
       securityGroups,
       ...(flowLog && { flowLog }),
       cluster,
+      serviceNamespace,
     };
     this.placement = {
       targetName: name,
@@ -268,6 +309,7 @@ export class AwsTarget extends pulumi.ComponentResource {
         broker: securityGroups.broker.id,
       },
       cluster: { arn: cluster.arn, name: cluster.name },
+      serviceConnect: { namespaceArn: serviceNamespace.arn },
       tags,
     };
     this.registerOutputs({
@@ -389,6 +431,40 @@ export class AwsTarget extends pulumi.ComponentResource {
     return new aws.ec2.FlowLog(`${name}-flow-log`, flowArgs, flowOpts);
   }
 }
+
+/**
+ * The placement of a target without a network: the provider, region and tags tiers like S3 need; every network field
+ * throws, naming the target and the arg, so a tier that needs a VPC fails before registering anything.
+ */
+function withoutNetwork(
+  base: Pick<AwsPlacement, "targetName" | "provider" | "region" | "tags">,
+): AwsPlacement {
+  const placement = { ...base } as AwsPlacement;
+  for (const field of NETWORK_FIELDS) {
+    Object.defineProperty(placement, field, {
+      enumerable: false,
+      get() {
+        throw new ArgsError(`stackport:aws:Target '${base.targetName}'`, [
+          {
+            path: "network",
+            message: `is false, but a tier placed on this target needs its network (placement.${field}: a VPC, subnets, security groups or the ECS cluster); leave network at its default (true)`,
+          },
+        ]);
+      },
+    });
+  }
+  return placement;
+}
+
+const NETWORK_FIELDS = [
+  "vpcId",
+  "vpcCidr",
+  "publicSubnetIds",
+  "privateSubnetIds",
+  "securityGroups",
+  "cluster",
+  "serviceConnect",
+] as const;
 
 /**
  * A subnet id that resolves only once its routes exist: anything placed in the subnet (tasks pulling images, the

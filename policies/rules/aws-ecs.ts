@@ -75,7 +75,7 @@ export const ecsNoPlainSecrets = resourceRule(
     severity: "critical",
     enforcementLevel: "mandatory",
     remediationSteps:
-      "Move the variable to `secrets: [{name, valueFrom: <Secrets Manager ARN>[:json-key::]}]`; the execution role needs secretsmanager:GetSecretValue on it.",
+      "In stackport, give the service the value as an application secret: `pulumi config set --secret --path 'stackport:secrets.<name>' <value>` (or `ingestion.generatedSecrets.<name>`) and map it with `ingestion.services.<svc>.secrets: { <VARIABLE>: <name> }` (the component arg `services.<svc>.secrets`); it then reaches the task through Secrets Manager. Elsewhere, move the variable to `secrets: [{name, valueFrom: <Secrets Manager ARN>[:json-key::]}]`; the execution role needs secretsmanager:GetSecretValue on it.",
     area: "aws-ecs",
     appliesTo: [TASK_DEFINITION],
   },

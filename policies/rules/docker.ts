@@ -63,15 +63,18 @@ export const dockerNoHostNamespaces = resourceRule(
 
 const DOCKER_SOCKET = /(^|\/)docker\.sock$/;
 export const LOG_COLLECTOR_ROLE = "log-collector";
+/** The label a service's reviewed socket exemption sets (`dockerSocket: { reason }` in the ingestion config). */
+export const DOCKER_SOCKET_REASON_LABEL = "stackport.docker-socket-reason";
 
 export const dockerSocketMount = resourceRule(
   {
     name: "docker-no-socket-mount",
-    description: "Only the log collector may mount the Docker socket, and only read-only.",
+    description:
+      "Only the log collector (read-only) or a service with a reviewed exemption may mount the Docker socket.",
     severity: "critical",
     enforcementLevel: "mandatory",
     remediationSteps:
-      "Remove the /var/run/docker.sock mount. A log collector that needs it must carry the label `stackport.role=log-collector` and mount it read-only.",
+      "Remove the /var/run/docker.sock mount. A log collector that needs it must carry the label `stackport.role=log-collector` and mount it read-only. A service that manages containers (Portainer) takes a reviewed exemption in the stack file: `stackport:ingestion.services.<svc>.dockerSocket: { reason: <why, who reviewed> }`, which labels the container `stackport.docker-socket-reason` and shows in the plan and the sign-off report.",
     area: "docker",
     appliesTo: [CONTAINER],
   },
@@ -87,7 +90,10 @@ export const dockerSocketMount = resourceRule(
     }
     const sockets = mounts.filter((m) => DOCKER_SOCKET.test(m.source));
     if (sockets.length === 0) return;
-    const collector = dockerLabels(props.labels).get("stackport.role") === LOG_COLLECTOR_ROLE;
+    const labels = dockerLabels(props.labels);
+    // A reviewed exemption: its reason is in the stack file, the plan and the sign-off report.
+    if ((labels.get(DOCKER_SOCKET_REASON_LABEL) ?? "").trim().length >= 10) return;
+    const collector = labels.get("stackport.role") === LOG_COLLECTOR_ROLE;
     for (const s of sockets) {
       if (!collector)
         report(
@@ -107,13 +113,24 @@ export const dockerInternalNotPublic = resourceRule(
   {
     name: "docker-internal-not-public",
     description:
-      "Only the proxy tier may publish ports on all interfaces; internal services bind a specific address.",
+      "Only the proxy tier may publish ports on all interfaces, and a service's port the stack's policy config lists; everything else binds one address.",
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps:
-      "Publish the port on 127.0.0.1 (or one LAN address) via the tier's `publish*.address` setting, or route it through the proxy tier instead.",
+      'Publish the port on 127.0.0.1 (or one LAN address) via the tier\'s `publish*.address` setting or a service port\'s `bind: loopback | <address name>`, or route it through the proxy tier instead. A service port meant for every interface (`bind: all`) is a reviewed exception: list its host port in this rule\'s `allInterfaces` in `policies/config/<stack>.json`, e.g. `{ "enforcementLevel": "mandatory", "allInterfaces": ["1883/tcp"] }`.',
     area: "docker",
     appliesTo: [CONTAINER, STORAGE_COMPONENT, DATABASE_COMPONENT],
+    configSchema: {
+      properties: {
+        allInterfaces: {
+          type: "array",
+          items: { type: "string", pattern: "^[0-9]{1,5}/(tcp|udp)$" },
+          default: [],
+          description:
+            "Host ports (`<port>/<protocol>`) a container outside the proxy tier may publish on every interface; a reviewed exception, empty by default.",
+        },
+      },
+    },
   },
   (props, args, report) => {
     if (args.type === STORAGE_COMPONENT || args.type === DATABASE_COMPONENT) {
@@ -130,9 +147,10 @@ export const dockerInternalNotPublic = resourceRule(
     if (dockerLabels(props.labels).get("stackport.tier") === PROXY_TIER) return;
     if (props.publishAllPorts === true)
       report("publishAllPorts exposes every exposed port on all interfaces (CIS Docker 5.14)");
+    const excepted = new Set(asArray<string>(args.getConfig<{ allInterfaces?: string[] }>().allInterfaces));
     for (const p of asArray(props.ports)) {
       // An unset ip is 0.0.0.0 (the provider's default): treat it as such (pulumi-docker's Container schema: ports[].ip defaults to 0.0.0.0).
-      if (isWildcard(p?.ip)) {
+      if (isWildcard(p?.ip) && !excepted.has(`${p.external}/${p.protocol ?? "tcp"}`)) {
         report(
           `port ${p.external ?? "(random)"}->${p.internal}/${p.protocol ?? "tcp"} is published on all interfaces (${p.ip || "0.0.0.0"}); only the proxy tier may be`,
         );
@@ -236,7 +254,7 @@ export const dockerNoPlainSecretEnvs = resourceRule(
     // ignore its key in a policy config file (local's `all: advisory` still lowers it there).
     enforcementLevel: "mandatory",
     remediationSteps:
-      "Generate the value with `@pulumi/random` (or `pulumi config set --secret`) so it stays a Pulumi secret, or mount it as a file and pass `KEY_FILE`.",
+      "Map the variable in the service's `secrets:` (stackport:ingestion.services.<svc>.secrets: { NAME: <secret> }), from a stack secret (`pulumi config set --secret --path 'stackport:secrets.<secret>' <value>`) or a generated one (`stackport:ingestion.generatedSecrets.<secret>`), so it stays a Pulumi secret; a component's own container gets it from `@pulumi/random`. Or mount it as a file and pass `KEY_FILE`.",
     area: "docker",
     appliesTo: [CONTAINER],
     synthOnly:

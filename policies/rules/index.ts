@@ -2,6 +2,7 @@
 import { albRules } from "./aws-alb";
 import { cloudwatchRules } from "./aws-cloudwatch";
 import { ecsRules } from "./aws-ecs";
+import { efsRules } from "./aws-efs";
 import { iamRules } from "./aws-iam";
 import { monitoringRules } from "./aws-monitoring";
 import { networkRules } from "./aws-network";
@@ -30,6 +31,7 @@ export const allRules: StackportRule[] = [
   ...networkRules,
   ...monitoringRules,
   ...ecsRules,
+  ...efsRules,
   ...cloudwatchRules,
   ...iamRules,
 ];

@@ -14,9 +14,11 @@ import type { StackConfig } from "./stack";
 import { checkBackups } from "./tiers/backups";
 import { checkBasemap } from "./tiers/basemap";
 import { CUTOVER_TIERS } from "./tiers/cutover";
-import { checkIngestion } from "./tiers/ingestion";
+import { checkIngestion, ingestionBindings } from "./tiers/ingestion";
 import { checkObservability, observabilityBindings, resolveObservability } from "./tiers/observability";
 import { type Cutover, cutoverProblems, objectMirrorPlan, placementFor } from "./phases";
+import { consumedSide, parallelRunIssues } from "./parallelRun";
+import { sourceIssues } from "./tiers/external";
 import { upstreamCatalog } from "./upstreams";
 import { checkStorage, resolveStorage, storageArgIssues } from "./tiers/storage";
 import { checkDatabase, resolveDatabase } from "./tiers/database";
@@ -47,7 +49,10 @@ export function crossCheck(cfg: StackConfig): ConfigIssue[] {
     ...portClashes(cfg),
     ...routeProblems(cfg),
     ...awsIssues(cfg),
+    ...awsBlocksOnDocker(cfg),
     ...cutoverIssues(cfg),
+    ...sourceIssues(cfg),
+    ...parallelRunIssues(cfg),
   );
   // A key may be reported by two rules (e.g. a tier check and the route check); say it once.
   const seen = new Set<string>();
@@ -58,6 +63,7 @@ export function crossCheck(cfg: StackConfig): ConfigIssue[] {
 function targetIssues(cfg: StackConfig): ConfigIssue[] {
   return Object.entries(cfg.targets).flatMap(([name, config]) => {
     const target = resolveTarget(config, cfg.environment);
+    if (target.kind === "external") return []; // nothing of stackport's runs there
     return configIssues(
       target.kind === "docker"
         ? validateDockerTargetArgs(dockerTargetArgs(target))
@@ -93,15 +99,16 @@ const kindOf = (cfg: StackConfig, tier: PlacedTier) => {
  */
 function sharedTargetIssues(cfg: StackConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  // A tier being cut over serves from one side at a time: its consumers must sit with that side.
-  const servingTarget = (tier: PlacedTier) => {
+  // A tier being cut over serves from one side at a time: its consumers must sit with that side (or, in a parallel
+  // run, with the copy on the `to` side).
+  const servingTarget = (tier: PlacedTier, consumerOn: string | undefined) => {
     const on = targetOf(cfg, tier);
     const cutover = (cfg.cutover as Record<string, Cutover | undefined> | undefined)?.[tier];
-    return on && cutover ? placementFor(on, cutover).serving : on;
+    return on && cutover ? consumedSide(on, cutover, consumerOn) : on;
   };
   const needs = (consumer: PlacedTier, provider: PlacedTier, path: PropertyKey[], why: string) => {
     const a = targetOf(cfg, consumer);
-    const b = servingTarget(provider);
+    const b = servingTarget(provider, a);
     if (a && b && a !== b && cfg.targets[a] && cfg.targets[b]) {
       issues.push({
         key: configKey(path),
@@ -147,6 +154,10 @@ interface Binding {
   target: string;
   address: string;
   port: number;
+  /** @default "tcp" */
+  protocol?: string;
+  /** Set for a service's published port: clashes between services are the ingestion component's rule. */
+  service?: boolean;
 }
 
 function portClashes(cfg: StackConfig): ConfigIssue[] {
@@ -179,6 +190,10 @@ function portClashes(cfg: StackConfig): ConfigIssue[] {
       bindings.push({ key, target: cfg.observability.on, ...binding });
     }
   }
+  if (cfg.ingestion) {
+    for (const b of ingestionBindings(cfg.ingestion, cfg.targets[cfg.ingestion.on]))
+      bindings.push({ ...b, target: cfg.ingestion.on, service: true });
+  }
   const issues: ConfigIssue[] = [];
   bindings.forEach((b, i) => {
     const clash = bindings
@@ -187,6 +202,8 @@ function portClashes(cfg: StackConfig): ConfigIssue[] {
         (o) =>
           o.target === b.target &&
           o.port === b.port &&
+          (o.protocol ?? "tcp") === (b.protocol ?? "tcp") &&
+          !(o.service && b.service) &&
           (o.address === b.address || isWildcard(o.address) || isWildcard(b.address)),
       );
     if (clash) {
@@ -237,6 +254,26 @@ function proxyKey(path: string, sources: SourcedRoute[]): string {
 }
 
 /** AWS-only rules, checked here so they fail before registration (and without loading @pulumi/aws). */
+/**
+ * A tier's `aws` block on a Docker target has no effect: refused with its key, like every key without effect on the
+ * placed target (the ingestion tier's own are in `checkIngestion`). A tier being cut over keeps it: its other side
+ * may be on AWS. Not observability's: its `logRetentionDays` sets every AWS log group wherever the tier runs.
+ */
+function awsBlocksOnDocker(cfg: StackConfig): ConfigIssue[] {
+  const cutovers = (cfg.cutover ?? {}) as Record<string, unknown>;
+  return (["storage", "database", "proxy", "basemap"] as const).flatMap((tier) => {
+    const placed = cfg[tier] as { on: string; aws?: unknown } | undefined;
+    if (placed?.aws === undefined || kindOf(cfg, tier) !== "docker" || cutovers[tier] !== undefined)
+      return [];
+    return [
+      {
+        key: configKey([tier, "aws"]),
+        message: `has no effect here: target '${placed.on}' is Docker, and the aws block configures the tier on AWS; remove it`,
+      },
+    ];
+  });
+}
+
 function awsIssues(cfg: StackConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (cfg.basemap && kindOf(cfg, "basemap") === "aws") {
@@ -292,6 +329,20 @@ function cutoverIssues(cfg: StackConfig): ConfigIssue[] {
   }
   const database = cfg.cutover?.database;
   const databaseCopy = cfg.database && database && placementFor(cfg.database.on, database).copy;
+  const externalSource = database && cfg.targets[database.from]?.kind === "external";
+  if (
+    database &&
+    databaseCopy &&
+    databaseCopy !== "none" &&
+    database.access &&
+    !database.access.source &&
+    !externalSource
+  ) {
+    issues.push({
+      key: configKey(["cutover", "database", "access", "source"]),
+      message: `is required: phase '${database.phase}' copies the database from '${database.from}', reached from this machine at { host, port } (only an external source is reached at its URL)`,
+    });
+  }
   if (database && databaseCopy && databaseCopy !== "none" && !database.access) {
     issues.push({
       key: configKey(["cutover", "database", "access"]),

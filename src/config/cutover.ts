@@ -1,7 +1,10 @@
 /**
  * What a cutover in progress means for the rest of the platform — pure, from resolved config. The phase rules
- * themselves (where a tier runs, who serves, what is copied) are in src/config/phases.ts.
+ * themselves (where a tier runs, who serves, what is copied) are in src/config/phases.ts, the parallel run's in
+ * src/config/parallelRun.ts.
  */
+import { writesDatabase } from "../../components/ingestion/settings";
+import { consumedSide, parallelRunning } from "./parallelRun";
 import { type Phase, type TierPlacement, placementFor } from "./phases";
 import type { ResolvedConfig } from "./resolve";
 import { CUTOVER_TIERS, type CutoverTier } from "./tiers/cutover";
@@ -22,12 +25,16 @@ export function tierPlacements(cfg: ResolvedConfig): Partial<Record<CutoverTier,
  */
 export function frozenServices(cfg: ResolvedConfig): string[] {
   const placements = tierPlacements(cfg);
-  const databaseFrozen = placements.database?.writesFrozen ?? false;
-  const storageFrozen = placements.storage?.writesFrozen ?? false;
+  // A parallel run's consumers only read the copy (read-only credentials): the freeze does not concern them.
+  const onCopy = (tier: CutoverTier) =>
+    cfg[tier] !== undefined &&
+    consumedSide(cfg[tier]!.on, cfg.cutover?.[tier], cfg.ingestion?.on) !== placements[tier]?.serving;
+  const databaseFrozen = (placements.database?.writesFrozen ?? false) && !onCopy("database");
+  const storageFrozen = (placements.storage?.writesFrozen ?? false) && !onCopy("storage");
   return Object.entries(cfg.ingestion?.services ?? {})
     .filter(
       ([, s]) =>
-        (databaseFrozen && s.connections.database === "app_writer") ||
+        (databaseFrozen && writesDatabase(s.connections.database)) ||
         (storageFrozen && s.connections.storage !== undefined),
     )
     .map(([name]) => name)
@@ -69,17 +76,24 @@ export function cutoverSummaries(cfg: ResolvedConfig): CutoverSummary[] {
     const placement = placements[tier];
     if (!cutover || !placement) return [];
     const { from, to } = cutover;
+    const external = cfg.targets[from]?.kind === "external";
     const actions = [
-      placement.targets.length === 2
-        ? `${tier} runs on both ${from} and ${to} (the ${to} side as ${tierComponentName(tier, from, to)})`
-        : `${tier} runs on ${to} only; the ${from} side leaves the program and its data is retained`,
+      external && placement.targets.includes(from)
+        ? `${tier} runs on ${to} (as ${tierComponentName(tier, from, to)}); ${from} is external: stackport creates nothing there, it reads its connection from stackport:${tier}.external`
+        : placement.targets.length === 2
+          ? `${tier} runs on both ${from} and ${to} (the ${to} side as ${tierComponentName(tier, from, to)})`
+          : `${tier} runs on ${to} only; the ${from} side leaves the program and its data is retained`,
       `traffic is served by ${placement.serving}`,
       ...(placement.writesFrozen
         ? [
             frozen.length
               ? `writes frozen: ${frozen.join(", ")} scaled to zero, their routes answer 503`
               : "writes frozen (no writer service in this stack)",
+            ...(external ? [`stop the writers of ${from} yourself: stackport does not run them`] : []),
           ]
+        : []),
+      ...(parallelRunning(cutover)
+        ? [`parallel run: consumers on ${to} read its copy (read-only until switch)`]
         : []),
       ...(tier === "storage" && placement.mirror ? [`objects mirrored ${from} → ${to} continuously`] : []),
       ...(placement.copy === "initial" && tier === "database"
@@ -93,8 +107,11 @@ export function cutoverSummaries(cfg: ResolvedConfig): CutoverSummary[] {
           ]
         : []),
     ];
-    const runbook =
-      cfg.targets[from]?.kind === "aws"
+    const runbook = external
+      ? tier === "database"
+        ? "docs/runbooks/cutover-supabase-to-homelab.md"
+        : "docs/runbooks/cutover-s3-to-minio.md"
+      : cfg.targets[from]?.kind === "aws"
         ? "docs/runbooks/cutover-aws-to-homelab.md"
         : "docs/runbooks/cutover-homelab-to-aws.md";
     return [{ tier, from, to, phase: cutover.phase, actions, runbook }];

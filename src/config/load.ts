@@ -10,7 +10,12 @@ const isConfigSecret = (runtimeConfig as unknown as { isConfigSecret(key: string
  * Structured values arrive from the engine as JSON strings; plain strings stay strings.
  */
 export function loadStackConfig(): ResolvedConfig {
-  return resolveConfig(rawNamespace(pulumi.runtime.allConfig()));
+  const all = pulumi.runtime.allConfig();
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const secretKeys = Object.keys(all)
+    .filter((k) => k.startsWith(prefix) && isConfigSecret(k))
+    .map((k) => k.slice(prefix.length));
+  return resolveConfig(rawNamespace(all), secretKeys);
 }
 
 /**

@@ -124,19 +124,22 @@ export function cutoverStepProblems(
   previous: readonly TierCutover[] | undefined,
   next: readonly TierCutover[] | undefined,
 ): string[] {
-  return cutoverSteps(previous, next).map(({ tier, problem }) => `${tier}: ${problem}`);
+  return cutoverSteps(previous, next).map(({ key, problem }) => `${key}: ${problem}`);
 }
+
+/** The config key a refused step changed: the phase, or the whole cutover when it was removed. */
+const stepKey = (tier: string, ended: boolean) => `stackport:cutover.${tier}${ended ? "" : ".phase"}`;
 
 function cutoverSteps(
   previous: readonly TierCutover[] | undefined,
   next: readonly TierCutover[] | undefined,
-): { tier: string; problem: string }[] {
+): { tier: string; key: string; problem: string }[] {
   const steps = (next ?? []).flatMap((cutover) => {
     const before = previous?.find(
       (p) => p.tier === cutover.tier && p.from === cutover.from && p.to === cutover.to,
     );
     const problem = phaseChangeProblem(before?.phase, cutover.phase);
-    return problem ? [{ tier: cutover.tier, problem }] : [];
+    return problem ? [{ tier: cutover.tier, key: stepKey(cutover.tier, false), problem }] : [];
   });
   const ended = (previous ?? []).filter(
     (p) => p.phase === "switch" && !(next ?? []).some((n) => n.tier === p.tier),
@@ -145,6 +148,7 @@ function cutoverSteps(
     ...steps,
     ...ended.map((p) => ({
       tier: p.tier,
+      key: stepKey(p.tier, true),
       problem: `cutover cannot end at switch: run decommission first, or go back with a reverse cutover (from ${p.to} to ${p.from}); writes may have landed on ${p.to}`,
     })),
   ];
@@ -199,20 +203,20 @@ export function deployedPhaseProblems(
   deployed: { what: string; cutovers: readonly TierCutover[] },
   next: readonly (TierCutover & { runbook?: string })[] | undefined,
 ): string[] {
-  return cutoverSteps(deployed.cutovers, next).map(({ tier, problem }) => {
+  return cutoverSteps(deployed.cutovers, next).map(({ tier, key, problem }) => {
     const head = next?.find((n) => n.tier === tier);
     const before = deployed.cutovers.find(
       (c) => c.tier === tier && (!head || (c.from === head.from && c.to === head.to)),
     );
     const phaseOf = () => before?.phase ?? "no cutover";
-    return `${tier}: the stack is at ${phaseOf()} (${deployed.what}) and this change asks for ${head?.phase ?? "no cutover"}: ${problem} (see ${head?.runbook ?? CUTOVER_RUNBOOK}, "Every phase, the same loop")`;
+    return `${key}: the stack is at ${phaseOf()} (${deployed.what}) and this change asks for ${head?.phase ?? "no cutover"}: ${problem} (see ${head?.runbook ?? CUTOVER_RUNBOOK}, "Every phase, the same loop")`;
   });
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Where the mirror runs
 
-export type TargetKind = "docker" | "aws";
+export type TargetKind = "docker" | "aws" | "external";
 
 export interface MirrorSettings {
   /** The Docker target the mirror container runs on; only needed when both sides are Docker. */
@@ -242,6 +246,12 @@ export function objectMirrorPlan(
 ): MirrorPlan {
   const { from, to } = cutover;
   const docker = [from, to].filter((t) => kindOf(t) === "docker");
+  if (docker.length === 0 && [from, to].some((t) => kindOf(t) === "external")) {
+    return {
+      key: "mirror",
+      problem: `neither '${from}' nor '${to}' is a Docker target: the object mirror runs in a container on a Docker target`,
+    };
+  }
   if (docker.length === 0) {
     return {
       key: "mirror",

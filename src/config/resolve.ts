@@ -17,7 +17,7 @@ import { type ResolvedStorage, resolveStorage } from "./tiers/storage";
 import { type ResolvedDatabase, resolveDatabase } from "./tiers/database";
 import type { BasemapConfig } from "./tiers/basemap";
 import type { CutoverConfig } from "./tiers/cutover";
-import type { IngestionConfig } from "./tiers/ingestion";
+import { type ResolvedIngestion, resolveIngestion } from "./tiers/ingestion";
 import { type ResolvedObservability, resolveObservability } from "./tiers/observability";
 
 export { CONFIG_NAMESPACE, configKey } from "./keys";
@@ -41,26 +41,64 @@ export interface ResolvedConfig {
   storage?: ResolvedStorage;
   database?: ResolvedDatabase;
   proxy?: ResolvedProxy;
-  ingestion?: IngestionConfig;
+  ingestion?: ResolvedIngestion;
   basemap?: BasemapConfig;
   observability?: ResolvedObservabilityTier;
   backups?: ResolvedBackups;
   cutover?: CutoverConfig;
+  /** `stackport:secrets`, for the keys that name one outside the ingestion tier (an external source's connection). */
+  secrets?: Record<string, string>;
 }
 
 /**
  * Validates and defaults the `stackport:` config of a stack.
  * @param raw the namespace's values with the namespace stripped (`{ environment: "local", targets: {...} }`)
+ * @param secretKeys the keys of `raw` the engine holds as secrets (`secure:` values), e.g. `["secrets"]`; the program
+ *   always passes them (`loadStackConfig`). Without them (a tool reading a stack file's values), only what the values
+ *   themselves show is checked.
  * @throws ConfigError listing every problem with its config key
  */
-export function resolveConfig(raw: Record<string, unknown>): ResolvedConfig {
+export function resolveConfig(raw: Record<string, unknown>, secretKeys?: readonly string[]): ResolvedConfig {
   // reportInput: the issues carry the value given, so a message can say what was wrong with it.
   const parsed = stackConfigSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ConfigError(zodIssues(parsed.error));
   const cfg = parsed.data;
-  const issues = crossCheck(cfg);
+  const issues = [...plainSecrets(cfg.secrets, secretKeys?.includes("secrets")), ...crossCheck(cfg)];
   if (issues.length > 0) throw new ConfigError(issues);
   return normalize(cfg);
+}
+
+/**
+ * `stackport:secrets` holds secrets only. The engine marks the whole key secret when any value in it is, and hands
+ * the program every value decrypted, so a plain value next to a secure one is told apart only offline, where each
+ * `secure:` value is the placeholder: there, a value that is not is a plain one.
+ */
+function plainSecrets(
+  secrets: Record<string, string> | undefined,
+  keyIsSecret: boolean | undefined,
+): ConfigIssue[] {
+  const values = Object.entries(secrets ?? {});
+  const offline = values.some(([, v]) => v === OFFLINE_SECRET_PLACEHOLDER);
+  return values
+    .filter(([, v]) => keyIsSecret === false || (offline && v !== OFFLINE_SECRET_PLACEHOLDER))
+    .map(([name]) => ({
+      key: configKey(["secrets", name]),
+      message: `must be a secret, not a plain value (it would be stored in clear text in the stack file); set it with pulumi config set --secret --path 'stackport:secrets.${name}' <value>`,
+    }));
+}
+
+/** Keys that moved, by config path pattern: an old stack file is told where the key lives now. */
+const MOVED_KEYS: [RegExp, (path: PropertyKey[]) => string][] = [
+  [
+    /^ingestion\.services\.[^.]+\.aws\.schedule$/,
+    (p) =>
+      `moved to stackport:ingestion.services.${String(p[2])}.schedule (it schedules the service on Docker as well as on AWS)`,
+  ],
+];
+
+function movedKey(path: PropertyKey[]): string | undefined {
+  const dotted = path.map(String).join(".");
+  return MOVED_KEYS.find(([pattern]) => pattern.test(dotted))?.[1](path);
 }
 
 function zodIssues(error: z.ZodError): ConfigIssue[] {
@@ -72,6 +110,8 @@ function describeIssues(issue: z.core.$ZodIssue, prefix: PropertyKey[]): ConfigI
   const path = [...prefix, ...issue.path];
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((k) => {
+      const moved = movedKey([...path, k]);
+      if (moved) return { key: configKey([...path, k]), message: moved };
       const allowed = allowedKeys(path);
       return {
         key: configKey([...path, k]),
@@ -232,7 +272,7 @@ function normalize(cfg: StackConfig): ResolvedConfig {
     ...(storage && { storage }),
     ...(database && { database }),
     ...(cfg.proxy && { proxy: resolveProxy(cfg.proxy, env, allRoutes(cfg)) }),
-    ...(cfg.ingestion && { ingestion: cfg.ingestion }),
+    ...(cfg.ingestion && { ingestion: resolveIngestion(cfg.ingestion, cfg) }),
     ...(cfg.basemap && { basemap: cfg.basemap }),
     ...(cfg.observability && {
       observability: {
@@ -240,7 +280,8 @@ function normalize(cfg: StackConfig): ResolvedConfig {
         aws: resolveAwsObservability(env, cfg.observability.aws),
       },
     }),
-    ...(cfg.backups && database && { backups: resolveBackups(cfg.backups, database, storage) }),
+    ...(cfg.backups && database && { backups: resolveBackups(cfg.backups, database, storage, cfg.secrets) }),
     ...(cfg.cutover && { cutover: cfg.cutover }),
+    ...(cfg.secrets && { secrets: cfg.secrets }),
   };
 }

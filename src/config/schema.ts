@@ -66,6 +66,17 @@ export const safetySchema = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------------------
+// Stack secrets
+
+/**
+ * `stackport:secrets` — application secrets by name, each set with
+ * `pulumi config set --secret --path 'stackport:secrets.<name>' <value>` (a `secure:` value in the stack file). A
+ * service maps one to a variable (`stackport:ingestion.services.<svc>.secrets`); it stays a Pulumi secret end to end.
+ * A plain value is refused (`resolveConfig`): it would sit in clear text in the stack file.
+ */
+export const secretsSchema = z.record(keyName, z.string().min(1, "must not be empty"));
+
+// ---------------------------------------------------------------------------------------------------------
 // Tiers
 
 /** A host port binding. The address defaults to loopback: nothing is reachable from the LAN unless asked for. */

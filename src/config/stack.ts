@@ -3,7 +3,7 @@
  * `aws` block for AWS placements. Assembled here, not in schema.ts, because the tier schemas build on schema.ts.
  */
 import { z } from "zod";
-import { ENVIRONMENTS, keyName, safetySchema } from "./schema";
+import { ENVIRONMENTS, keyName, safetySchema, secretsSchema } from "./schema";
 import { targetSchema } from "./tiers/targets";
 import { awsObservabilitySchema } from "./tiers/aws";
 import { databaseSchema } from "./tiers/database";
@@ -21,6 +21,7 @@ export const stackConfigSchema = z.strictObject({
     .record(keyName, targetSchema)
     .refine((t) => Object.keys(t).length > 0, "must name at least one target"),
   safety: safetySchema.default({}),
+  secrets: secretsSchema.optional(),
   storage: storageSchema.optional(),
   database: databaseSchema.optional(),
   proxy: proxySchema.optional(),

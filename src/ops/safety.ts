@@ -241,9 +241,26 @@ function ruleSettings(config: PolicyPackConfig, rule: string): Record<string, un
   return Object.fromEntries(Object.entries(own).filter(([k]) => k !== "enforcementLevel"));
 }
 
+/** The reviewed Docker socket exemption a container carries (`dockerSocket: { reason }`): its reason. */
+function socketExemption(r: SafetyResource | undefined): string | undefined {
+  const labels = r?.inputs?.["labels"];
+  if (!Array.isArray(labels)) return undefined;
+  return labels.find((l) => l?.label === "stackport.docker-socket-reason")?.value;
+}
+
 function resourceDowngrades(base: SafetyResource[], head: SafetyResource[]): SafetyDowngrade[] {
   const after = new Map(head.map((r) => [key(r), r]));
+  const before = new Map(base.map((r) => [key(r), r]));
   const out: SafetyDowngrade[] = [];
+  // New or changed: a container that gains the Docker socket (root on the host), with the reason it was granted.
+  for (const now of head) {
+    const reason = socketExemption(now);
+    if (reason !== undefined && reason !== socketExemption(before.get(key(now))))
+      out.push({
+        subject: subjectOf(now),
+        change: `mounts the Docker socket (root on the host) by a reviewed exemption: ${reason}`,
+      });
+  }
   for (const old of base) {
     const now = after.get(key(old));
     if (!now) {

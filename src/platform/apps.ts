@@ -63,6 +63,7 @@ const INGESTION: ByKind<[BuildContext, AppInputs, string[]], BuiltApp> = {
         ...ecsIngestionArgs(ctx.cfg.ingestion!, services, {
           environment: ctx.cfg.environment,
           logRetentionDays: ctx.logRetentionDays,
+          safety: ctx.cfg.safety,
         }),
         placement: where.placement,
         ...connections(inputs),

@@ -8,6 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { AwsPlacement, DockerPlacement } from "../../components/shared/placement";
 import { DockerTarget } from "../../components/targets/docker";
 import type { ResolvedConfig } from "../config";
+import { tierPlacements } from "../config/cutover";
 import { defaultLogRetentionDays } from "../config/tiers/aws";
 import { awsTargetArgs, dockerTargetArgs } from "../config/tiers/targets";
 
@@ -57,10 +58,14 @@ export function buildContext(cfg: ResolvedConfig): BuildContext {
       targets[name] = target;
       return { kind: "docker", placement: target.placement };
     }
-    const target = new (awsComponents().AwsTarget)(
-      name,
-      awsTargetArgs(config, cfg.environment, logRetentionDays),
-    );
+    // checks.ts refuses placing anything but an external tier's connection on an external target.
+    if (config.kind === "external")
+      throw new Error(`internal: nothing is created on external target '${name}'`);
+    const network = needsNetwork(cfg, name);
+    const target = new (awsComponents().AwsTarget)(name, {
+      ...awsTargetArgs(config, cfg.environment, logRetentionDays),
+      ...(!network && { network: false }),
+    });
     targets[name] = target;
     return { kind: "aws", placement: target.placement };
   };
@@ -71,6 +76,16 @@ export function buildContext(cfg: ResolvedConfig): BuildContext {
     targets,
     extraOutputs: {},
   };
+}
+
+/**
+ * Whether an AWS target needs its VPC and ECS cluster: some tier whose AWS component runs in them (RDS, the ALB, ECS
+ * services) is placed on it, on either side of a cutover. S3 buckets and CloudWatch need only the account, so a
+ * target that holds nothing else creates no VPC, NAT gateway, flow logs or cluster.
+ */
+export function needsNetwork(cfg: ResolvedConfig, target: string): boolean {
+  const database = tierPlacements(cfg).database?.targets ?? [];
+  return database.includes(target) || [cfg.proxy, cfg.ingestion, cfg.basemap].some((t) => t?.on === target);
 }
 
 /** Drops the tiers a stack does not place. */

@@ -28,6 +28,7 @@ export function createPlatform(cfg: ResolvedConfig): Platform {
   const proxy = alb ?? buildDockerProxy(ctx, [...dataTiers, ...apps.map((a) => a.resource)]);
   buildObservability(ctx, {
     database: database?.metrics,
+    postgresMonitoring: database?.monitoring,
     alarms: apps.flatMap((a) => a.alarmSpecs),
     storageMetricsTokens: storage?.metricsTokens ?? {},
   });

@@ -8,7 +8,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ResolvedConfig } from "../config";
 import { basemapScrapeTargets } from "../config/tiers/basemap";
 import { ingestionScrapeTargets } from "../config/tiers/ingestion";
-import { dockerObservabilityArgs } from "../config/tiers/observability";
+import { dockerObservabilityArgs, postgresExporterPlaced } from "../config/tiers/observability";
+import type { RoleConnection } from "../../components/database/contract";
 import { type BuildContext, type ByKind, awsComponents, onKind } from "./context";
 
 /** What observability watches besides the scrape targets: the RDS instance and the alarms other tiers ask for. */
@@ -17,6 +18,8 @@ export interface Watched {
   alarms: AlarmSpec[];
   /** By Docker target: the token for the metrics of the MinIO there (`DockerObjectStorage.metricsToken`). */
   storageMetricsTokens: Record<string, pulumi.Output<string>>;
+  /** The database's `monitoring` login (Docker): the PostgreSQL exporter's, when it runs. */
+  postgresMonitoring?: RoleConnection | undefined;
 }
 
 const OBSERVABILITY: ByKind<[BuildContext, Watched], void> = {
@@ -32,6 +35,7 @@ const OBSERVABILITY: ByKind<[BuildContext, Watched], void> = {
         safety: cfg.safety,
         targets,
         routed: Object.values(cfg.proxy?.routes ?? {}).some((r) => r.to === "grafana"),
+        ...(postgresExporterPlaced(cfg) && { postgresMonitoring: watched.postgresMonitoring }),
       }),
       ...(scraped && { scrapeSecrets: { [STORAGE_METRICS_TOKEN]: token! } }),
       placement: where.placement,

@@ -31,6 +31,18 @@ export function platformOutputs(cfg: ResolvedConfig, platform: Platform): Record
         Object.entries(database.connection.roles).map(([role, c]) => [role, { url: pulumi.secret(c.url) }]),
       ),
     }),
+    // The extra databases' roles: the owner's URL is what that database's own migrations run with.
+    ...(database?.connection.databases &&
+      Object.keys(database.connection.databases).length > 0 && {
+        databases: Object.fromEntries(
+          Object.entries(database.connection.databases).map(([db, roles]) => [
+            db,
+            Object.fromEntries(
+              Object.entries(roles).map(([role, c]) => [role, { url: pulumi.secret(c.url) }]),
+            ),
+          ]),
+        ),
+      }),
     ...(proxy && {
       urls: proxy.endpoint.urls,
       basicAuthPasswords: proxy.endpoint.basicAuthPasswords,

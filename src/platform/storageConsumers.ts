@@ -6,6 +6,7 @@
 import type { StorageConsumerArgs } from "../../components/storage/settings";
 import type { ResolvedConfig } from "../config";
 import { frozenServices, tierPlacements } from "../config/cutover";
+import { consumedSide } from "../config/parallelRun";
 import { objectMirrorPlan } from "../config/phases";
 
 /** Consumer names, shared by the storage side that declares them and the tier that asks for the credential. */
@@ -16,6 +17,8 @@ export const STORAGE_CONSUMER = {
   basemap: "basemap",
   /** The backup bucket sync: list, read and put on the backup bucket, never delete. */
   backups: "backups",
+  /** The off-host copy's object mirror: read on every bucket, nothing else. */
+  backupObjects: "backups-objects",
   /** The cutover's object mirror: read on the source side, read-write (it deletes in the final copy) on the target. */
   mirror: "cutover-mirror",
 } as const;
@@ -33,7 +36,10 @@ export function storageConsumers(cfg: ResolvedConfig, target: string): Record<st
   if (!storage) return {};
   const placement = tierPlacements(cfg).storage!;
   const out: Record<string, StorageConsumerArgs> = {};
-  if (target === placement.serving) {
+  // In a parallel run the consumers sit on the `to` side and read its copy, which the backfill replaces: read only.
+  const consumed = consumedSide(storage.on, cfg.cutover?.storage, cfg.ingestion?.on ?? cfg.basemap?.on);
+  const onCopy = consumed !== placement.serving;
+  if (target === consumed) {
     const ingestion = cfg.ingestion;
     if (ingestion && onDocker(cfg, ingestion.on)) {
       const frozen = new Set(frozenServices(cfg));
@@ -41,16 +47,24 @@ export function storageConsumers(cfg: ResolvedConfig, target: string): Record<st
         const buckets = service.connections.storage;
         if (!buckets?.length || frozen.has(svc)) continue;
         out[STORAGE_CONSUMER.service(svc)] = {
-          buckets: Object.fromEntries(buckets.map((b) => [b, "readwrite" as const])),
+          buckets: Object.fromEntries(
+            buckets.map((b) => [b, onCopy ? ("read" as const) : ("readwrite" as const)]),
+          ),
         };
       }
     }
     const basemap = cfg.basemap;
     if (basemap && basemap.pmtiles.length > 0 && onDocker(cfg, basemap.on))
       out[STORAGE_CONSUMER.basemap] = { buckets: { [basemap.bucket]: "read" } };
+  }
+  if (target === placement.serving) {
     const destination = cfg.backups?.destination;
     if (destination?.kind === "bucket" && onDocker(cfg, tierPlacements(cfg).database?.serving))
       out[STORAGE_CONSUMER.backups] = { buckets: { [destination.bucket]: "append" } };
+    if (cfg.backups?.offHost?.objects && onDocker(cfg, tierPlacements(cfg).database?.serving))
+      out[STORAGE_CONSUMER.backupObjects] = {
+        buckets: Object.fromEntries(Object.keys(storage.buckets).map((b) => [b, "read" as const])),
+      };
   }
   const cutover = cfg.cutover?.storage;
   if (cutover && (placement.mirror || placement.copy === "final") && onDocker(cfg, target)) {

@@ -2,6 +2,8 @@
  * Deterministic stand-ins for outputs only a provider knows (ids, ARNs, DNS names, generated passwords), so the
  * offline plan of the real program resolves the way a deployment would. Never real values, never real secrets.
  */
+import { createHash } from "node:crypto";
+
 const MOCK_REGION = "eu-west-1";
 const MOCK_ACCOUNT = "123456789012";
 
@@ -53,6 +55,10 @@ function awsOutputs(type: string, name: string, inputs: Record<string, unknown>)
   switch (type) {
     case "aws:secretsmanager/secret:Secret":
       return { ...generic, arn: arn("secretsmanager", `secret:${name}-AbCdEf`) };
+    case "aws:secretsmanager/secretVersion:SecretVersion":
+      // A new value is a new version with a new id (a UUID), as PutSecretValue makes it. Offline the value is never
+      // a real secret (a stack secret is the undecryptable placeholder, a generated one the mock password above).
+      return { ...generic, versionId: uuidOf(JSON.stringify(inputs["secretString"] ?? null)) };
     case "aws:iam/role:Role":
       return { ...generic, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${inputs["name"] ?? name}` };
     case "aws:iam/accessKey:AccessKey":
@@ -126,4 +132,10 @@ function awsOutputs(type: string, name: string, inputs: Record<string, unknown>)
     default:
       return generic;
   }
+}
+
+/** A UUID-shaped stand-in derived from `text` (a hash: the same input gives the same id, and reveals nothing). */
+function uuidOf(text: string): string {
+  const h = createHash("sha256").update(text).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

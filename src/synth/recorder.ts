@@ -1,7 +1,7 @@
 /**
  * Runs a Pulumi program under the SDK's mock runtime and records every resource registration — the offline plan.
  *
- * The SDK's `MockResourceArgs` lack parent, protect, retainOnDelete and dependencies (pulumi/pulumi#14421), so we
+ * The SDK's `MockResourceArgs` lack parent, protect, retainOnDelete, dependencies and the import id (pulumi/pulumi#14421), so we
  * wrap the mock monitor's `registerResource` and read them from the raw request. Secret values are masked as
  * `"[secret]"` at capture time: nothing downstream (tree, JSON, snapshots) can leak them.
  */
@@ -31,6 +31,8 @@ export interface RecordedResource {
   retainOnDelete: boolean;
   /** Logical names of the resources this one depends on (explicit `dependsOn` and input dependencies). */
   dependsOn: string[];
+  /** The `import` resource option: the id of an existing resource to adopt instead of creating one. */
+  import?: string;
 }
 
 export interface Recorder {
@@ -124,6 +126,7 @@ interface RegisterRequest {
   getProtect(): boolean | undefined;
   getRetainondelete(): boolean | undefined;
   getDependenciesList(): string[];
+  getImportid(): string;
 }
 
 /**
@@ -139,6 +142,7 @@ function capture(
   const parentUrn = req.getParent();
   const parentName = parentUrn ? nameByUrn.get(parentUrn) : undefined;
   const providerRef = req.getProvider();
+  const importId = req.getImportid();
   return {
     type: req.getType(),
     name: req.getName(),
@@ -150,6 +154,7 @@ function capture(
     protect: req.getProtect() ?? false,
     retainOnDelete: req.getRetainondelete() ?? false,
     dependsOn: [...new Set(req.getDependenciesList().map((u) => nameByUrn.get(u) ?? u))].sort(),
+    ...(importId && { import: importId }),
   };
 }
 

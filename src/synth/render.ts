@@ -62,6 +62,8 @@ export function planDocument(
       protect: r.protect,
       retainOnDelete: r.retainOnDelete,
       dependsOn: r.dependsOn,
+      // Only adopted resources carry it, so plans without adoption are unchanged.
+      ...(r.import !== undefined && { import: r.import }),
     })),
     outputs: plan.outputs,
     // Sorted: the policies see resources in registration order, which varies with when Outputs resolve.
@@ -93,6 +95,18 @@ export function countByType(resources: RecordedResource[]): Record<string, numbe
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** A Docker label's value from a container's recorded `labels` list, shown through `show`. */
+function labelValue(
+  labels: unknown,
+  label: string,
+  show: (value: string) => string = (v) => v,
+): string | undefined {
+  const found = (Array.isArray(labels) ? labels : []).find(
+    (l: { label?: unknown } | null) => l?.label === label,
+  ) as { value?: unknown } | undefined;
+  return found === undefined ? undefined : show(String(found.value));
+}
+
 /* eslint-disable @typescript-eslint/no-explicit-any -- recorded inputs are untyped JSON from the engine */
 /** The few settings a reviewer looks at first, per resource type. */
 export function keySettings(r: RecordedResource): string[] {
@@ -118,6 +132,9 @@ export function keySettings(r: RecordedResource): string[] {
         (i.volumes ?? []).map((v: any) => `${v.volumeName ?? v.hostPath}:${v.containerPath}`).join(","),
       );
       if (i.mustRun === false) out.push("one-shot");
+      // A reviewed Docker socket exemption (root on the host) and its reason: a reviewer reads it here.
+      add("docker-socket", labelValue(i.labels, "stackport.docker-socket-reason", JSON.stringify));
+      add("schedule", labelValue(i.labels, "stackport.schedule"));
       break;
     case "docker:index/volume:Volume":
     case "docker:index/network:Network":
@@ -191,6 +208,7 @@ export function keySettings(r: RecordedResource): string[] {
   /* eslint-enable @typescript-eslint/no-explicit-any */
   if (r.protect) out.push("protected");
   if (r.retainOnDelete) out.push("retained");
+  if (r.import !== undefined) out.push(`import=${r.import}`);
   return out;
 }
 

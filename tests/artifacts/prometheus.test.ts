@@ -16,6 +16,7 @@ import {
   renderPrometheusConfig,
 } from "../../components/observability/prometheus";
 import type { ScrapeTarget } from "../../components/observability/contract";
+import { SCHEDULE_RUN_METRICS } from "../../components/observability/alloy";
 import { BACKUP_METRICS } from "../../components/backups/settings";
 import type { ObservabilityAlerts } from "../../components/observability/settings";
 import {
@@ -62,6 +63,9 @@ const platformTargets: ScrapeTarget[] = [
   { job: "basemap", tier: "basemap", addresses: ["basemap:3000"], metricsPath: "/_/metrics" },
 ];
 
+/** The rules a rendered rules file holds: what promtool must report having loaded. */
+const ruleCount = (rules: string) => (rules.match(/^ {6}- alert: /gm) ?? []).length;
+
 let counter = 0;
 /** Writes a config and its rule file into a fresh directory, the rules at the relative path the config names. */
 function writeConfig(config: string, rules: string): string {
@@ -91,8 +95,9 @@ describe("prometheus.yml", () => {
       targets: [...targets, ...ownScrapeTargets(logs)],
       ruleFiles: ["rules/stackport.yml"],
     });
-    const out = promtoolOk(["check", "config", writeConfig(config, renderAlertRules(alertsWith()))]);
-    expect(out).toMatch(/SUCCESS: 9 rules found/);
+    const rules = renderAlertRules(alertsWith());
+    const out = promtoolOk(["check", "config", writeConfig(config, rules)]);
+    expect(out).toMatch(`SUCCESS: ${ruleCount(rules)} rules found`);
   });
 
   it("the files the Prometheus container really gets pass promtool check config at their container paths", async () => {
@@ -116,7 +121,8 @@ describe("prometheus.yml", () => {
       a.startsWith("--config.file="),
     )!;
     const out = promtoolOk(["check", "config", join(root, configFlag.slice("--config.file=".length))]);
-    expect(out).toMatch(/SUCCESS: 9 rules found/);
+    const rules = uploads.find((u) => u.file.endsWith("stackport.yml"))!.content;
+    expect(out).toMatch(`SUCCESS: ${ruleCount(rules)} rules found`);
     const config = uploads.find((u) => u.file.endsWith("prometheus.yml"))!.content;
     for (const job of [...platformTargets.map((t) => t.job), "prometheus", "grafana", "loki", "alloy"]) {
       expect(config).toContain(`job_name: ${job}\n`);
@@ -146,7 +152,7 @@ describe("alert rules", () => {
   ])("%s pass promtool check rules", (_name, alerts) => {
     const file = join(dir, `rules-${counter++}.yml`);
     writeFileSync(file, renderAlertRules(alerts));
-    expect(promtoolOk(["check", "rules", file])).toMatch(/SUCCESS: \d rules found/);
+    expect(promtoolOk(["check", "rules", file])).toMatch(/SUCCESS: \d+ rules found/);
   });
 
   it("every alert carries a severity, a summary and a description", () => {
@@ -620,5 +626,55 @@ describe("MinIO's metrics behind a bearer token (storage tier)", () => {
     expect(signature).toBe(expected);
     // The same secret always gives the same token: no Prometheus replacement on every update.
     expect(minioMetricsToken("stackport-metrics", "s3cretKeyOf40chars")).toBe(token);
+  });
+});
+
+describe("a failed scheduled run alerts (promtool test rules; gauges Alloy makes of the runner's log)", () => {
+  // As Prometheus stores them after scraping Alloy (job alloy): the stream's tier clashes with the target's.
+  const gauge = (metric: string, service: string) =>
+    `${metric}{job="alloy", instance="alloy:12345", tier="observability", exported_tier="ingestion", stack="local", role="service", service="${service}", container="stackport-local-ingestion-${service}-1"}`;
+  const failed = (service: string) => gauge(SCHEDULE_RUN_METRICS.lastFailure, service);
+  const ok = (service: string) => gauge(SCHEDULE_RUN_METRICS.lastSuccess, service);
+  const firing = (service: string) => ({
+    exp_labels: {
+      stack: "local",
+      service,
+      container: `stackport-local-ingestion-${service}-1`,
+      severity: "warning",
+    },
+    exp_annotations: {
+      summary: "A scheduled run failed",
+      description: `The last run of scheduled service ${service} (stackport-local-ingestion-${service}-1) failed; the runner goes on with the next one. See its log: the run-end line has the exit code (docs/schedules.md).`,
+    },
+  });
+
+  it("fires from the failed run's end until the next success; never for a job whose last run succeeded", () => {
+    expectPromtoolTestPasses([
+      {
+        interval: "1m",
+        input_series: [
+          // Failed at minute 3 (a first run since Alloy started: no success series at all).
+          { series: failed("never"), values: "_x3 180x20" },
+          // Succeeded at 1, failed at 3, succeeded again at 6.
+          { series: ok("recovers"), values: "_ 60x4 360x15" },
+          { series: failed("recovers"), values: "_x3 180x17" },
+          // Failed once long ago, succeeded since.
+          { series: failed("fine"), values: "30x20" },
+          { series: ok("fine"), values: "_ 60x19" },
+          // The same second for both (the boundary is >, not >=).
+          { series: failed("tie"), values: "120x20" },
+          { series: ok("tie"), values: "120x20" },
+        ],
+        alert_rule_test: [
+          { eval_time: "2m", alertname: ALERTS.scheduledRunFailed, exp_alerts: [] },
+          {
+            eval_time: "4m",
+            alertname: ALERTS.scheduledRunFailed,
+            exp_alerts: [firing("never"), firing("recovers")],
+          },
+          { eval_time: "7m", alertname: ALERTS.scheduledRunFailed, exp_alerts: [firing("never")] },
+        ],
+      },
+    ]);
   });
 });

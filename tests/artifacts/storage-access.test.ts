@@ -111,12 +111,17 @@ describe.each(["local", "staging"])("the %s stack's object store", (stack) => {
     expect(r.code).toBe(0);
   });
 
-  it("declares one consumer per service with buckets, the basemap and the backup sync, each with only its own buckets", () => {
+  it("declares one consumer per service with buckets, the basemap, the backup sync and the object mirror, each with only its own buckets", () => {
     const expected: Record<string, Record<string, Access>> = {
       "ingestion-api": { raw: "readwrite", derived: "readwrite" },
       "ingestion-worker": { raw: "readwrite", derived: "readwrite" },
       basemap: { tiles: "read" },
-      ...(stack === "staging" && { backups: { backups: "append" } }),
+      ...(stack === "staging" && {
+        backups: { backups: "append" },
+        // The nightly cleanup job, and the off-host copy's mirror: every bucket, read only.
+        "ingestion-cleanup": { raw: "readwrite" },
+        "backups-objects": { raw: "read", derived: "read", tiles: "read", logs: "read", backups: "read" },
+      }),
     };
     expect(storage.consumers).toEqual(expected);
   });

@@ -101,12 +101,37 @@ describe("phaseChangeProblem", () => {
 
 const db = (phase: Phase) => ({ tier: "database" as const, from: "homelab", to: "aws", phase });
 
+describe("a skipped phase is refused, naming the key", () => {
+  it("replicate straight to switch: refused offline (base plan → head) and online (last update → head)", () => {
+    const refusal =
+      "stackport:cutover.database.phase: cutover cannot go from replicate to switch: run freeze, then backfill first";
+    expect(cutoverStepProblems([db("replicate")], [db("switch")])).toEqual([refusal]);
+    expect(deployedPhaseProblems({ what: "update 7", cutovers: [db("replicate")] }, [db("switch")])).toEqual([
+      'stackport:cutover.database.phase: the stack is at replicate (update 7) and this change asks for switch: cutover cannot go from replicate to switch: run freeze, then backfill first (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
+    ]);
+    // Each single step of the same cutover is accepted.
+    for (let i = 1; i < PHASES.length; i++)
+      expect(cutoverStepProblems([db(PHASES[i - 1]!)], [db(PHASES[i]!)])).toEqual([]);
+  });
+
+  it("an external source's cutover follows the same order, with its own runbook in the refusal", () => {
+    const supabase = (phase: Phase) => ({ tier: "database", from: "supabase", to: "homelab", phase });
+    expect(
+      deployedPhaseProblems({ what: "update 3", cutovers: [supabase("replicate")] }, [
+        { ...supabase("switch"), runbook: "docs/runbooks/cutover-supabase-to-homelab.md" },
+      ]),
+    ).toEqual([
+      'stackport:cutover.database.phase: the stack is at replicate (update 3) and this change asks for switch: cutover cannot go from replicate to switch: run freeze, then backfill first (see docs/runbooks/cutover-supabase-to-homelab.md, "Every phase, the same loop")',
+    ]);
+  });
+});
+
 describe("cutoverStepProblems: ending a cutover", () => {
   it("ends after decommission, or abandons before switch; ending at switch skips decommission", () => {
     expect(cutoverStepProblems([db("decommission")], [])).toEqual([]);
     expect(cutoverStepProblems([db("backfill")], [])).toEqual([]);
     expect(cutoverStepProblems([db("switch")], [])).toEqual([
-      "database: cutover cannot end at switch: run decommission first, or go back with a reverse cutover (from aws to homelab); writes may have landed on aws",
+      "stackport:cutover.database: cutover cannot end at switch: run decommission first, or go back with a reverse cutover (from aws to homelab); writes may have landed on aws",
     ]);
     // The way back after a switch is a reverse cutover, which starts at replicate.
     expect(
@@ -153,7 +178,7 @@ describe("deployedPhaseProblems", () => {
         [{ ...db("backfill"), runbook: "docs/runbooks/cutover-homelab-to-aws.md" }],
       ),
     ).toEqual([
-      'database: the stack is at replicate (its last successful update, 12, commit abc1234) and this change asks for backfill: cutover cannot go from replicate to backfill: run freeze first (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
+      'stackport:cutover.database.phase: the stack is at replicate (its last successful update, 12, commit abc1234) and this change asks for backfill: cutover cannot go from replicate to backfill: run freeze first (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
     ]);
   });
 });
@@ -177,7 +202,7 @@ describe("phaseOrderProblems: against the stack's history", () => {
 
   it("treats a stack with no successful update as having no cutover", () => {
     expect(phaseOrderProblems([], "stackport", [db("freeze")])).toEqual([
-      'database: the stack is at no cutover (no successful update in its history) and this change asks for freeze: cutover cannot go from no cutover to freeze: run replicate first (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
+      'stackport:cutover.database.phase: the stack is at no cutover (no successful update in its history) and this change asks for freeze: cutover cannot go from no cutover to freeze: run replicate first (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
     ]);
   });
 
@@ -214,7 +239,7 @@ describe("online sign-off: the phase order from the stack's history", () => {
     expect(code).toBe(1);
     expect(ops.calls.find((c) => c.op === "history")).toMatchObject({ stack: "staging" });
     expect(w.stderr()).toContain(
-      "not ready to sign: database: the stack is at backfill (its last successful update, 2026-05-04T09:00:00.000Z, commit e1e1e1e) and this change asks for decommission: cutover cannot go from backfill to decommission: run switch first",
+      "not ready to sign: stackport:cutover.database.phase: the stack is at backfill (its last successful update, 2026-05-04T09:00:00.000Z, commit e1e1e1e) and this change asks for decommission: cutover cannot go from backfill to decommission: run switch first",
     );
     expect(w.stdout()).toContain("run switch first (see docs/runbooks/cutover-homelab-to-aws.md");
   });

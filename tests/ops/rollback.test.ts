@@ -413,7 +413,7 @@ describe("executeRollback: cutover phase order", () => {
     expect(outcome.status).toBe("refused");
     expect(outcome.reasons).toEqual([
       "rolling back to update 2026-05-02T09:00:00.000Z would skip a cutover phase:",
-      'database: the stack is at backfill (its last successful update, 2026-05-04T09:00:00.000Z, commit e1e1e1e) and this change asks for replicate: cutover goes back one phase at a time (backfill → freeze) (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
+      'stackport:cutover.database.phase: the stack is at backfill (its last successful update, 2026-05-04T09:00:00.000Z, commit e1e1e1e) and this change asks for replicate: cutover goes back one phase at a time (backfill → freeze) (see docs/runbooks/cutover-homelab-to-aws.md, "Every phase, the same loop")',
     ]);
     expect(w.calls.filter((c) => c.op !== "history")).toEqual([]);
     expect(w.gitCalls.at(-1)!.args[1]).toBe("remove");

@@ -169,12 +169,12 @@ describe("offline sign-off (synth plans of base and head)", () => {
     const reasons = (base: PlanDocument, next: PlanDocument) =>
       buildSignoffReport({ stack: "staging", head: next, offline: { baseRef: "main", base } }).reasons;
     expect(reasons(at("replicate"), at("backfill"))).toEqual([
-      "database: cutover cannot go from replicate to backfill: run freeze first",
+      "stackport:cutover.database.phase: cutover cannot go from replicate to backfill: run freeze first",
     ]);
     expect(reasons(at("replicate"), at("freeze"))).toEqual([]);
     // Starting a cutover anywhere but at its first phase is a skip too.
     expect(reasons(head, at("freeze"))).toEqual([
-      "database: cutover cannot go from no cutover to freeze: run replicate first",
+      "stackport:cutover.database.phase: cutover cannot go from no cutover to freeze: run replicate first",
     ]);
   });
 
@@ -274,7 +274,7 @@ describe("the production change of #17 (offline): a service added, a bucket and 
     const { markdown } = build();
     const deployed = change.head.resources.filter((r) => !r.type.startsWith("stackport:")).length;
     expect(section(markdown, "Counts")).toContain(
-      `| added | 22 |\n| replaced | 2 |\n| changed | 4 |\n| removed | 20 |\n| unchanged | ${deployed - 28} |`,
+      `| added | 24 |\n| replaced | 2 |\n| changed | 4 |\n| removed | 20 |\n| unchanged | ${deployed - 30} |`,
     );
     expect(section(markdown, "Counts")).toContain(
       "Components (their inputs are configuration, nothing deployed): 1 added, 4 changed, 1 removed",

@@ -24,7 +24,7 @@ import { allRules } from "../../policies/rules";
 import { evaluatePolicies, stackPolicyConfig } from "../../src/synth/policy";
 import type { RecordedResource } from "../../src/synth/recorder";
 import { synthesize } from "../../src/synth/run";
-import { listStacks, readStackFile, type StackFile } from "../../src/synth/stackFile";
+import { listExampleStackFiles, listStacks, readStackFile, type StackFile } from "../../src/synth/stackFile";
 import { ROOT } from "../harness";
 
 const PACK_DIR = join(ROOT, "policies");
@@ -171,7 +171,7 @@ async function offline(file: StackFile, plan: RecordedResource[]): Promise<Findi
   );
 }
 
-const STACKS = [...listStacks(ROOT), "examples/aws-staging/Pulumi.aws-staging.yaml"];
+const STACKS = [...listStacks(ROOT), ...listExampleStackFiles(ROOT)];
 /** Every pack started, closed (killed) after the suite whatever happened; close() is idempotent. */
 const starting: Promise<RunningPolicyPack>[] = [];
 afterAll(async () => {

@@ -16,7 +16,7 @@ import { dockerStorageUpstreams } from "../../components/storage/settings";
 import { type ResolvedRoute, renderCaddyfile } from "../../components/proxy/caddyfile";
 import { evaluatePolicies, loadPolicyConfig, stackPolicyConfig } from "../../src/synth/policy";
 import { synthesize } from "../../src/synth/run";
-import { type StackFile, readStackFile } from "../../src/synth/stackFile";
+import { type StackFile, listExampleStackFiles, listStacks, readStackFile } from "../../src/synth/stackFile";
 import type { Violation } from "../../src/synth/render";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -60,7 +60,7 @@ async function violations(stack: string, ...edits: ((c: Config) => void)[]): Pro
 }
 
 describe("the shipped stacks pass", () => {
-  it.each(["local", "staging", "production", "examples/aws-staging/Pulumi.aws-staging.yaml"])(
+  it.each([...listStacks(ROOT), ...listExampleStackFiles(ROOT)])(
     "%s: no mandatory violation of these rules",
     async (stack) => {
       const v = await violations(stack);

@@ -112,8 +112,29 @@ const cases: Record<string, RuleCases> = {
           { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
         ],
       }),
+      // A service with a reviewed exemption (`dockerSocket: { reason }`), read-write as Portainer needs it.
+      container({
+        labels: labels("ingestion", {
+          "stackport.role": "service",
+          "stackport.docker-socket-reason": "Portainer manages this host (reviewed in ops#42)",
+        }),
+        volumes: [
+          { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: false },
+        ],
+      }),
     ],
     fail: [
+      {
+        // An empty or token reason is no review.
+        c: container({
+          labels: labels("ingestion", {
+            "stackport.role": "service",
+            "stackport.docker-socket-reason": " ok ",
+          }),
+          volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }],
+        }),
+        expect: /mounts the Docker socket/,
+      },
       {
         c: container({
           volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }],
@@ -144,8 +165,39 @@ const cases: Record<string, RuleCases> = {
         type: "stackport:docker:ObjectStorage",
         props: { publishApi: { port: 9000, address: "127.0.0.1" } },
       },
+      // A service's port on every interface that the stack's policy config lists as a reviewed exception.
+      {
+        ...container({
+          labels: labels("ingestion"),
+          ports: [{ internal: 1883, external: 1883, ip: "0.0.0.0", protocol: "tcp" }],
+        }),
+        config: {
+          "docker-internal-not-public": { enforcementLevel: "mandatory", allInterfaces: ["1883/tcp"] },
+        },
+      },
     ],
     fail: [
+      {
+        // `bind: all` without the exception; the exception names port and protocol, so 1883/udp is not covered.
+        c: {
+          ...container({
+            labels: labels("ingestion"),
+            ports: [
+              { internal: 1883, external: 1883, ip: "0.0.0.0", protocol: "tcp" },
+              { internal: 1883, external: 1883, ip: "0.0.0.0", protocol: "udp" },
+            ],
+          }),
+          config: { "docker-internal-not-public": { allInterfaces: ["1883/tcp"] } },
+        },
+        expect: /^port 1883->1883\/udp is published on all interfaces/,
+      },
+      {
+        c: container({
+          labels: labels("ingestion"),
+          ports: [{ internal: 1883, external: 1883, ip: "0.0.0.0", protocol: "tcp" }],
+        }),
+        expect: /port 1883->1883\/tcp is published on all interfaces \(0\.0\.0\.0\); only the proxy tier/,
+      },
       {
         c: container({ ports: [{ internal: 9000, external: 9000 }] }),
         expect: /all interfaces \(0\.0\.0\.0\)/,
@@ -529,6 +581,17 @@ const cases: Record<string, RuleCases> = {
         config: { "aws-sg-no-public-ingress": { publicIngress: [80, 443] } },
       },
       {
+        type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        props: {
+          ipProtocol: "udp",
+          fromPort: 5683,
+          toPort: 5683,
+          cidrIpv4: "0.0.0.0/0",
+          tags: tags("ingestion", { "stackport.ingress": "nlb" }),
+        },
+        config: { "aws-sg-no-public-ingress": { publicIngress: [5683] } },
+      },
+      {
         type: "aws:ec2/securityGroup:SecurityGroup",
         props: {
           ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["10.0.0.0/16"] }],
@@ -559,6 +622,36 @@ const cases: Record<string, RuleCases> = {
         expect: /0\.0\.0\.0\/0 to port 22\/tcp/,
       },
       {
+        // The published-ports NLB's listener: world-open only with the port in publicIngress.
+        c: {
+          type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+          props: {
+            ipProtocol: "udp",
+            fromPort: 5683,
+            toPort: 5683,
+            cidrIpv4: "0.0.0.0/0",
+            tags: tags("ingestion", { "stackport.ingress": "nlb" }),
+          },
+          config: { "aws-sg-no-public-ingress": { publicIngress: [1883] } },
+        },
+        expect: /0\.0\.0\.0\/0 to port 5683\/udp.*publicIngress lists 1883/,
+      },
+      {
+        // The exception is a load balancer's: a service's own group gets none, even for a listed port.
+        c: {
+          type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+          props: {
+            ipProtocol: "tcp",
+            fromPort: 1883,
+            toPort: 1883,
+            cidrIpv4: "0.0.0.0/0",
+            tags: tags("ingestion"),
+          },
+          config: { "aws-sg-no-public-ingress": { publicIngress: [1883] } },
+        },
+        expect: /port 1883\/tcp/,
+      },
+      {
         c: {
           type: "aws:ec2/securityGroup:SecurityGroup",
           props: {
@@ -580,6 +673,38 @@ const cases: Record<string, RuleCases> = {
       type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
       props: { ipProtocol: "tcp", cidrIpv4: UNKNOWN },
     },
+  },
+  "aws-efs-encrypted": {
+    pass: [{ type: "aws:efs/fileSystem:FileSystem", props: { encrypted: true, tags: tags("ingestion") } }],
+    fail: [
+      {
+        c: { type: "aws:efs/fileSystem:FileSystem", props: { tags: tags("ingestion") } },
+        expect: /encrypted is not true/,
+      },
+      {
+        c: { type: "aws:efs/fileSystem:FileSystem", props: { encrypted: false, tags: tags("ingestion") } },
+        expect: /unencrypted/,
+      },
+    ],
+    unknown: { type: "aws:efs/fileSystem:FileSystem", props: { encrypted: UNKNOWN } },
+  },
+  "aws-efs-backup": {
+    pass: [
+      {
+        type: "aws:efs/backupPolicy:BackupPolicy",
+        props: { fileSystemId: "fs-1", backupPolicy: { status: "ENABLED" } },
+      },
+    ],
+    fail: [
+      {
+        c: {
+          type: "aws:efs/backupPolicy:BackupPolicy",
+          props: { fileSystemId: "fs-1", backupPolicy: { status: "DISABLED" } },
+        },
+        expect: /DISABLED, not ENABLED/,
+      },
+    ],
+    unknown: { type: "aws:efs/backupPolicy:BackupPolicy", props: { backupPolicy: { status: UNKNOWN } } },
   },
   "aws-ecs-no-public-ip": {
     pass: [

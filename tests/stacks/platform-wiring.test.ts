@@ -45,7 +45,7 @@ describe.each(["local", "staging"])("stack %s", (stack) => {
     );
     for (const [svc, s] of Object.entries(cfg.ingestion!.services)) {
       if (!s.metrics) continue;
-      for (let n = 1; n <= s.replicas; n++) expect(scraped).toContain(`${svc}-${n}:${s.metrics.port}`);
+      for (let n = 1; n <= (s.replicas ?? 1); n++) expect(scraped).toContain(`${svc}-${n}:${s.metrics.port}`);
     }
     expect(scraped).toContain("storage:9000");
     expect(scraped).toContain("basemap:3000");
@@ -73,9 +73,11 @@ describe.each(["local", "staging"])("stack %s", (stack) => {
     }
   });
 
-  it("never hands a service the migration role: only app_writer / app_reader connections", () => {
+  it("never hands a service a migration role: only app_writer / app_reader, or an extra database's writer / reader", () => {
     for (const s of Object.values(cfg.ingestion!.services)) {
-      expect([undefined, "app_writer", "app_reader"]).toContain(s.connections.database);
+      const db = s.connections.database;
+      if (typeof db === "object") expect(["writer", "reader"]).toContain(db.role);
+      else expect([undefined, "app_writer", "app_reader"]).toContain(db);
     }
     const services = resources.filter(
       (r) => r.type === CONTAINER && labels(r)["stackport.tier"] === "ingestion",

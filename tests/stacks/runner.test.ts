@@ -260,6 +260,34 @@ describe("stack secrets under the real runner", () => {
     }
   });
 
+  it("application secrets (stackport:secrets and a generated one) reach their services only as secrets", async () => {
+    // Pulumi.staging.yaml maps the stack secret emqx-dashboard-password and the generated mqtt-jwt-key (shared by
+    // mqtt and telemetry); the engine hands the program the stack secret decrypted, the key whole as a secret.
+    const APP_SECRET = "emqx-dash-5e1f0a77";
+    const file = readStackFile(ROOT, "staging");
+    expect(file.secretKeys).toContain("stackport:secrets");
+    const config = {
+      ...file.config,
+      "stackport:secrets": JSON.stringify({ "emqx-dashboard-password": APP_SECRET }),
+    };
+    const { run, result } = await runStack("staging", false, { config });
+    expect(result.code).toBe(0);
+    // The recording engine's stand-in value of a generated password (src/synth/mockOutputs.ts).
+    const GENERATED = "mock-password-ingestion-secret-mqtt-jwt-key";
+    const plainStrings: string[] = [];
+    const secrets: unknown[] = [];
+    for (const r of run.registrations) split(r.inputs, plainStrings, secrets);
+    for (const o of run.outputs.values()) split(o, plainStrings, secrets);
+    for (const value of [APP_SECRET, GENERATED]) {
+      expect(plainStrings.filter((v) => v.includes(value))).toEqual([]);
+      expect(result.stdout + result.stderr).not.toContain(value);
+    }
+    // Not vacuous: both reached containers, inside secrets (their envs).
+    const envs = JSON.stringify(secrets);
+    expect(envs).toContain(`EMQX_DASHBOARD__DEFAULT_PASSWORD=${APP_SECRET}`);
+    expect(envs.split(`MQTT_JWT_KEY=${GENERATED}`).length - 1).toBeGreaterThanOrEqual(2);
+  });
+
   it("without a secret key, the same value is plain (the check above can see it)", async () => {
     const { run, result } = await runStack("local", false, { config: secretConfig(), secretKeys: [] });
     expect(result.code).toBe(0);

@@ -2,7 +2,7 @@
  * Every shipped Pulumi.<stack>.yaml, synthesized exactly as `npm run synth` does, in both engine modes, with the
  * inventory and the invariants users rely on.
  */
-import { listStacks } from "../../src/synth/stackFile";
+import { listStacks, readStackFile } from "../../src/synth/stackFile";
 import type { RecordedResource } from "../../src/synth/recorder";
 import { ROOT, synthesizeStack } from "../harness";
 
@@ -43,11 +43,18 @@ describe.each(stacks.flatMap((s) => [[s, false] as const, [s, true] as const]))(
       }
     });
 
-    it("binds nothing but the proxy to a non-loopback address", () => {
+    it("binds nothing but the proxy to a non-loopback address, except a service port bound to a named LAN address", () => {
+      // A service's published port binds loopback, or one address the target names (`addresses`, `bind: <name>`).
+      const targets = JSON.parse(readStackFile(ROOT, stack).config["stackport:targets"]!) as Record<
+        string,
+        { addresses?: Record<string, string> }
+      >;
+      const named = Object.values(targets).flatMap((t) => Object.values(t.addresses ?? {}));
       for (const c of resources.filter(
         (r) => r.type === CONTAINER && labelsOf(r)["stackport.tier"] !== "proxy",
       )) {
-        for (const p of (c.inputs["ports"] as { ip?: string }[]) ?? []) expect(p.ip).toBe("127.0.0.1");
+        const allowed = labelsOf(c)["stackport.role"] === "service" ? ["127.0.0.1", ...named] : ["127.0.0.1"];
+        for (const p of (c.inputs["ports"] as { ip?: string }[]) ?? []) expect(allowed).toContain(p.ip);
       }
     });
 
@@ -124,7 +131,7 @@ describe("staging stack inventory", () => {
     expect(prep.type).toBe("command:remote:Command");
   });
 
-  it("protects and retains every stateful volume; only the tile cache (Martin refills it) and Prometheus' scrape tokens (the secrets job rewrites them) are exempt", () => {
+  it("protects and retains every stateful volume; only the tile cache (Martin refills it), Prometheus' scrape tokens (the secrets job rewrites them) and the off-host copy's object mirror (MinIO refills it) are exempt", () => {
     const volumes = resources.filter((r) => r.type === VOLUME);
     expect(volumes.map((v) => v.name).sort()).toEqual(
       expect.arrayContaining(["database-data", "storage-data"]),
@@ -135,7 +142,7 @@ describe("staging stack inventory", () => {
         .filter(regenerated)
         .map((v) => v.name)
         .sort(),
-    ).toEqual(["basemap-cache-data", "observability-secrets-data"]);
+    ).toEqual(["backups-objects-data", "basemap-cache-data", "observability-secrets-data"]);
     for (const v of volumes.filter((x) => !regenerated(x)))
       expect([v.name, v.protect, v.retainOnDelete]).toEqual([v.name, true, true]);
   });
@@ -144,6 +151,7 @@ describe("staging stack inventory", () => {
     const published = resources.filter(
       (r) => r.type === CONTAINER && ((r.inputs["ports"] as unknown[]) ?? []).length > 0,
     );
-    expect(published.map((r) => r.name)).toEqual(["proxy-server"]);
+    // The proxy on every interface, seed 001's MQTT broker on the LAN address only.
+    expect(published.map((r) => r.name).sort()).toEqual(["ingestion-mqtt-1", "proxy-server"]);
   });
 });

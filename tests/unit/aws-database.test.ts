@@ -7,7 +7,7 @@ import { isSecret, one, record, valueOf } from "../harness";
 const databaseConfig = (environment: Environment = "staging", extra: Record<string, unknown> = {}) =>
   resolveConfig({
     environment,
-    targets: { t: { kind: "docker" } },
+    targets: { t: { kind: "aws", region: "eu-west-1" } },
     database: { on: "t", ...extra },
   }).database!;
 
@@ -275,5 +275,77 @@ describe("stackport:database.aws settings", () => {
     expect(issues("production", { backupRetentionDays: 0 })).toEqual([
       { key: "stackport:database.aws.backupRetentionDays", message: expect.stringContaining("1–35") },
     ]);
+  });
+});
+
+describe("RDS monitoring: Performance Insights, Enhanced Monitoring, max_connections", () => {
+  it("Performance Insights keeps the configured retention; Enhanced Monitoring gets its own role", async () => {
+    const { recorder } = await rds("production", {
+      aws: { performanceInsightsRetentionDays: 31, enhancedMonitoringSeconds: 60 },
+    });
+    const instance = one(recorder, "database-instance");
+    expect(instance.inputs).toMatchObject({
+      performanceInsightsEnabled: true,
+      performanceInsightsRetentionPeriod: 31,
+      monitoringInterval: 60,
+      monitoringRoleArn: "arn:aws:iam::123456789012:role/database-monitoring-role",
+    });
+    const role = one(recorder, "database-monitoring-role");
+    expect(JSON.parse(role.inputs["assumeRolePolicy"] as string).Statement[0].Principal).toEqual({
+      Service: "monitoring.rds.amazonaws.com",
+    });
+    expect(one(recorder, "database-monitoring-policy").inputs["policyArn"]).toBe(
+      "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+    );
+  });
+
+  it("without Enhanced Monitoring there is no role and no interval (the default plan stays as it was)", async () => {
+    const { recorder } = await rds("production");
+    expect(recorder.resources.map((r) => r.name)).not.toContain("database-monitoring-role");
+    expect(one(recorder, "database-instance").inputs).not.toHaveProperty("monitoringInterval");
+    expect(one(recorder, "database-instance").inputs["performanceInsightsRetentionPeriod"]).toBe(7);
+  });
+
+  it("maxConnections goes into the parameter group (at the next reboot) and the connections alarm", async () => {
+    const { recorder, result } = await rds("staging", { aws: { maxConnections: 300 } });
+    expect(one(recorder, "database-parameters").inputs["parameters"]).toContainEqual({
+      name: "max_connections",
+      value: "300",
+      applyMethod: "pending-reboot",
+    });
+    expect(result.metrics.maxConnections).toBe(300);
+  });
+
+  it("refuses retention and intervals RDS does not take, naming the keys", () => {
+    const problems = (aws: Record<string, unknown>) => {
+      try {
+        databaseConfig("staging", { aws });
+        return [];
+      } catch (e) {
+        if (!isConfigError(e)) throw e;
+        return e.issues.map((i) => i.key);
+      }
+    };
+    expect(
+      problems({ performanceInsightsRetentionDays: 30, enhancedMonitoringSeconds: 2, maxConnections: 1 }),
+    ).toEqual([
+      "stackport:database.aws.performanceInsightsRetentionDays",
+      "stackport:database.aws.enhancedMonitoringSeconds",
+      "stackport:database.aws.maxConnections",
+    ]);
+  });
+
+  it("extra databases get a secret per role, connecting to their own database", async () => {
+    const { recorder, result } = await record(() => {
+      const placement = new AwsTarget("cloud", { region: "eu-west-1" }).placement;
+      return new RdsDatabase("database", { placement, databases: { events: {} } });
+    });
+    expect(one(recorder, "database-events-writer-secret").inputs["name"]).toBe(
+      "stackport/test/database/events_writer",
+    );
+    const url = await valueOf(result.connection.databases!["events"]!.reader.url);
+    expect(url).toMatch(/^postgresql:\/\/events_reader:.*\/events\?sslmode=require$/);
+    const run = one(recorder, "database-bootstrap-run");
+    expect(JSON.stringify(run.inputs)).not.toContain("mock-password");
   });
 });

@@ -56,7 +56,7 @@ const SERVICES: Record<string, Record<string, unknown>> = {
     image: "ghcr.io/acme/api:1.4.0",
     command: ["python", "-m", "app.ingest"],
     connections: { database: "app_writer" },
-    aws: { schedule: "rate(15 minutes)" },
+    schedule: "rate(15 minutes)",
   },
 };
 const TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/api/1";
@@ -70,7 +70,11 @@ const TARGET_GROUP = {
 function platform(environment: Environment, services = SERVICES) {
   return () => {
     const placement = fakeAwsPlacement();
-    const stack = { environment, logRetentionDays: environment === "production" ? 90 : 30 };
+    const stack = {
+      environment,
+      logRetentionDays: environment === "production" ? 90 : 30,
+      safety: { protect: environment !== "local", retainOnDelete: environment !== "local" },
+    };
     const config = ingestionSchema.parse({ on: "cloud", services });
     const ingestion = new EcsIngestion("ingestion", {
       ...ecsIngestionArgs(config, Object.keys(services), stack),

@@ -162,3 +162,20 @@ describe("stackport:observability.aws settings", () => {
     expect(awsObservabilitySchema.safeParse({ alarmEmails: ["not-an-email"] }).success).toBe(false);
   });
 });
+
+describe("the RDS connections alarm", () => {
+  it("compares with max_connections when the instance sets it, else with the class's estimate", () => {
+    const threshold = (maxConnections?: number) =>
+      alarmSpecs({
+        database: {
+          instanceIdentifier: "db",
+          allocatedStorageGb: 20,
+          instanceClass: "db.t4g.medium",
+          ...(maxConnections !== undefined && { maxConnections }),
+        },
+        freshness: { namespace: "n", name: "m", maxAgeMinutes: 90 },
+      }).find((s) => s.key === "database-connections")!.threshold;
+    expect(threshold(300)).toBe(240);
+    expect(threshold()).toBe(Math.floor(estimatedMaxConnections("db.t4g.medium") * 0.8));
+  });
+});

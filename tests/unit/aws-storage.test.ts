@@ -7,6 +7,7 @@ import {
   bucketPolicyDocument,
 } from "../../components/storage/s3Storage";
 import { AwsTarget } from "../../components/targets/aws";
+import * as aws from "../../components/shared/aws";
 import type { Recorder } from "../../src/synth/recorder";
 import { isSecret, one, record, valueOf } from "../harness";
 
@@ -225,5 +226,90 @@ describe("stackport:storage.aws settings", () => {
     expect(resolve("staging", { kmsKeyArn: "my-key" })).toEqual([
       { key: "stackport:storage.aws.kmsKeyArn", message: expect.stringMatching(/KMS key or alias ARN/) },
     ]);
+  });
+});
+
+describe("S3Storage replication (backups that survive a region)", () => {
+  const replicated = () =>
+    record(() => {
+      const provider = new aws.Provider("replica-aws", { region: "eu-central-1" });
+      return new S3Storage("storage", {
+        placement: placement(),
+        buckets: {
+          raw: { versioning: true, noncurrentExpireAfterDays: 90 },
+          derived: { versioning: true },
+          tiles: { versioning: false },
+        },
+        replication: { region: "eu-central-1", provider },
+      });
+    });
+
+  it("replicates every versioned bucket into a protected, private, versioned replica in the other region", async () => {
+    const { recorder } = await replicated();
+    const replicas = recorder.byType("aws:s3/bucket:Bucket").filter((b) => b.name.endsWith("-replica"));
+    expect(replicas.map((b) => b.name).sort()).toEqual(["storage-derived-replica", "storage-raw-replica"]);
+    for (const r of replicas) {
+      expect([r.protect, r.retainOnDelete]).toEqual([true, true]);
+      expect(r.provider).toBe("replica-aws");
+      expect(r.inputs["bucket"]).toMatch(/^stackport-test-[a-z]+-replica-[0-9a-f]{8}$/);
+    }
+    const raw = one(recorder, "storage-raw").inputs["bucket"] as string;
+    const rawReplica = one(recorder, "storage-raw-replica").inputs["bucket"] as string;
+    expect(one(recorder, "storage-raw-replica-versioning").inputs["versioningConfiguration"]).toEqual({
+      status: "Enabled",
+    });
+    expect(one(recorder, "storage-raw-replica-public-access-block").inputs).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    // The source's lifecycle applies to the replica too: noncurrent versions do not pile up there.
+    expect(JSON.stringify(one(recorder, "storage-raw-replica-lifecycle").inputs["rules"])).toContain(
+      '"noncurrentDays":90',
+    );
+    const config = one(recorder, "storage-raw-replication");
+    expect(config.provider).toBe("cloud-aws");
+    const rules = config.inputs["rules"] as {
+      destination: { storageClass: string };
+      deleteMarkerReplication: object;
+    }[];
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.deleteMarkerReplication).toEqual({ status: "Enabled" });
+    expect(rules[0]!.destination.storageClass).toBe("STANDARD_IA");
+    // Least privilege: read the sources' versions, replicate into the replicas; no s3:* and no other bucket.
+    const policy = JSON.parse(one(recorder, "storage-replication-policy").inputs["policy"] as string);
+    const text = JSON.stringify(policy);
+    expect(text).not.toContain('"s3:*"');
+    expect(text).toContain(`arn:aws:s3:::${raw}/*`);
+    expect(text).toContain(`arn:aws:s3:::${rawReplica}/*`);
+    expect(text).not.toContain(one(recorder, "storage-tiles").inputs["bucket"] as string);
+    const trust = JSON.parse(one(recorder, "storage-replication-role").inputs["assumeRolePolicy"] as string);
+    expect(trust.Statement).toEqual([
+      { Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" },
+    ]);
+  });
+
+  it("refuses the same region, an unversioned or unknown bucket and SSE-KMS, before registering anything", async () => {
+    await record(() => {
+      const provider = new aws.Provider("replica-aws", { region: "eu-west-1" });
+      const make =
+        (replication: object, extra: object = {}) =>
+        () =>
+          new S3Storage("bad", {
+            placement: placement(),
+            buckets: { raw: { versioning: true }, tiles: { versioning: false } },
+            replication: { provider, ...replication } as S3StorageArgs["replication"],
+            ...extra,
+          });
+      expect(make({ region: "eu-west-1" })).toThrow(/replication.region: must differ/);
+      expect(make({ region: "eu-central-1", buckets: ["tiles", "nope"] })).toThrow(
+        /bucket 'tiles' is not versioned[\s\S]*unknown bucket 'nope'/,
+      );
+      expect(
+        make({ region: "eu-central-1" }, { kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/x" }),
+      ).toThrow(/SSE-KMS/);
+      return provider;
+    });
   });
 });

@@ -8,7 +8,9 @@ import {
   vpcCidrProblem,
 } from "../../components/targets/aws";
 import { type AwsTargetConfig, type Environment, awsTargetArgs } from "../../src/config";
-import { one, record, valueOf } from "../harness";
+import { RdsDatabase } from "../../components/database/rdsDatabase";
+import { S3Storage } from "../../components/storage/s3Storage";
+import { one, record, synthesizeStack, valueOf } from "../harness";
 
 const awsConfig = (vpc: Partial<AwsTargetConfig["vpc"]> = {}, extra: Partial<AwsTargetConfig> = {}) =>
   ({
@@ -257,5 +259,73 @@ describe("AwsTarget", () => {
     const cluster = one(recorder, "cloud-cluster");
     expect(cluster.inputs["settings"]).toEqual([{ name: "containerInsights", value: "enabled" }]);
     expect(await valueOf(result.placement.cluster.name)).toBe("stackport-test-cloud");
+  });
+});
+
+/** What a target's network is made of: none of it may exist on a target that holds only buckets. */
+const NETWORK_TYPES = /^aws:(ec2|ecs|vpc|servicediscovery)\//;
+
+describe("an AWS target that needs no network", () => {
+  it("network: false creates only the provider; S3 still builds on it", async () => {
+    const { recorder } = await record(() => {
+      const cloud = new AwsTarget("cloud", { region: "eu-west-1", network: false });
+      new S3Storage("storage", { placement: cloud.placement });
+      return cloud;
+    });
+    expect(recorder.resources.filter((r) => NETWORK_TYPES.test(r.type))).toEqual([]);
+    expect(recorder.byType("aws:cloudwatch/logGroup:LogGroup")).toEqual([]);
+    expect(recorder.byType("aws:s3/bucket:Bucket").length).toBeGreaterThan(0);
+    expect(one(recorder, "cloud").inputs).toMatchObject({ network: false });
+  });
+
+  it("a tier that needs the network fails on it naming the target and the arg, before registering", async () => {
+    let error: unknown;
+    const { recorder } = await record(() => {
+      const cloud = new AwsTarget("cloud", { region: "eu-west-1", network: false });
+      try {
+        new RdsDatabase("database", { placement: cloud.placement });
+      } catch (e) {
+        error = e;
+      }
+    });
+    expect(isArgsError(error)).toBe(true);
+    expect(String(error)).toMatch(
+      /stackport:aws:Target 'cloud'[\s\S]*network: is false, but a tier placed on this target needs its network/,
+    );
+    expect(recorder.resources.filter((r) => r.type.startsWith("aws:rds"))).toEqual([]);
+  });
+
+  it("the program gives a target holding only buckets no network (examples/aws-s3-only)", async () => {
+    const plan = await synthesizeStack("examples/aws-s3-only/Pulumi.aws-s3-only.yaml");
+    expect(plan.resources.filter((r) => NETWORK_TYPES.test(r.type)).map((r) => r.name)).toEqual([]);
+    expect(
+      plan
+        .byType("aws:s3/bucket:Bucket")
+        .map((b) => b.name)
+        .sort(),
+    ).toEqual(["storage-derived", "storage-raw"]);
+    expect(one(plan, "cloud").inputs).toMatchObject({ network: false });
+  });
+
+  it("a target holding a tier that runs in the VPC keeps its network, inputs unchanged (examples/aws-staging)", async () => {
+    const plan = await synthesizeStack("examples/aws-staging/Pulumi.aws-staging.yaml");
+    expect(one(plan, "cloud").inputs).not.toHaveProperty("network");
+    for (const name of ["cloud-vpc", "cloud-nat-a", "cloud-cluster", "cloud-services"])
+      expect(one(plan, name)).toBeDefined();
+  });
+});
+
+describe("the target's Service Connect namespace", () => {
+  it("an HTTP namespace (no Route 53 zone) is the cluster's Service Connect default and in the placement", async () => {
+    const { recorder, result } = await target("staging");
+    expect(one(recorder, "cloud-services").type).toBe("aws:servicediscovery/httpNamespace:HttpNamespace");
+    expect(one(recorder, "cloud-services").inputs["name"]).toBe("stackport-test-cloud");
+    expect(one(recorder, "cloud-cluster").inputs["serviceConnectDefaults"]).toEqual({
+      namespace: "arn:aws:servicediscovery:eu-west-1:123456789012:cloud-services",
+    });
+    expect(await valueOf(result.placement.serviceConnect!.namespaceArn)).toBe(
+      "arn:aws:servicediscovery:eu-west-1:123456789012:cloud-services",
+    );
+    expect(recorder.byType("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")).toEqual([]);
   });
 });

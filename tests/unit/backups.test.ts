@@ -8,6 +8,12 @@ import {
   renderBucketSyncScript,
 } from "../../components/backups/scripts";
 import { DRILL_SCRIPT_PATH, METRICS_SERVER_PATH, renderDrillScript } from "../../components/backups/drill";
+import { OFFHOST_SCRIPT_PATH } from "../../components/backups/offHost";
+import {
+  BASE_BACKUP_SCRIPT_PATH,
+  PITR_RESTORE_SCRIPT_PATH,
+  renderBaseBackupScript,
+} from "../../components/backups/walScripts";
 import type { StorageConnection } from "../../components/storage/contract";
 import { isArgsError } from "../../components/shared/errors";
 import {
@@ -149,6 +155,15 @@ describe("checkBackups (rules across tiers)", () => {
   });
 });
 
+/** The resolved tier without the parts the program maps itself (the archive volume, the named secrets). */
+function withoutPitr(resolved: ReturnType<typeof resolveBackups>) {
+  const rest: Partial<typeof resolved> = { ...resolved };
+  delete rest.wal;
+  delete rest.offHost;
+  delete rest.offHostSecrets;
+  return rest as Omit<typeof resolved, "wal" | "offHost" | "offHostSecrets">;
+}
+
 const storageConnection = (): StorageConnection => ({
   endpoint: pulumi.output("http://storage:9000"),
   region: pulumi.output("us-east-1"),
@@ -159,7 +174,7 @@ const storageConnection = (): StorageConnection => ({
 });
 
 const args = (raw: Record<string, unknown>, extra: Partial<DockerBackupsArgs> = {}): DockerBackupsArgs => ({
-  ...resolveBackups(parse(raw), { image: DATABASE_IMAGE }, { clientImage: MC_IMAGE }),
+  ...withoutPitr(resolveBackups(parse(raw), { image: DATABASE_IMAGE }, { clientImage: MC_IMAGE })),
   // Only built when the test does not bring its own: a DockerTarget needs the mock runtime.
   placement: extra.placement ?? testPlacement(),
   safety: { protect: true, retainOnDelete: true },
@@ -363,5 +378,181 @@ describe("DockerBackups", () => {
       { path: "image", message: expect.stringContaining("PostgreSQL major version") },
       { path: "retention.count", message: "must be a whole number of dumps from 1 to 1000" },
     ]);
+  });
+});
+
+describe("point-in-time recovery and the off-host copy", () => {
+  const SECRETS = {
+    "restic-key-id": "AKIAOFFHOST",
+    "restic-key": "offhost-key-secret",
+    "restic-pw": "restic-pw-secret",
+  };
+
+  it("parses wal and offHost with their defaults and resolves the named secrets' values", () => {
+    const cfg = parse({
+      wal: {},
+      offHost: {
+        repository: "s3:https://s3.example.net/offsite/stackport",
+        credentials: { accessKeyId: "restic-key-id", secretAccessKey: "restic-key" },
+        password: "restic-pw",
+        objects: true,
+      },
+    });
+    expect(checkBackups(context(cfg, { secrets: SECRETS }))).toEqual([]);
+    const resolved = resolveBackups(cfg, { image: DATABASE_IMAGE }, { clientImage: MC_IMAGE }, SECRETS);
+    expect(resolved.wal).toEqual({
+      baseBackupIntervalHours: 24,
+      retentionDays: 7,
+      archiveTimeoutSeconds: 300,
+    });
+    expect(resolved.offHost).toEqual({
+      repository: "s3:https://s3.example.net/offsite/stackport",
+      intervalHours: 24,
+      retentionDays: 30,
+      objects: true,
+      image: "restic/restic:0.18.1",
+    });
+    expect(resolved.offHostSecrets).toEqual({
+      password: "restic-pw-secret",
+      accessKeyId: "AKIAOFFHOST",
+      secretAccessKey: "offhost-key-secret",
+    });
+    // The object mirror needs mc even without a bucket destination.
+    expect(resolved.clientImage).toBe(MC_IMAGE);
+  });
+
+  it("refuses unknown secret names, an s3 repository without credentials, objects without storage, a bad repository", () => {
+    const s3 = parse({ offHost: { repository: "s3:https://s3.example.net/offsite", password: "nope" } });
+    expect(checkBackups(context(s3, { secrets: SECRETS })).map((i) => i.key)).toEqual([
+      "stackport:backups.offHost.password",
+      "stackport:backups.offHost.credentials",
+    ]);
+    const objects = parse({ offHost: { repository: "/mnt/drive/stackport", objects: true } });
+    const noStorage = { ...context(objects), storage: undefined };
+    expect(checkBackups(noStorage).map((i) => i.key)).toEqual(["stackport:backups.offHost.objects"]);
+    expect(() => parse({ offHost: { repository: "relative/path" } })).toThrow(/s3:https/);
+    expect(() => parse({ wal: { retentionDays: 0 } })).toThrow();
+  });
+
+  it("adds the base-backup runner and the restic copy, with every credential kept secret", async () => {
+    const { recorder, result } = await record(
+      () =>
+        new DockerBackups(
+          "backups",
+          args(
+            {},
+            {
+              wal: { archiveVolume: "test-database-wal-archive", retentionDays: 14 },
+              offHost: { repository: "/mnt/backup-drive/stackport", objects: true },
+              objectsStorage: storageConnection(),
+            },
+          ),
+        ),
+    );
+    const wal = one(recorder, "backups-wal");
+    expect(wal.inputs["envs"]).toBe("[secret]");
+    expect(wal.inputs).toMatchObject({
+      command: [BASE_BACKUP_SCRIPT_PATH],
+      volumes: [
+        { volumeName: "test-backups-data", containerPath: "/backups" },
+        { volumeName: "test-database-wal-archive", containerPath: "/wal-archive" },
+      ],
+    });
+    const walUploads = wal.inputs["uploads"] as { file: string; content: string }[];
+    expect(walUploads.map((u) => u.file)).toEqual([BASE_BACKUP_SCRIPT_PATH, PITR_RESTORE_SCRIPT_PATH]);
+    expect(walUploads[0]!.content).toBe(
+      renderBaseBackupScript({ intervalSeconds: 86400, retentionDays: 14, archiveMaxLagSeconds: 900 }),
+    );
+    const off = one(recorder, "backups-offhost");
+    expect(off.inputs["envs"]).toBe("[secret]");
+    expect(off.inputs).toMatchObject({
+      image: "restic/restic:0.18.1",
+      entrypoints: ["/bin/sh"],
+      command: [OFFHOST_SCRIPT_PATH],
+      volumes: [
+        { volumeName: "test-backups-data", containerPath: "/backups" },
+        { volumeName: "test-database-wal-archive", containerPath: "/wal-archive", readOnly: true },
+        { volumeName: "test-backups-objects", containerPath: "/objects", readOnly: true },
+        { hostPath: "/mnt/backup-drive/stackport", containerPath: "/repository" },
+      ],
+    });
+    const offScript = (off.inputs["uploads"] as { content: string }[])[0]!.content;
+    expect(offScript).toContain("'/backups' '/wal-archive' '/objects'");
+    // The mirror copy is not a backup on its own: never protected.
+    const objectsVolume = one(recorder, "backups-objects-data");
+    expect([objectsVolume.protect, objectsVolume.retainOnDelete]).toEqual([false, false]);
+    expect(one(recorder, "backups-objects").inputs["envs"]).toBe("[secret]");
+    // The generated repository password: a secret output, and in no plan.
+    expect(await isSecret(result.offHostPassword!)).toBe(true);
+    const password = await valueOf(result.offHostPassword!);
+    expect(password).toBe("mock-password-backups-offhost-password");
+    expect(one(recorder, "backups-offhost-password").inputs).toMatchObject({ length: 48, special: false });
+    expect(JSON.stringify(recorder.resources)).not.toContain(password);
+    const envs = await valueOf(result.nodes.offHost!.container.envs as pulumi.Output<string[]>);
+    expect(envs).toEqual([
+      "RESTIC_REPOSITORY=/repository",
+      `RESTIC_PASSWORD=${password}`,
+      "BACKUP_DIR=/backups",
+    ]);
+  });
+
+  it("passes an s3 repository and its own credentials through the environment only", async () => {
+    const { recorder, result } = await record(
+      () =>
+        new DockerBackups(
+          "backups",
+          args(
+            {},
+            {
+              offHost: { repository: "s3:https://s3.example.net/offsite/stackport" },
+              offHostPassword: pulumi.secret("restic-pw-secret"),
+              offHostCredentials: {
+                accessKeyId: pulumi.secret("AKIAOFFHOST"),
+                secretAccessKey: pulumi.secret("offhost-key-secret"),
+              },
+            },
+          ),
+        ),
+    );
+    const plan = JSON.stringify(recorder.resources);
+    for (const secret of ["restic-pw-secret", "AKIAOFFHOST", "offhost-key-secret"])
+      expect(plan).not.toContain(secret);
+    expect(recorder.resources.some((r) => r.name === "backups-offhost-password")).toBe(false);
+    const envs = await valueOf(result.nodes.offHost!.container.envs as pulumi.Output<string[]>);
+    expect(envs).toEqual([
+      "RESTIC_REPOSITORY=s3:https://s3.example.net/offsite/stackport",
+      "RESTIC_PASSWORD=restic-pw-secret",
+      "AWS_ACCESS_KEY_ID=AKIAOFFHOST",
+      "AWS_SECRET_ACCESS_KEY=offhost-key-secret",
+      "BACKUP_DIR=/backups",
+    ]);
+    expect(one(recorder, "backups-offhost").inputs["volumes"]).toEqual([
+      { volumeName: "test-backups-data", containerPath: "/backups" },
+    ]);
+  });
+
+  it("refuses bad wal and offHost args before registering anything", () => {
+    const bad = () =>
+      new DockerBackups(
+        "backups",
+        args(
+          {},
+          {
+            placement: {} as DockerPlacement,
+            wal: { archiveVolume: "v", retentionDays: 0 },
+            offHost: { repository: "s3:https://s3.example.net/offsite", objects: true },
+          },
+        ),
+      );
+    try {
+      bad();
+      throw new Error("expected an ArgsError");
+    } catch (e) {
+      expect(isArgsError(e)).toBe(true);
+      const message = String(e);
+      expect(message).toContain("wal.retentionDays");
+      expect(message).toContain("objectsStorage");
+      expect(message).toContain("offHostCredentials");
+    }
   });
 });

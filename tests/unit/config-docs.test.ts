@@ -103,6 +103,10 @@ describe("every key, and only keys of the schema", () => {
       for (const [k, v] of Object.entries(s.properties)) walk(v, at(k), all, leaves);
     } else if (typeof s.additionalProperties === "object" && isObjectLike(s.additionalProperties)) {
       walk(s.additionalProperties, at("<name>"), all, leaves);
+    } else if (s.items && isObjectLike(s.items)) {
+      // A list of objects (a service's `ports`, `mounts`): its items' keys as `<list>[].<key>`.
+      all.add(path);
+      walk(s.items, `${path}[]`, all, leaves);
     } else if (path) {
       leaves.add(path);
     }
@@ -140,7 +144,11 @@ describe("what the tables say", () => {
       "buckets.<name>.versioning",
       () => storageSchema.shape.buckets.parse({ media: {} }).media!.versioning,
     ],
-    ["ingestion", "services.<name>.memoryMb", () => serviceSchema.parse({ image: "app:1" }).memoryMb],
+    [
+      "ingestion",
+      "services.<name>.connections.broker",
+      () => serviceSchema.parse({ image: "app:1" }).connections.broker,
+    ],
     [
       "observability",
       "alerts.ingestFailures.windowMinutes",

@@ -356,7 +356,7 @@ describe("messages say what was expected and what was given", () => {
     [
       { targets: { laptop: { kind: "k8s" } } },
       "stackport:targets.laptop.kind",
-      `'kind' must be one of "docker", "aws"; got a string ("k8s")`,
+      `'kind' must be one of "docker", "aws", "external"; got a string ("k8s")`,
     ],
     [
       { proxy: { on: "laptop", routes: { x: null } } },

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import {
   type ContainerSpec,
   containerIssues,
+  efsClientPolicy,
   looksSecret,
   referencedSecretArns,
   renderContainerDefinitions,
@@ -137,6 +138,74 @@ describe("renderContainerDefinitions", () => {
   });
 });
 
+describe("published ports, data mounts and pinned secret versions", () => {
+  test("a pinned version renders ARN:json-key:version-stage:version-id, the stage left empty", () => {
+    const versionId = "3f2c4a9e-1b7d-4c0e-9a55-0d9e8f7a6b5c";
+    const [c] = parse(
+      renderContainerDefinitions(
+        spec({
+          secrets: {
+            JWT_SECRET: { secretArn: SECRET_ARN, versionId },
+            DATABASE_URL: { secretArn: SECRET_ARN, jsonKey: "DATABASE_URL", versionId },
+          },
+        }),
+      ),
+    );
+    expect(c!.secrets).toEqual([
+      { name: "DATABASE_URL", valueFrom: `${SECRET_ARN}:DATABASE_URL::${versionId}` },
+      { name: "JWT_SECRET", valueFrom: `${SECRET_ARN}:::${versionId}` },
+    ]);
+  });
+
+  test("port mappings: the service port first, each published port once (by port and protocol), names kept", () => {
+    const [c] = parse(
+      renderContainerDefinitions(
+        spec({
+          portName: "api-8000",
+          ports: [
+            { port: 8000, protocol: "tcp" },
+            { port: 1883, protocol: "tcp", name: "api-1883" },
+            { port: 1883, protocol: "udp" },
+          ],
+        }),
+      ),
+    );
+    expect(c!["portMappings"]).toEqual([
+      { containerPort: 8000, protocol: "tcp", name: "api-8000" },
+      { containerPort: 1883, protocol: "tcp", name: "api-1883" },
+      { containerPort: 1883, protocol: "udp" },
+    ]);
+    // Unchanged for a service without published ports or names (existing task definitions keep their JSON).
+    expect(parse(renderContainerDefinitions(spec()))[0]!["portMappings"]).toEqual([
+      { containerPort: 8000, protocol: "tcp" },
+    ]);
+    expect(parse(renderContainerDefinitions(spec()))[0]).not.toHaveProperty("mountPoints");
+  });
+
+  test("a data volume is mounted read-write at its path", () => {
+    const [c] = parse(
+      renderContainerDefinitions(spec({ mounts: [{ sourceVolume: "data", containerPath: "/app/data" }] })),
+    );
+    expect(c!["mountPoints"]).toEqual([
+      { sourceVolume: "data", containerPath: "/app/data", readOnly: false },
+    ]);
+  });
+
+  test("the task role mounts and writes the file system through its own access point only", () => {
+    const fs = "arn:aws:elasticfilesystem:eu-west-1:1:file-system/fs-1";
+    const ap = "arn:aws:elasticfilesystem:eu-west-1:1:access-point/fsap-1";
+    expect(efsClientPolicy(fs, ap).Statement).toEqual([
+      {
+        Sid: "MountOwnAccessPoint",
+        Effect: "Allow",
+        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        Resource: [fs],
+        Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": ap } },
+      },
+    ]);
+  });
+});
+
 describe("IAM policy documents", () => {
   test("the execution role reads exactly the referenced secrets (deduplicated), nothing else", () => {
     const other = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds-XyZ";
@@ -218,9 +287,12 @@ describe("Fargate sizes (FargateSizingArgs; stackport:…aws in the config)", ()
     expect(issuesOf({ schedule: "rate(15 minutes)", minTasks: 2 })[0]!.path).toBe("sizing.minTasks");
     expect(issuesOf({ schedule: "every 5 minutes" })[0]!.path).toBe("sizing.schedule");
     expect(issuesOf({ schedule: "cron(0 3 * * ? *)" })).toEqual([]);
-    // The config never gives a scheduled task counts, so its own defaults cannot trip this rule.
-    expect(
-      awsServiceSizing(awsServiceSchema.parse({ schedule: "rate(1 hour)" }), "production"),
-    ).not.toHaveProperty("minTasks");
+    // The config never gives a scheduled task counts (services.<svc>.schedule), so its defaults cannot trip this rule.
+    expect(awsServiceSizing(undefined, "production", { scheduled: true })).not.toHaveProperty("minTasks");
+    // A service with a data directory runs one task unless the config says otherwise (then FargateService refuses it).
+    expect(awsServiceSizing(undefined, "production", { single: true })).toMatchObject({
+      minTasks: 1,
+      maxTasks: 1,
+    });
   });
 });

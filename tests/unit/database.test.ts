@@ -389,3 +389,109 @@ describe("schema migrations (stackport:database.migrations)", () => {
     );
   });
 });
+
+describe("configurable bootstrap (stackport:database.extensions, schemas, databases)", () => {
+  const problems = (
+    database: Record<string, unknown>,
+    targets: Record<string, unknown> = { t: { kind: "docker" } },
+  ) => {
+    try {
+      resolveConfig({ environment: "staging", targets, database: { on: "t", ...database } });
+      return [];
+    } catch (e) {
+      if (!isConfigError(e)) throw e;
+      return e.issues.map((i) => `${i.key}: ${i.message}`);
+    }
+  };
+
+  it("refuses an extension the image is known not to ship, naming the key and what to use", () => {
+    expect(problems({ extensions: ["pg_trgm", "timescaledb"] })).toEqual([
+      "stackport:database.extensions[1]: 'timescaledb' is not in the image 'postgis/postgis:17-3.5'; use a TimescaleDB image with PostGIS, e.g. timescale/timescaledb-ha:pg17",
+    ]);
+    expect(problems({ databases: { metrics: { extensions: ["timescaledb"] } } })).toEqual([
+      "stackport:database.databases.metrics.extensions[0]: 'timescaledb' is not in the image 'postgis/postgis:17-3.5'; use a TimescaleDB image with PostGIS, e.g. timescale/timescaledb-ha:pg17",
+    ]);
+    // TimescaleDB's HA image has it (and PostGIS); an image without PostGIS cannot serve the bootstrap at all.
+    expect(problems({ image: "timescale/timescaledb-ha:pg17", extensions: ["timescaledb"] })).toEqual([]);
+    expect(problems({ image: "timescale/timescaledb:2.20.3-pg17" })[0]).toMatch(
+      /^stackport:database.image: /,
+    );
+    // RDS offers no TimescaleDB.
+    expect(problems({ extensions: ["timescaledb"] }, { t: { kind: "aws", region: "eu-west-1" } })).toContain(
+      "stackport:database.extensions[0]: RDS for PostgreSQL does not offer 'timescaledb'",
+    );
+  });
+
+  it("refuses names that would break the bootstrap or collide with its roles", () => {
+    expect(
+      problems({
+        schemas: { app: {}, "Bad-Name": {} },
+        databases: { app: {}, platform: {}, postgres: {} },
+        extensions: ["pg trgm"],
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        "stackport:database.schemas.app: 'app' is reserved (public, information_schema, app, audit are managed by the bootstrap)",
+        "stackport:database.schemas.Bad-Name: must be a lower-case SQL identifier not starting with pg_",
+        "stackport:database.databases.app: its roles (app_owner, app_writer, app_reader) would collide with the fixed roles",
+        "stackport:database.databases.platform: 'platform' is the application database or PostgreSQL's own",
+        "stackport:database.databases.postgres: 'postgres' is the application database or PostgreSQL's own",
+        "stackport:database.extensions[0]: 'pg trgm' is not an extension name (lower-case letters, digits, '_' or '-')",
+      ]),
+    );
+    expect(problems({ schemas: { tenancy: { reader: "write" } } })[0]).toMatch(
+      /^stackport:database.schemas.tenancy.reader: /,
+    );
+  });
+
+  it("TimescaleDB's HA image mounts its data where that image keeps PGDATA", () => {
+    expect(postgresMajor("timescale/timescaledb-ha:pg17.5-ts2.20.3")).toBe(17);
+    expect(dataMountPath(17, "timescale/timescaledb-ha:pg17")).toBe("/home/postgres/pgdata");
+    expect(dataMountPath(17, "postgis/postgis:17-3.5")).toBe("/var/lib/postgresql/data");
+  });
+
+  it("a Docker database with extra databases: passwords per role, the script bootstraps each, connections per database", async () => {
+    const { recorder, result } = await record(
+      () =>
+        new DockerDatabase("db", {
+          ...dockerDatabaseArgs(
+            databaseConfig("staging", {
+              extensions: ["pg_trgm"],
+              schemas: { tenancy: {} },
+              databases: { events: { schemas: { outbox: {} } } },
+            }),
+            { protect: false, retainOnDelete: false },
+            { runMigrations: true },
+          ),
+          placement: testPlacement(),
+        }),
+    );
+    for (const role of ["events-owner", "events-writer", "events-reader"])
+      expect(one(recorder, `db-${role}-password`).type).toBe("random:index/randomPassword:RandomPassword");
+    const script = (one(recorder, "db-bootstrap").inputs["uploads"] as { content: string }[])[0]!.content;
+    expect(script).toContain(`CREATE EXTENSION IF NOT EXISTS "pg_trgm";`);
+    expect(script).toContain(`CREATE SCHEMA IF NOT EXISTS "tenancy" AUTHORIZATION db_admin;`);
+    expect(script).toContain("PGDATABASE='events' psql -X -q -v ON_ERROR_STOP=1 --single-transaction -f -");
+    expect(script).not.toContain("mock-password");
+    const envs = await valueOf(result.nodes.bootstrap.envs as pulumi.Output<string[]>);
+    expect(envs).toContain("EVENTS_WRITER_PASSWORD=mock-password-db-events-writer-password");
+    const writer = result.connection.databases!["events"]!.writer;
+    expect(await valueOf(writer.url)).toBe(
+      "postgresql://events_writer:mock-password-db-events-writer-password@database:5432/events",
+    );
+    expect(await isSecret(writer.url)).toBe(true);
+  });
+
+  it("a stack without these keys renders the same script as before them (no bootstrap change)", () => {
+    const plain = dockerDatabaseArgs(
+      databaseConfig("staging"),
+      { protect: true, retainOnDelete: true },
+      {
+        runMigrations: true,
+      },
+    );
+    expect(plain).not.toHaveProperty("extensions");
+    expect(plain).not.toHaveProperty("schemas");
+    expect(plain).not.toHaveProperty("databases");
+  });
+});

@@ -4,22 +4,27 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { DOCKER_BROKER_DEFAULTS } from "../../components/ingestion/settings";
 import { resolveConfig } from "../../src/config";
 
-/** Every `…image`/`…Image` value of a config that sets nothing but placement: the defaults, by config key. */
+/**
+ * Every `…image`/`…Image` value of a config that sets nothing but placement and the optional containers (the
+ * exporter, the off-host copy): the defaults, by config key. The broker's default lives in its component (the config
+ * leaves Docker-only keys unset so that it can refuse them on AWS).
+ */
 function defaultImages(): Map<string, string> {
   const resolved = resolveConfig({
     environment: "local",
     targets: { t: { kind: "docker" } },
     storage: { on: "t" },
-    database: { on: "t" },
+    database: { on: "t", monitoringUser: true },
     proxy: { on: "t", domain: "localhost", tls: { mode: "http" } },
     ingestion: { on: "t", services: {} },
     basemap: { on: "t", pmtiles: ["basemap.pmtiles"], diskCache: {} },
-    observability: { on: "t" },
-    backups: { intervalHours: 24 },
+    observability: { on: "t", postgresExporter: {} },
+    backups: { intervalHours: 24, offHost: { repository: "/mnt/backup-drive/stackport" } },
   });
-  const found = new Map<string, string>();
+  const found = new Map<string, string>([["stackport:ingestion.broker.image", DOCKER_BROKER_DEFAULTS.image]]);
   const walk = (value: unknown, path: string): void => {
     if (value === null || typeof value !== "object") return;
     for (const [key, child] of Object.entries(value)) {

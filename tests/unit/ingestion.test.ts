@@ -63,19 +63,28 @@ const check = (services: Record<string, unknown>, over: Partial<TierContext> = {
   checkIngestion({ ...context(over), ingestion: parsed({ services, ...extra }) });
 
 describe("ingestion schema", () => {
-  test("defaults: one replica, 512 MB, half a CPU, unless-stopped, no egress, no connections; a persistent Redis", () => {
+  test("Docker-only keys stay unset in the config (so a key set on AWS can be refused); the component defaults them", async () => {
     const cfg = parsed({ services: { api: { image: IMAGE } } });
-    expect(cfg.broker).toEqual({ image: "redis:8.2-alpine", persistence: true, memoryMb: 256 });
-    expect(cfg.services["api"]).toEqual({
-      image: IMAGE,
-      environment: {},
-      replicas: 1,
-      memoryMb: 512,
-      cpus: 0.5,
+    expect(cfg.broker).toEqual({});
+    expect(cfg.services["api"]).toEqual({ image: IMAGE, environment: {}, connections: { broker: false } });
+    // One replica, 512 MB, half a CPU, unless-stopped, no egress, a persistent Redis 8: the component's defaults.
+    const { recorder } = await record(
+      () =>
+        new DockerIngestion("ingestion", {
+          ...dockerIngestionArgs(cfg, ["api"], { protect: false, retainOnDelete: false }),
+          placement: testPlacement(),
+        }),
+    );
+    expect(one(recorder, "ingestion-api-1").inputs).toMatchObject({
+      memory: 512,
+      cpus: "0.5",
       restart: "unless-stopped",
-      egress: false,
-      connections: { broker: false },
+      labels: expect.arrayContaining([{ label: "stackport.egress", value: "false" }]),
     });
+    expect(recorder.byName("ingestion-api-2")).toBeUndefined();
+    expect(one(recorder, "ingestion-broker-image").inputs["name"]).toBe("redis:8.2-alpine");
+    expect(one(recorder, "ingestion-broker").inputs["memory"]).toBe(256);
+    expect(recorder.byName("ingestion-broker-data")).toBeDefined();
   });
 
   test("db_admin is never a service's role, and the message says what to use", () => {
@@ -88,7 +97,9 @@ describe("ingestion schema", () => {
     ]);
     expect(
       parse({ services: { api: { image: IMAGE, connections: { database: "root" } } } }).issues[0]!.message,
-    ).toBe("must be one of app_writer, app_reader");
+    ).toBe(
+      "must be one of app_writer, app_reader, or { name: <a key of stackport:database.databases>, role: writer | reader }",
+    );
   });
 
   test("secret-looking variables and connection variables are refused in plain environment", () => {
@@ -99,7 +110,9 @@ describe("ingestion schema", () => {
         (k) => `stackport:ingestion.services.api.environment.${k}`,
       ),
     );
-    expect(issues.find((i) => i.key.endsWith("API_KEY"))!.message).toMatch(/secrets come from connections/i);
+    expect(issues.find((i) => i.key.endsWith("API_KEY"))!.message).toMatch(
+      /Map it in the service's secrets instead \(secrets: \{ API_KEY: <name> \}\).*pulumi config set --secret --path 'stackport:secrets.<name>'/,
+    );
     // A connection's own variable is the component's rule, reported by the stack check with the config key.
     expect(check({ api: { image: IMAGE, environment: { DATABASE_URL: "x" } } })).toEqual([
       {
@@ -218,7 +231,7 @@ describe("checkIngestion", () => {
     );
   });
 
-  test("a service's own data: an absolute path, one replica, Docker only", () => {
+  test("a service's own data: an absolute path, one replica; on AWS too (EFS)", () => {
     expect(parse({ services: { kuma: { image: IMAGE, data: { path: "app/data" } } } }).issues).toEqual([
       {
         key: "stackport:ingestion.services.kuma.data.path",
@@ -237,8 +250,7 @@ describe("checkIngestion", () => {
       { kuma: { image: IMAGE, data: { path: "/app/data" } } },
       { targets: { home: { kind: "aws", region: "eu-west-1" } as TierContext["targets"][string] } },
     );
-    expect(onAws.map((i) => i.key)).toEqual(["stackport:ingestion.services.kuma.data"]);
-    expect(onAws[0]!.message).toContain("Docker targets only");
+    expect(onAws).toEqual([]);
   });
 
   test("a service may not take a replica's alias or an existing proxy route's name", () => {

@@ -189,7 +189,7 @@ describe("npm run synth on an AWS stack", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/pulumi:providers:aws {2}cloud-aws {2}region=eu-west-1/);
     expect(r.stdout).toMatch(
-      /aws:rds\/instance:Instance {2}database-instance .*multi-AZ .*backups=7d .*deletion-protection .*protected {2}retained/,
+      /aws:rds\/instance:Instance {2}database-instance .*multi-AZ .*backups=14d .*deletion-protection .*protected {2}retained/,
     );
     expect(r.stdout).toMatch(
       /aws:vpc\/securityGroupIngressRule:SecurityGroupIngressRule {2}proxy-in-443-\S+ {2}ports=443 {2}from=203\.0\.113\.0\/24/,

@@ -23,11 +23,6 @@ export const awsServiceSchema = z.strictObject({
   /** Average CPU the autoscaler keeps the service at. */
   cpuTargetPercent: z.number().default(FARGATE_SIZING_DEFAULTS.cpuTargetPercent),
   /**
-   * Run as an EventBridge-scheduled task instead of a long-running service (schedulers, batch jobs), e.g.
-   * `rate(15 minutes)` or `cron(0 3 * * ? *)`. Such a task gets no load balancer and no autoscaling.
-   */
-  schedule: z.string().optional(),
-  /**
    * Create an ECR repository the CI pushes this service's image to; the task then runs
    * `<repository>:<tag of image>`. @default false (the image reference is used as is)
    */
@@ -42,13 +37,18 @@ const TASKS: Record<Environment, { min: number; max: number }> = {
   production: { min: 2, max: 10 },
 };
 
-/** A service's `aws` block as `FargateService` sizing, with the environment's task counts (none when scheduled). */
+/**
+ * A service's `aws` block as `FargateService` sizing, with the environment's task counts: none for a scheduled task
+ * (the service's `schedule`), one by default for a service with `data` (one writer of its directory).
+ */
 export function awsServiceSizing(
   aws: AwsServiceConfig | undefined,
   environment: Environment,
+  service: { scheduled?: boolean; single?: boolean } = {},
 ): FargateSizingArgs {
   const s = aws ?? awsServiceSchema.parse({});
-  if (s.schedule !== undefined) return s;
+  if (service.scheduled) return s;
+  if (service.single) return { ...s, minTasks: s.minTasks ?? 1, maxTasks: s.maxTasks ?? 1 };
   const minTasks = s.minTasks ?? TASKS[environment].min;
   return { ...s, minTasks, maxTasks: s.maxTasks ?? Math.max(TASKS[environment].max, minTasks) };
 }

@@ -19,21 +19,39 @@ const reachable = z.strictObject({
 });
 
 const phaseFields = {
-  /** The target the tier is on now; keep the tier's `on` at `from` until the cutover ends. */
+  /** The target the tier is on now (an `external` target for a system stackport does not run); keep the tier's `on` at `from` until the cutover ends. */
   from: keyName,
   /** The target the tier moves to. */
   to: keyName,
   /** Where the cutover stands; each phase is one reviewed `pulumi up`. */
   phase: z.enum(PHASES),
+  /**
+   * Parallel run: during replicate, freeze and backfill the tier's consumers (services, the basemap) may be placed on
+   * the `to` target, where they use its copy — read-only: the database as `app_reader`, buckets with read access —
+   * so the new side is exercised before `switch`. The copy is replaced by the backfill, so nothing may write to it.
+   * @default false
+   */
+  parallelRun: z.boolean().optional(),
 };
 
 const databaseCutover = z.strictObject({
   ...phaseFields,
   /**
    * Where the copy and verification (run from the machine running `pulumi up`, with pg_dump/psql 15+ on PATH)
-   * reach each side's database. Required by the phases that copy: replicate and backfill.
+   * reach each side's database. Required by the phases that copy: replicate and backfill. An external source is
+   * reached at its URL's host (`stackport:database.external.urlSecret`): give only `target` then.
    */
-  access: z.strictObject({ source: reachable, target: reachable }).optional(),
+  access: z.strictObject({ source: reachable.optional(), target: reachable }).optional(),
+  /**
+   * The schemas copied and verified. Required from an external source (its schemas are its own, e.g. Supabase's
+   * `auth`, `storage`, `public`); their grants are not copied, the target's `app_reader`/`app_writer` get read and
+   * read-write on them instead.
+   * @default ["app"]
+   */
+  schemas: z
+    .array(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case schema name"))
+    .min(1)
+    .optional(),
 });
 
 const storageCutover = z.strictObject({

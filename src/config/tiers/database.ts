@@ -16,6 +16,7 @@ import type { DockerDatabaseArgs } from "../../../components/database/dockerData
 import type { RdsDatabaseArgs } from "../../../components/database/rdsDatabase";
 import { SQL_IDENTIFIER } from "../../../components/shared/formats";
 import { type ConfigIssue, configIssues } from "../errors";
+import { adoptDatabaseSchema, externalDatabaseSchema } from "./external";
 import { CONFIG_NAMESPACE, configKey } from "../keys";
 import { type Environment, type Published, keyName, pinnedImage, publishOrOff, publishedOn } from "../schema";
 
@@ -33,10 +34,54 @@ export const awsDatabaseSchema = z.strictObject({
   multiAz: z.boolean().optional(),
   /** Days of automated backups (0 turns them off; refused in production). @default `1` in `local`, `7` elsewhere */
   backupRetentionDays: z.number().optional(),
-  /** Performance Insights (7 days, free tier). @default `true` in production, `false` elsewhere */
+  /**
+   * Performance Insights: database load by wait event and SQL statement (the RDS view of slow queries). Turning it on
+   * or off updates the instance in place. @default `true` in production, `false` elsewhere
+   */
   performanceInsights: z.boolean().optional(),
+  /** Days Performance Insights keeps its data: 7 (free tier) or a multiple of 31 up to 731. */
+  performanceInsightsRetentionDays: z
+    .number()
+    .int()
+    .default(RDS_DATABASE_DEFAULTS.performanceInsightsRetentionDays),
+  /** Enhanced Monitoring's interval in seconds (OS metrics; 1, 5, 10, 15, 30 or 60); 0 is off. */
+  enhancedMonitoringSeconds: z.number().int().default(RDS_DATABASE_DEFAULTS.enhancedMonitoringSeconds),
+  /**
+   * `max_connections` of the instance (applied at its next reboot) and what the connections alarm compares with.
+   * @default RDS's own, estimated from the instance class's memory
+   */
+  maxConnections: z.number().int().optional(),
 });
 export type AwsDatabaseConfig = z.infer<typeof awsDatabaseSchema>;
+
+// Helper F's block (external sources and adoption, src/config/tiers/external.ts): kept apart from the bootstrap's keys.
+const sourceKeys = {
+  /**
+   * The database as a system stackport does not run serves it: the tier is `on` an `external` target, the `from` side
+   * of a cutover. stackport creates nothing there; the copy and verification reach it through this URL.
+   */
+  external: externalDatabaseSchema.optional(),
+  /**
+   * Bring an existing RDS instance under management instead of creating one (Pulumi `import`, AWS only): the plan
+   * shows an import, not a create. Its settings must match the instance's, or the import fails
+   * (docs/runbooks/cutover-s3-to-minio.md, "Adopting").
+   */
+  adopt: adoptDatabaseSchema.optional(),
+};
+
+const schemaAccessSchema = z.strictObject({
+  /** What `app_writer` (or the database's writer) may do in the schema. */
+  writer: z.enum(["write", "read", "none"]).default("write"),
+  /** What `app_reader` (or the database's reader) may do in the schema. */
+  reader: z.enum(["read", "none"]).default("read"),
+});
+
+const extraDatabaseSchema = z.strictObject({
+  /** Its schemas, owned by `<name>_owner`, and the writer's and reader's access to each. */
+  schemas: z.record(z.string(), schemaAccessSchema).default({ app: { writer: "write", reader: "read" } }),
+  /** Extensions created in it; none otherwise. */
+  extensions: z.array(z.string()).default([]),
+});
 
 export const databaseSchema = z.strictObject({
   /** The target the tier runs on (a key of `stackport:targets`). */
@@ -57,8 +102,30 @@ export const databaseSchema = z.strictObject({
    * @default `127.0.0.1:5432` in `local`, not published elsewhere
    */
   publish: publishOrOff,
-  /** Create a `monitoring` role with `pg_monitor`; none is created otherwise (no implicit monitoring users). */
+  /**
+   * Create a `monitoring` role with `pg_monitor` (server statistics, no data); none is created otherwise (no
+   * implicit monitoring users). When the observability tier is on the same Docker target, its PostgreSQL exporter
+   * connects as this role (`stackport:observability.postgresExporter`).
+   */
   monitoringUser: z.boolean().default(false),
+  /**
+   * Extensions created in the application database besides postgis, uuid-ossp and pgcrypto (always there). One the
+   * image is known not to ship is refused (TimescaleDB needs `image: timescale/timescaledb-ha:pg17`; RDS offers no
+   * TimescaleDB); any other the server lacks fails the bootstrap job, naming it.
+   */
+  extensions: z.array(z.string()).default([]),
+  /**
+   * Schemas of the application database besides `app` and `audit` (seed 004's schema modules), owned by `db_admin`.
+   * For each, `writer` is what `app_writer` may do (`write`, `read` or `none`) and `reader` what `app_reader` may
+   * (`read` or `none`); a narrower setting is applied on the next run.
+   */
+  schemas: z.record(z.string(), schemaAccessSchema).default({}),
+  /**
+   * Extra databases (seed 001: a database per service), each owned by `<name>_owner` and used by `<name>_writer`
+   * and `<name>_reader`; a database's roles cannot connect to any other. A service picks one with
+   * `connections.database: { name: <name>, role: writer }`.
+   */
+  databases: z.record(z.string(), extraDatabaseSchema).default({}),
   /** Container memory limit, in MB. */
   memoryMb: z.number().int().min(256).default(DOCKER_DATABASE_DEFAULTS.memoryMb),
   /** `shm_size` for the container, in MB (PostgreSQL parallel queries need more than Docker's 64 MB). */
@@ -79,11 +146,13 @@ export const databaseSchema = z.strictObject({
     })
     .optional(),
   aws: awsDatabaseSchema.optional(),
+  ...sourceKeys,
 });
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 
 /** The `aws` block with the environment's defaults applied. */
-export type AwsDatabaseSettings = Required<AwsDatabaseConfig>;
+export type AwsDatabaseSettings = Required<Omit<AwsDatabaseConfig, "maxConnections">> &
+  Pick<AwsDatabaseConfig, "maxConnections">;
 
 export interface ResolvedDatabase extends Omit<DatabaseConfig, "publish" | "aws"> {
   publish: Published;
@@ -110,6 +179,17 @@ export function resolveDatabase(database: DatabaseConfig, environment: Environme
   };
 }
 
+/** The bootstrap's extensions, schemas and databases, only when configured (so other plans stay as they were). */
+function bootstrapArgs(
+  database: DatabaseConfig,
+): Pick<DockerDatabaseArgs, "extensions" | "schemas" | "databases"> {
+  return {
+    ...(database.extensions.length > 0 && { extensions: database.extensions }),
+    ...(Object.keys(database.schemas).length > 0 && { schemas: database.schemas }),
+    ...(Object.keys(database.databases).length > 0 && { databases: database.databases }),
+  };
+}
+
 /**
  * The tier on a Docker target. Only the serving side runs the migrations (during a cutover the other gets a copy);
  * `backupUser` where backups dump it.
@@ -125,6 +205,7 @@ export function dockerDatabaseArgs(
     database: database.name,
     ...(database.publish && { publish: database.publish }),
     monitoringUser: database.monitoringUser,
+    ...bootstrapArgs(database),
     // The read-only role the backup runner dumps as; only where stackport:backups runs.
     ...(opts.backupUser && { backupUser: true }),
     memoryMb: database.memoryMb,
@@ -153,18 +234,29 @@ export function rdsDatabaseArgs(
     database: database.name,
     ...database.aws,
     monitoringUser: database.monitoringUser,
+    ...bootstrapArgs(database),
     disposable: stack.environment === "local",
     clientImage: database.image,
     logRetentionDays: stack.logRetentionDays,
     ...(stack.assumeRoleArn && { assumeRoleArn: stack.assumeRoleArn }),
+    ...(database.adopt && { adopt: database.adopt }),
     safety: stack.safety,
   };
 }
 
+/** Arg paths that are top-level config keys; every other RDS setting sits in the `aws` block. */
+const TOP_LEVEL_ARGS = ["image", "", "schemas", "databases"];
+
 /** A database arg path's config key: `database` is `name`, RDS settings sit in the `aws` block. */
 export function databaseKey(path: string): string {
   const [head, ...rest] = path.split(".");
-  const key = head === "database" ? "name" : head === "image" || head === "" ? head : `aws.${head}`;
+  const top = head!.replace(/\[\d+\]$/, "");
+  const key =
+    head === "database"
+      ? "name"
+      : TOP_LEVEL_ARGS.includes(top) || top === "extensions"
+        ? head
+        : `aws.${head}`;
   return `${CONFIG_NAMESPACE}:database${key ? `.${[key, ...rest].join(".")}` : ""}`;
 }
 
@@ -174,16 +266,25 @@ export function databaseKey(path: string): string {
  */
 export function checkDatabase(cfg: {
   environment: Environment;
+  targets?: Record<string, { kind: string }>;
   database?: DatabaseConfig | undefined;
 }): ConfigIssue[] {
   const database = cfg.database;
   if (!database) return [];
+  // The bootstrap's names and extensions are checked against the server that runs them: the image on Docker, RDS
+  // on AWS (where the image only provides psql).
+  const onAws = cfg.targets?.[database.on]?.kind === "aws";
+  const bootstrap = bootstrapArgs(database);
   const issues = [
     ...configIssues(
-      validateDockerDatabaseArgs({ image: database.image, database: database.name }),
+      validateDockerDatabaseArgs({
+        image: database.image,
+        database: database.name,
+        ...(!onAws && bootstrap),
+      }),
       databaseKey,
     ),
-    ...configIssues(validateRdsDatabaseArgs(database.aws ?? {}), databaseKey),
+    ...configIssues(validateRdsDatabaseArgs({ ...database.aws, ...(onAws && bootstrap) }), databaseKey),
   ];
   if (production(cfg.environment) && database.aws?.backupRetentionDays === 0) {
     issues.push({

@@ -12,6 +12,12 @@ import {
   OBSERVABILITY_MIN_MEMORY_MB,
   OBSERVABILITY_SERVICES,
 } from "../../../components/observability/settings";
+import {
+  POSTGRES_EXPORTER,
+  POSTGRES_EXPORTER_IMAGE,
+  type PostgresMonitoringConnection,
+} from "../../../components/observability/postgresExporter";
+import { POSTGRES_ALERT_DEFAULTS } from "../../../components/observability/postgresAlerts";
 import type { ConfigIssue } from "../errors";
 import { configKey } from "../keys";
 import {
@@ -58,6 +64,22 @@ const alertsSchema = z.strictObject({
   ingestFailures: ingestFailuresSchema.default(ALERT_DEFAULTS.ingestFailures),
   /** Alert when free object-storage capacity stays below this percentage for 15 minutes. */
   diskFreePercent: z.number().min(1).max(99).default(ALERT_DEFAULTS.diskFreePercent),
+  /** PostgreSQL, from the exporter's metrics (`postgresExporter`). */
+  postgres: z
+    .strictObject({
+      /** Alert when connections in use stay above this percentage of `max_connections`… */
+      connectionsPercent: z
+        .number()
+        .int()
+        .min(1)
+        .max(100)
+        .default(POSTGRES_ALERT_DEFAULTS.connectionsPercent),
+      /** …for this many minutes. */
+      connectionsForMinutes: minutes(24 * 60).default(POSTGRES_ALERT_DEFAULTS.connectionsForMinutes),
+      /** Alert when a client's transaction (a slow query, or a session idle in transaction) is open this long. */
+      longTransactionMinutes: minutes(24 * 60).default(POSTGRES_ALERT_DEFAULTS.longTransactionMinutes),
+    })
+    .default(POSTGRES_ALERT_DEFAULTS),
 });
 
 const memoryMb = (service: keyof typeof OBSERVABILITY_MEMORY_MB) =>
@@ -94,7 +116,7 @@ export const observabilitySchema = z.strictObject({
     .max(300)
     .default(DOCKER_OBSERVABILITY_DEFAULTS.scrapeIntervalSeconds),
   /** Thresholds of the alert rules Prometheus evaluates. */
-  alerts: alertsSchema.default(ALERT_DEFAULTS),
+  alerts: alertsSchema.default({ ...ALERT_DEFAULTS, postgres: POSTGRES_ALERT_DEFAULTS }),
   /** Grafana on the host, or `false` for never. @default `127.0.0.1:3000` in `local`, not published elsewhere */
   publishGrafana: publishOrOff,
   /** Prometheus on the host, or `false` for never. @default `127.0.0.1:9090` in `local`, not published elsewhere */
@@ -103,6 +125,24 @@ export const observabilitySchema = z.strictObject({
   logs: z.boolean().default(DOCKER_OBSERVABILITY_DEFAULTS.logs),
   /** Container memory limits, in MB. */
   memoryMb: memorySchema.default(OBSERVABILITY_MEMORY_MB),
+  /**
+   * The PostgreSQL exporter (prometheus-community's postgres_exporter), logged in as the database's `monitoring`
+   * role and scraped as job `postgres`, with the `alerts.postgres` rules. Runs whenever
+   * `stackport:database.monitoringUser` is on and the database is on this tier's Docker target; `false` turns it
+   * off; settings here require both.
+   * @default on when possible
+   */
+  postgresExporter: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        /** The exporter's image; the alert rules use its v0.20 metric names. */
+        image: pinnedImage.default(POSTGRES_EXPORTER_IMAGE),
+        /** Its memory limit, in MB. */
+        memoryMb: z.number().int().min(POSTGRES_EXPORTER.minMemoryMb).default(POSTGRES_EXPORTER.memoryMb),
+      }),
+    ])
+    .optional(),
 });
 export type ObservabilityConfig = z.infer<typeof observabilitySchema>;
 export type ObservabilityAlerts = ObservabilityConfig["alerts"];
@@ -154,8 +194,46 @@ export function observabilityBindings(
  * alert must watch a bucket the storage tier creates.
  */
 export function checkObservability(
-  cfg: TierContext & { observability?: ObservabilityConfig | undefined },
+  cfg: TierContext & {
+    observability?: ObservabilityConfig | undefined;
+    database?: { on: string; monitoringUser: boolean } | undefined;
+  },
 ): ConfigIssue[] {
+  return [...freshnessIssues(cfg), ...exporterIssues(cfg)];
+}
+
+/**
+ * Whether the exporter runs: the database's monitoring role exists and Prometheus can reach it (same Docker target).
+ * Undefined settings mean "when possible"; explicit settings must be possible.
+ */
+export function postgresExporterPlaced(cfg: {
+  targets: TierContext["targets"];
+  observability?: { on: string; postgresExporter?: ObservabilityConfig["postgresExporter"] } | undefined;
+  database?: { on: string; monitoringUser: boolean } | undefined;
+}): boolean {
+  const o = cfg.observability;
+  return (
+    o !== undefined &&
+    o.postgresExporter !== false &&
+    cfg.targets[o.on]?.kind === "docker" &&
+    cfg.database?.on === o.on &&
+    cfg.database.monitoringUser
+  );
+}
+
+function exporterIssues(cfg: Parameters<typeof checkObservability>[0]): ConfigIssue[] {
+  const o = cfg.observability;
+  if (!o?.postgresExporter || postgresExporterPlaced(cfg)) return [];
+  const reason =
+    cfg.targets[o.on]?.kind !== "docker"
+      ? `it runs with Prometheus on a Docker target, and '${o.on}' is not one (on AWS, CloudWatch alarms and Performance Insights watch RDS)`
+      : cfg.database?.on !== o.on
+        ? `Prometheus on '${o.on}' reaches only a database on the same target; stackport:database.on is ${cfg.database ? `'${cfg.database.on}'` : "not set"}`
+        : "it logs in as the monitoring role: set stackport:database.monitoringUser: true";
+  return [{ key: configKey(["observability", "postgresExporter"]), message: `set, but ${reason}` }];
+}
+
+function freshnessIssues(cfg: Parameters<typeof checkObservability>[0]): ConfigIssue[] {
   const freshness = cfg.observability?.alerts.freshness;
   if (!freshness) return [];
   if (!cfg.storage) {
@@ -182,9 +260,15 @@ export function checkObservability(
 /** The tier on a Docker target; the other tiers' scrape targets and whether Grafana is routed come from the stack. */
 export function dockerObservabilityArgs(
   resolved: ResolvedObservability,
-  stack: Pick<DockerObservabilityArgs, "safety" | "targets" | "routed">,
+  stack: Pick<DockerObservabilityArgs, "safety" | "targets" | "routed"> & {
+    /** The database's `monitoring` login, when the exporter runs (`postgresExporterPlaced`). */
+    postgresMonitoring?: PostgresMonitoringConnection | undefined;
+  },
 ): Omit<DockerObservabilityArgs, "placement"> {
   const o = resolved;
+  const { postgresMonitoring, ...rest } = stack;
+  const exporter = o.postgresExporter || {};
+  const { postgres, ...alerts } = o.alerts;
   return {
     prometheusImage: o.prometheusImage,
     grafanaImage: o.grafanaImage,
@@ -192,11 +276,14 @@ export function dockerObservabilityArgs(
     alloyImage: o.alloyImage,
     retentionDays: o.retentionDays,
     scrapeIntervalSeconds: o.scrapeIntervalSeconds,
-    alerts: o.alerts,
+    alerts,
     ...(o.publishGrafana && { publishGrafana: o.publishGrafana }),
     ...(o.publishPrometheus && { publishPrometheus: o.publishPrometheus }),
     logs: o.logs,
     memoryMb: o.memoryMb,
-    ...stack,
+    ...(postgresMonitoring && {
+      postgresExporter: { connection: postgresMonitoring, ...exporter, alerts: postgres },
+    }),
+    ...rest,
   };
 }

@@ -12,11 +12,14 @@ import {
   MAX_EXPIRY_DAYS,
   STORAGE_API_PORT,
   STORAGE_CONSOLE_PORT,
+  normalizeBuckets,
   validateS3StorageArgs,
 } from "../../../components/storage/settings";
 import type { DockerObjectStorageArgs } from "../../../components/storage/dockerObjectStorage";
 import type { S3StorageArgs } from "../../../components/storage/s3Storage";
+import { validateS3Replication } from "../../../components/storage/replicationSettings";
 import { type ConfigIssue, configIssues } from "../errors";
+import { adoptStorageSchema, externalStorageSchema } from "./external";
 import { CONFIG_NAMESPACE, configKey } from "../keys";
 import { type Environment, type Published, keyName, pinnedImage, publishOrOff, publishedOn } from "../schema";
 
@@ -45,6 +48,23 @@ export const awsStorageSchema = z.strictObject({
    * name is taken by another AWS account. Changing it renames — replaces — every bucket.
    */
   nameSeed: z.string().optional(),
+  /**
+   * Cross-region replication (backups that survive a region): a replica bucket in `region` for each of `buckets`
+   * (default: every versioned bucket), written by S3 for every new object version and delete marker. Not with
+   * `kmsKeyArn`. See docs/runbooks/point-in-time-recovery.md.
+   */
+  replication: z
+    .strictObject({
+      /** The replicas' region, e.g. `eu-central-1`; not the target's. */
+      region: z.string(),
+      /** Bucket keys to replicate, each versioned. @default every versioned bucket */
+      buckets: z.array(keyName).optional(),
+      /** Storage class of the replicas. @default `STANDARD_IA` */
+      storageClass: z
+        .enum(["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"])
+        .optional(),
+    })
+    .optional(),
 });
 export type AwsStorageSettings = z.infer<typeof awsStorageSchema>;
 
@@ -67,6 +87,16 @@ export const storageSchema = z.strictObject({
   /** Container memory limit, in MB. */
   memoryMb: z.number().int().min(128).default(DOCKER_STORAGE_DEFAULTS.memoryMb),
   aws: awsStorageSchema.optional(),
+  /**
+   * Object storage a system stackport does not run serves (the tier `on` an `external` target, the `from` side of a
+   * cutover): an S3-compatible endpoint, credentials from stack secrets. stackport creates nothing there.
+   */
+  external: externalStorageSchema.optional(),
+  /**
+   * Bring existing S3 buckets under management instead of creating them (Pulumi `import`, AWS only). The plan shows
+   * an import; the bucket keeps its name and its objects (docs/runbooks/cutover-s3-to-minio.md, "Adopting").
+   */
+  adopt: adoptStorageSchema.optional(),
 });
 export type StorageConfig = z.infer<typeof storageSchema>;
 
@@ -125,19 +155,22 @@ export function s3StorageArgs(
   storage: ResolvedStorage,
   safety: StatefulSafety,
 ): Omit<S3StorageArgs, "placement"> {
-  const { kmsKeyArn, forceDestroy, nameSeed } = storage.aws;
+  const { kmsKeyArn, forceDestroy, nameSeed, replication } = storage.aws;
   return {
     buckets: storage.buckets,
     ...(kmsKeyArn !== undefined && { kmsKeyArn }),
+    // The target's assumeRoleArn is added where the tier is placed (the replica region's provider needs it).
+    ...(replication && { replication }),
     forceDestroy,
     ...(nameSeed !== undefined && { nameSeed }),
+    ...(storage.adopt && { adopt: storage.adopt.buckets }),
     safety,
   };
 }
 
 /** A storage arg path's config key: the args mirror the config, the `aws` block's settings sit at the top. */
 export function storageKey(path: string, kind: "docker" | "aws"): string {
-  const awsOnly = ["kmsKeyArn", "forceDestroy", "nameSeed"];
+  const awsOnly = ["kmsKeyArn", "forceDestroy", "nameSeed", "replication"];
   const prefix = kind === "aws" && awsOnly.includes(path.split(".")[0]!) ? "storage.aws" : "storage";
   return `${CONFIG_NAMESPACE}:${prefix}${path ? `.${path}` : ""}`;
 }
@@ -148,5 +181,14 @@ export function storageKey(path: string, kind: "docker" | "aws"): string {
  */
 export function storageArgIssues(cfg: { storage?: StorageConfig | undefined }): ConfigIssue[] {
   const aws = cfg.storage?.aws;
-  return aws ? configIssues(validateS3StorageArgs(aws), (path) => storageKey(path, "aws")) : [];
+  if (!aws) return [];
+  const issues = [
+    ...validateS3StorageArgs(aws),
+    // The region's own check (not the target's region) is the component's: the target is resolved elsewhere.
+    ...validateS3Replication(aws.replication, {
+      buckets: normalizeBuckets(cfg.storage?.buckets),
+      kmsKeyArn: aws.kmsKeyArn,
+    }),
+  ];
+  return configIssues(issues, (path) => storageKey(path, "aws"));
 }

@@ -9,7 +9,7 @@ import { AWS_TARGET_DEFAULTS, type NatMode } from "../../../components/targets/a
 import type { DockerTargetArgs } from "../../../components/targets/docker";
 import { DOCKER_TARGET_DEFAULTS } from "../../../components/targets/hostPrep";
 import { configKey } from "../keys";
-import type { Environment } from "../schema";
+import { type Environment, ipv4, keyName } from "../schema";
 
 /** A Docker engine: the local socket, or a homelab host over `ssh://`. */
 export const dockerTargetSchema = z.strictObject({
@@ -45,6 +45,17 @@ export const dockerTargetSchema = z.strictObject({
   dataOwner: z.string().optional(),
   /** Make the `backend` network internal (no egress, no published ports for backend-only containers). */
   isolateBackend: z.boolean().default(DOCKER_TARGET_DEFAULTS.isolateBackend),
+  /**
+   * The host's addresses by name, for services' published ports to bind to one of them (`ports: [{ bind: lan }]`)
+   * instead of loopback. `loopback` and `all` are reserved names.
+   * @example { lan: 192.168.1.20 }
+   */
+  addresses: z
+    .record(
+      keyName.refine((n) => n !== "loopback" && n !== "all", "'loopback' and 'all' are reserved bind names"),
+      ipv4,
+    )
+    .optional(),
 });
 
 const vpcDefaults = AWS_TARGET_DEFAULTS.vpc;
@@ -74,9 +85,25 @@ export const awsTargetSchema = z.strictObject({
     .default({ cidr: vpcDefaults.cidr, availabilityZones: vpcDefaults.availabilityZones }),
 });
 
-export const targetSchema = z.discriminatedUnion("kind", [dockerTargetSchema, awsTargetSchema]);
+/**
+ * A system stackport does not run (Supabase, a database or buckets managed elsewhere): the `from` side of a cutover
+ * of the storage or database tier, whose connection the tier's `external` block gives. stackport creates nothing
+ * on it and places nothing else there.
+ */
+export const externalTargetSchema = z.strictObject({
+  kind: z.literal("external"),
+  /** What it is, for plans and reviewers. @example "Supabase project abcd (eu-central-1)" */
+  description: z.string().max(200).optional(),
+});
+
+export const targetSchema = z.discriminatedUnion("kind", [
+  dockerTargetSchema,
+  awsTargetSchema,
+  externalTargetSchema,
+]);
 export type DockerTargetConfig = z.infer<typeof dockerTargetSchema>;
 export type AwsTargetConfig = z.infer<typeof awsTargetSchema>;
+export type ExternalTargetConfig = z.infer<typeof externalTargetSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;
 
 /** The config key of a target's arg path: `targetKey("nas", "vpc.cidr")` → `stackport:targets.nas.vpc.cidr`. */

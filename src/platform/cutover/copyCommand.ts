@@ -11,9 +11,12 @@ export type CopyKind = "initial" | "final";
  * A POSIX sh script that writes the two rendered scripts to a private temp dir and runs them. The scripts read
  * SOURCE_* / TARGET_* from the environment (passwords included), so nothing secret is in the text.
  */
-export function renderCutoverCopyCommand(kind: CopyKind): string {
+export function renderCutoverCopyCommand(
+  kind: CopyKind,
+  copy: Parameters<typeof renderDatabaseCopyScript>[0] = {},
+): string {
   const steps = [
-    `cat > "$work/copy.sh" <<'STACKPORT_COPY'\n${renderDatabaseCopyScript()}STACKPORT_COPY`,
+    `cat > "$work/copy.sh" <<'STACKPORT_COPY'\n${renderDatabaseCopyScript(copy)}STACKPORT_COPY`,
     'sh "$work/copy.sh"',
     ...(kind === "final"
       ? [
