@@ -152,3 +152,30 @@ describe("the staging stack", () => {
     expect((await synthesizeStack("staging")).outputs).toContain("databases");
   });
 });
+
+describe("backups of the extra databases", () => {
+  const stack = (backups: Record<string, unknown>) => ({
+    environment: "staging",
+    targets: { t: { kind: "docker" } },
+    database: { on: "t", databases: { events: {} } },
+    backups: { intervalHours: 24, destination: { kind: "volume" }, ...backups },
+  });
+  test("pg_dump alone would leave them out: the stack is refused at stackport:backups.wal", () => {
+    let thrown: unknown;
+    try {
+      resolveConfig(stack({}));
+    } catch (e) {
+      thrown = e;
+    }
+    const issues = (thrown as { issues?: { key: string; message: string }[] }).issues ?? [];
+    expect(issues).toEqual([
+      {
+        key: "stackport:backups.wal",
+        message: expect.stringContaining("stackport:database.databases has events"),
+      },
+    ]);
+  });
+  test("with the WAL archive (base backups copy the whole server) it is accepted", () => {
+    expect(() => resolveConfig(stack({ wal: {} }))).not.toThrow();
+  });
+});

@@ -153,13 +153,14 @@ export type ResolvedBackups = Required<
 export interface BackupsContext {
   backups?: BackupsConfig;
   secrets?: Record<string, string> | undefined;
-  database?: { on: string; image: string };
+  database?: { on: string; image: string; databases?: Record<string, unknown> | undefined };
   storage?: { on: string; buckets: Record<string, { versioning?: boolean }>; clientImage: string };
 }
 
 /**
  * Rules that span tiers: backups need the database tier; a bucket destination needs the storage tier on the same
- * target and a configured, versioned bucket; only one retention rule; pg_dump no older than the server.
+ * target and a configured, versioned bucket; only one retention rule; pg_dump no older than the server; extra
+ * databases need the WAL archive (pg_dump covers the application database only).
  */
 export function checkBackups(cfg: BackupsContext): ConfigIssue[] {
   const backups = cfg.backups;
@@ -176,6 +177,14 @@ export function checkBackups(cfg: BackupsContext): ConfigIssue[] {
     issues.push({
       key: configKey(["backups", "retentionCount"]),
       message: "set either retentionDays or retentionCount, not both",
+    });
+  }
+  const extra = Object.keys(cfg.database?.databases ?? {});
+  if (extra.length > 0 && !backups.wal) {
+    // pg_dump and the restore drill cover the application database; a base backup copies the whole server.
+    issues.push({
+      key: configKey(["backups", "wal"]),
+      message: `stackport:database.databases has ${extra.join(", ")}, which the pg_dump backups (the application database only) do not cover; set backups.wal (base backups and the WAL archive cover every database of the server)`,
     });
   }
   if (backups.destination.kind === "bucket") issues.push(...bucketIssues(backups.destination.bucket, cfg));

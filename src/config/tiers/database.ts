@@ -123,7 +123,8 @@ export const databaseSchema = z.strictObject({
   /**
    * Extra databases (seed 001: a database per service), each owned by `<name>_owner` and used by `<name>_writer`
    * and `<name>_reader`; a database's roles cannot connect to any other. A service picks one with
-   * `connections.database: { name: <name>, role: writer }`.
+   * `connections.database: { name: <name>, role: writer }`. With `stackport:backups`, set `backups.wal`: pg_dump
+   * covers the application database only, base backups and the WAL archive the whole server.
    */
   databases: z.record(z.string(), extraDatabaseSchema).default({}),
   /** Container memory limit, in MB. */
