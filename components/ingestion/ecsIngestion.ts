@@ -227,32 +227,18 @@ export class EcsIngestion extends pulumi.ComponentResource {
     const tags = standardLabels("ingestion");
     const ports = [...new Set(Object.values(out).flatMap((l) => l.map((x) => x.port)))].sort((a, b) => a - b);
     for (const port of ports) {
-      new aws.vpc.SecurityGroupIngressRule(
-        `${name}-services-from-services-${port}`,
-        {
-          securityGroupId: placement.securityGroups.services,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          referencedSecurityGroupId: placement.securityGroups.services,
-          description: `Service Connect: services to services on ${port}`,
-          tags,
-        },
-        child,
-      );
-      new aws.vpc.SecurityGroupEgressRule(
-        `${name}-services-to-services-${port}`,
-        {
-          securityGroupId: placement.securityGroups.services,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          referencedSecurityGroupId: placement.securityGroups.services,
-          description: `Service Connect: services to services on ${port}`,
-          tags,
-        },
-        child,
-      );
+      // The same rule both ways: services accept it from, and may send it to, the services group.
+      const rule = {
+        securityGroupId: placement.securityGroups.services,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        referencedSecurityGroupId: placement.securityGroups.services,
+        description: `Service Connect: services to services on ${port}`,
+        tags,
+      };
+      new aws.vpc.SecurityGroupIngressRule(`${name}-services-from-services-${port}`, rule, child);
+      new aws.vpc.SecurityGroupEgressRule(`${name}-services-to-services-${port}`, rule, child);
     }
     return out;
   }
