@@ -17,6 +17,7 @@ export type { AwsTargetArgs, AwsTargetNetworkNodes, SecurityGroupRole } from "./
 
 // ---- Tiers
 export { S3Storage } from "./storage/s3Storage";
+export type { BucketGuards } from "./storage/bucketGuards";
 export type { S3BucketNodes, S3StorageArgs } from "./storage/s3Storage";
 export type { ReplicaNodes, S3ReplicationArgs } from "./storage/s3Replication";
 

@@ -11,6 +11,14 @@ export interface BucketGuards {
   encryption: aws.s3.BucketServerSideEncryptionConfiguration;
 }
 
+/** The children of one S3 bucket stackport creates (`S3Storage.nodes.buckets`, and each replica). */
+export interface S3BucketNodes extends BucketGuards {
+  bucket: aws.s3.Bucket;
+  versioning: aws.s3.BucketVersioning;
+  lifecycle?: aws.s3.BucketLifecycleConfiguration;
+  policy: aws.s3.BucketPolicy;
+}
+
 /**
  * `<base>-public-access-block`, `<base>-ownership` and `<base>-encryption` for the bucket named by `bucket` (its
  * output, which also records the dependency): SSE-KMS with a bucket key when `kmsKeyArn` is given, SSE-S3 otherwise.

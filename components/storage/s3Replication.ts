@@ -9,21 +9,15 @@ import * as aws from "../shared/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type StatefulSafety, statefulOptions } from "../shared/component";
 import { standardLabels } from "../shared/labels";
-import { bucketGuards } from "./bucketGuards";
+import { type S3BucketNodes, bucketGuards } from "./bucketGuards";
 import { bucketArn } from "./contract";
 import { type S3ReplicationArgs, replicationPolicyDocument } from "./replicationSettings";
 import type { Bucket } from "./settings";
 
 export type { S3ReplicationArgs } from "./replicationSettings";
 
-export interface ReplicaNodes {
-  bucket: aws.s3.Bucket;
-  publicAccessBlock: aws.s3.BucketPublicAccessBlock;
-  ownership: aws.s3.BucketOwnershipControls;
-  encryption: aws.s3.BucketServerSideEncryptionConfiguration;
-  versioning: aws.s3.BucketVersioning;
-  lifecycle?: aws.s3.BucketLifecycleConfiguration;
-  policy: aws.s3.BucketPolicy;
+/** A replica bucket: the children of a served bucket, and the source's replication configuration. */
+export interface ReplicaNodes extends S3BucketNodes {
   replication: aws.s3.BucketReplicationConfig;
 }
 

@@ -9,7 +9,9 @@ import type { AwsPlacement } from "../shared/placement";
 import { awsDnsSuffix } from "../shared/awsNames";
 import { type PolicyStatement, type StorageConnection, bucketArn } from "./contract";
 import { type Bucket, type BucketArgs, normalizeBuckets, validateS3StorageArgs } from "./settings";
-import { bucketGuards } from "./bucketGuards";
+import { type S3BucketNodes, bucketGuards } from "./bucketGuards";
+
+export type { S3BucketNodes } from "./bucketGuards";
 import { type ReplicaNodes, createReplication } from "./s3Replication";
 import { type S3ReplicationArgs, replicatedBuckets, validateS3Replication } from "./replicationSettings";
 
@@ -151,16 +153,6 @@ export function lifecycleRules(config: Bucket) {
     });
   }
   return rules;
-}
-
-export interface S3BucketNodes {
-  bucket: aws.s3.Bucket;
-  publicAccessBlock: aws.s3.BucketPublicAccessBlock;
-  ownership: aws.s3.BucketOwnershipControls;
-  encryption: aws.s3.BucketServerSideEncryptionConfiguration;
-  versioning: aws.s3.BucketVersioning;
-  lifecycle?: aws.s3.BucketLifecycleConfiguration;
-  policy: aws.s3.BucketPolicy;
 }
 
 /**
